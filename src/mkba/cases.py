@@ -1,0 +1,350 @@
+"""Cases as data: a case is a parameter set (or another case) plus named overrides.
+
+A case file (``data/cases/<name>.yaml``)::
+
+    name: fip_sittard_geleen
+    title: FIP Sittard-Geleen
+    summary: Intensive contact with 300 clients against a control group of 300
+    extends: base                     # a parameter set in data/parameters/ or another case
+    start_date: 2017-07-01
+    perspective: municipality         # or: society
+    overrides:
+      cohort.initial_participants: {value: 300, unit: persons, date: 2017, reference: "003_...:778-780"}
+    readings:                         # where the source is ambiguous: the reading chosen and why
+      - {topic: ..., choice: ..., why: ..., reference: ...}
+    published:                        # the figures the case must reproduce (golden tests)
+      - {metric: extra_ended_benefits, value: 16, tolerance: 0.5, reference: "003_...:821-822"}
+
+Nothing here evaluates code; ``--set key=value`` values are parsed as YAML scalars and must
+be numbers.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+
+from .errors import InputError, did_you_mean
+from .parameters import (Parameter, check_value, data_dir, parse_leaf, read_yaml, load_parameter_set,
+                         series_value_at, parameter_set_path)
+from .schema import SCHEMA
+
+DISCOUNT_SCHEDULE = "reference.discount_rates"
+
+
+class Reading(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    topic: str
+    choice: str
+    why: str
+    reference: str | None = None
+    alternatives: list[str] = []
+
+
+class Published(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    metric: str
+    value: float
+    tolerance: float | None = None          # absolute
+    tolerance_rel: float | None = None      # relative (0.01 = 1 %)
+    comparison: Literal["approx", "at_least", "at_most"] = "approx"
+    reference: str
+    quote: str | None = None
+    variant: str | None = None              # evaluated on a named variant of the case
+    note: str | None = None
+
+
+class Pilot(BaseModel):
+    """A published pilot design (treatment against a control group), checked for consistency."""
+    model_config = ConfigDict(extra="forbid")
+    population: int | None = None
+    treatment_group: int
+    control_group: int
+    treatment_ended: int | None = None
+    control_ended: int | None = None
+    reference: str
+
+
+class Variant(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: str
+    overrides: dict[str, Any]
+
+
+class CaseFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    title: str
+    summary: str
+    extends: str = "base"
+    start_date: _dt.date
+    appraisal_date: _dt.date | None = None
+    perspective: Literal["municipality", "society"] = "municipality"
+    discount_convention: Literal["excel", "start", "monthly"] = "excel"
+    overrides: dict[str, Any] = {}
+    readings: list[Reading] = []
+    published: list[Published] = []
+    variants: dict[str, Variant] = {}
+    pilot: Pilot | None = None
+    notes: list[str] = []
+
+    @field_validator("name")
+    @classmethod
+    def _name_ok(cls, v: str) -> str:
+        if not v.replace("_", "").isalnum() or not v.islower():
+            raise ValueError("use lower-case letters, digits and underscores")
+        return v
+
+
+@dataclass
+class Case:
+    """A resolved case: every model parameter has a value and a provenance."""
+
+    name: str
+    title: str
+    summary: str
+    start_date: _dt.date
+    appraisal_date: _dt.date
+    perspective: str
+    discount_convention: str
+    parameters: dict[str, Parameter]
+    readings: list[Reading] = field(default_factory=list)
+    published: list[Published] = field(default_factory=list)
+    variants: dict[str, Variant] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    pilot: Pilot | None = None
+    source_file: str | None = None
+    variant: str | None = None
+
+    @property
+    def values(self) -> dict[str, float]:
+        return {k: p.value for k, p in self.parameters.items() if k in SCHEMA}
+
+    @property
+    def months(self) -> int:
+        return int(self.values["horizon.months"])
+
+    def value(self, name: str) -> float:
+        return self.values[name]
+
+    def assumptions_hash(self) -> str:
+        """Hash of everything that determines the numbers (values, convention, dates)."""
+        payload = {"values": {k: repr(v) for k, v in sorted(self.values.items())},
+                   "convention": self.discount_convention, "perspective": self.perspective,
+                   "start": self.start_date.isoformat()}
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+    def ranges(self) -> dict[str, tuple[float, float, str]]:
+        """Sensitivity ranges kept in the data (low, high, reason)."""
+        return {k: (p.low, p.high, p.range_reason or "") for k, p in self.parameters.items()
+                if k in SCHEMA and p.low is not None}
+
+    def with_overrides(self, overrides: dict[str, Any], *, source: str = "override") -> "Case":
+        params = dict(self.parameters)
+        _apply_overrides(params, overrides, file=source)
+        new = Case(**{**self.__dict__, "parameters": params})
+        check_consistency(new, file=source)
+        return new
+
+    def assumptions_table(self):
+        import pandas as pd
+
+        rows = [{"parameter": k, "value": p.value, "unit": p.unit, "date": p.date, "reference": p.reference,
+                 "description": SCHEMA[k].description, "low": p.low, "high": p.high,
+                 "source_file": Path(p.source_file).name if p.source_file else None}
+                for k, p in sorted(self.parameters.items()) if k in SCHEMA]
+        return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------- discovery
+def cases_dir() -> Path:
+    return data_dir() / "cases"
+
+
+def list_cases() -> list[tuple[str, str]]:
+    """(name, one-line summary) of every case file."""
+    out = []
+    for path in sorted(cases_dir().glob("*.yaml")):
+        raw = read_yaml(path)
+        out.append((path.stem, str(raw.get("summary", ""))))
+    return out
+
+
+def case_path(name_or_path: str | Path) -> Path:
+    p = Path(name_or_path)
+    if p.suffix in (".yaml", ".yml") and p.exists():
+        return p
+    candidate = cases_dir() / f"{name_or_path}.yaml"
+    if candidate.exists():
+        return candidate
+    raise InputError(f"unknown case '{name_or_path}'", field="case", fix=did_you_mean(str(name_or_path),
+                     [n for n, _ in list_cases()]) + " (run `mkba cases` for the list)")
+
+
+# ---------------------------------------------------------------- loading
+def _parse_casefile(raw: dict, path: Path) -> CaseFile:
+    try:
+        cf = CaseFile.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(x) for x in err["loc"])
+        if err["type"] == "extra_forbidden":
+            raise InputError(f"unknown key '{loc}' in a case file", file=str(path), field=loc,
+                             fix=did_you_mean(str(err["loc"][-1]), CaseFile.model_fields)) from None
+        raise InputError(err["msg"], file=str(path), field=loc, value=err.get("input"),
+                         fix="see data/cases/README.md for the case format") from None
+    if cf.name != path.stem:
+        raise InputError(f"the case name must equal the file name '{path.stem}'", file=str(path), field="name",
+                         value=cf.name, fix=f"write name: {path.stem}")
+    return cf
+
+
+def _override_leaf(name: str, node: Any, *, file: str, base: Parameter | None) -> Parameter:
+    if name not in SCHEMA:
+        raise InputError(f"unknown parameter '{name}'", file=file, field=f"overrides.{name}",
+                         fix=did_you_mean(name, SCHEMA))
+    if isinstance(node, dict):
+        return parse_leaf(name, node, file=file)
+    raise InputError("an override needs its value, unit, date and reference", file=file, field=f"overrides.{name}",
+                     value=node, fix=f"write {name}: {{value: {node!r}, unit: '{SCHEMA[name].unit}', date: ..., "
+                                     f"reference: '<seed file>:<line>' or 'assumption: <why>'}}")
+
+
+def _apply_overrides(params: dict[str, Parameter], overrides: dict[str, Any], *, file: str) -> None:
+    for name, node in overrides.items():
+        params[name] = _override_leaf(name, node, file=file, base=params.get(name))
+
+
+def parse_set_values(pairs: list[str]) -> dict[str, Any]:
+    """Parse ``--set key=value`` pairs into override leaves (numbers only; never evaluated)."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise InputError("expected key=value", field="--set", value=pair, fix="write e.g. --set benefit.cost_per_year=15000")
+        key, text = (s.strip() for s in pair.split("=", 1))
+        if key not in SCHEMA:
+            raise InputError(f"unknown parameter '{key}'", field="--set", value=pair, fix=did_you_mean(key, SCHEMA))
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError:
+            value = text
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            fix = "give a plain number with a decimal point, e.g. 0.3 or 14000"
+            if isinstance(value, str) and ("%" in value or "," in value):
+                fix = "write 0.3 for 30 %, 14000 for € 14.000 (no '%', no Dutch separators)"
+            raise InputError("value must be a number", field=key, value=text, fix=fix)
+        check_value(key, float(value), file="--set")
+        out[key] = {"value": value, "unit": SCHEMA[key].unit, "date": _dt.date.today().isoformat(),
+                    "reference": "assumption: set on the command line (--set)"}
+    return out
+
+
+def load_case(name_or_path: str | Path, overrides: dict[str, Any] | None = None, *,
+              variant: str | None = None, _seen: tuple = ()) -> Case:
+    """Load and resolve a case; ``overrides`` are leaf mappings (see :func:`parse_set_values`)."""
+    path = case_path(name_or_path)
+    if path.stem in _seen:
+        raise InputError("cases extend each other in a loop", file=str(path), field="extends",
+                         value=" -> ".join(_seen + (path.stem,)), fix="break the loop")
+    raw = read_yaml(path)
+    cf = _parse_casefile(raw, path)
+    if parameter_set_path(cf.extends).exists() and not (cases_dir() / f"{cf.extends}.yaml").exists():
+        params = dict(load_parameter_set(cf.extends))
+        parent = None
+    else:
+        try:
+            parent = load_case(cf.extends, _seen=_seen + (path.stem,))
+        except InputError as exc:
+            if "unknown case" in exc.problem:
+                raise InputError(f"'{cf.extends}' is neither a parameter set nor a case", file=str(path),
+                                 field="extends", fix=exc.fix) from None
+            raise
+        params = dict(parent.parameters)
+    _apply_overrides(params, cf.overrides, file=str(path))
+    appraisal = cf.appraisal_date or cf.start_date
+    if "discount.rate" not in params or (params["discount.rate"].source_file or "").endswith("base.yaml") \
+            and "discount.rate" not in cf.overrides:
+        schedule = params.get(DISCOUNT_SCHEDULE)
+        if schedule is not None and schedule.series:
+            rate = series_value_at(schedule, appraisal)
+            params["discount.rate"] = Parameter(
+                name="discount.rate", value=rate, unit=SCHEMA["discount.rate"].unit, date=appraisal.isoformat(),
+                reference=f"{schedule.reference} (rate in force on the appraisal date {appraisal.isoformat()})",
+                low=None, high=None, source_file=schedule.source_file)
+    missing = sorted(set(SCHEMA) - set(params))
+    if missing:
+        raise InputError(f"missing parameters: {', '.join(missing)}", file=str(path), field=missing[0],
+                         fix="add them to the parameter set or the case's overrides")
+    case = Case(name=cf.name, title=cf.title, summary=cf.summary, start_date=cf.start_date, appraisal_date=appraisal,
+                perspective=cf.perspective, discount_convention=cf.discount_convention, parameters=params,
+                readings=(parent.readings if parent else []) + cf.readings,
+                published=cf.published if cf.published or parent is None else parent.published,
+                variants={**(parent.variants if parent else {}), **cf.variants},
+                notes=(parent.notes if parent else []) + cf.notes, source_file=str(path),
+                pilot=cf.pilot or (parent.pilot if parent else None))
+    if variant:
+        if variant not in case.variants:
+            raise InputError(f"unknown variant '{variant}' of case {case.name}", field="variant",
+                             fix=did_you_mean(variant, case.variants) + f" (variants: {', '.join(case.variants) or 'none'})")
+        case = case.with_overrides(case.variants[variant].overrides, source=f"{path}#variants.{variant}")
+        case.variant = variant
+        case.title = f"{case.title} - {cf.variants[variant].title if variant in cf.variants else variant}"
+    if overrides:
+        case = case.with_overrides(overrides, source="--set")
+    check_consistency(case, file=str(path))
+    return case
+
+
+# ---------------------------------------------------------------- consistency
+def check_consistency(case: Case, *, file: str | None = None) -> None:
+    """Reject a case whose figures contradict each other, naming the figures."""
+    v = case.values
+    H = v["horizon.months"]
+    people = v["cohort.initial_participants"] + v["cohort.inflow_per_month"] * min(v["cohort.inflow_months"], H)
+
+    def fail(problem: str, field: str, fix: str):
+        raise InputError(problem, file=file or case.source_file, field=field, fix=fix)
+
+    if people <= 0:
+        fail("the case has no participants (initial participants and inflow are both 0)", "cohort.initial_participants",
+             "give the number of participants")
+    if v["jobs.share"] > 0:
+        if v["jobs.start_month"] >= v["jobs.end_month"]:
+            fail(f"the trial before the contracts (jobs.start_month = {v['jobs.start_month']:g}) is not shorter than the "
+                 f"programme's contracts (jobs.end_month = {v['jobs.end_month']:g})", "jobs.start_month",
+                 "start the contracts before they end")
+        if v["jobs.start_month"] >= v["programme.months"]:
+            fail(f"the trial (jobs.start_month = {v['jobs.start_month']:g} months) is longer than the programme "
+                 f"(programme.months = {v['programme.months']:g})", "jobs.start_month",
+                 "shorten the trial or lengthen the programme")
+    if v["secondment.share"] > 0 and v["secondment.ramp_months"] > H:
+        fail(f"the build-up (secondment.ramp_months = {v['secondment.ramp_months']:g}) is longer than the horizon "
+             f"(horizon.months = {H:g})", "secondment.ramp_months", "lengthen the horizon or shorten the build-up")
+    if v["effect.lock_in_months"] + v["effect.ramp_months"] > H:
+        fail(f"the effect's lock-in + build-up ({v['effect.lock_in_months']:g} + {v['effect.ramp_months']:g} months) "
+             f"is longer than the horizon ({H:g} months)", "effect.ramp_months", "lengthen the horizon or shorten the build-up")
+    if v["evaluation.month"] > H:
+        fail(f"the evaluation month ({v['evaluation.month']:g}) lies beyond the horizon ({H:g})", "evaluation.month",
+             "read the result within the horizon")
+    for p in case.published:
+        if p.metric in ("extra_ended_benefits", "ended_benefits_treatment", "ended_benefits_control") \
+                and p.value > people:
+            fail(f"published {p.metric} = {p.value:g} is more exits than people in the case ({people:g})",
+                 f"published.{p.metric}", "check the count or the number of participants")
+    pilot = case.pilot
+    if pilot is not None:
+        if pilot.population is not None and pilot.treatment_group + pilot.control_group > pilot.population:
+            fail(f"the control group ({pilot.control_group}) plus the treatment group ({pilot.treatment_group}) is larger "
+                 f"than the population they were drawn from ({pilot.population})", "pilot.control_group",
+                 "check the group sizes")
+        for grp, ended, size in (("treatment", pilot.treatment_ended, pilot.treatment_group),
+                                 ("control", pilot.control_ended, pilot.control_group)):
+            if ended is not None and ended > size:
+                fail(f"more exits than people: {ended} ended benefits in a {grp} group of {size}", f"pilot.{grp}_ended",
+                     "check the counts")

@@ -1,0 +1,74 @@
+"""Real discounting: dated rates, discount factors and NPV timing conventions.
+
+Conventions (``convention=``), for flows booked per month ``t = 0, 1, ...``:
+
+``"excel"`` (default)
+    Flows are summed per appraisal year and year ``k = 1, 2, ...`` is discounted by
+    ``(1 + r) ** -k``: exactly Excel's ``NPV(r, year1, year2, ...)``, which discounts the first
+    flow by one full period.  Controllers can check the figure in a spreadsheet.
+``"start"``
+    Year ``k`` is discounted by ``(1 + r) ** -(k - 1)``: the first year is not discounted
+    (numpy-financial's ``npv``; Excel's ``NPV(...) * (1 + r)``).
+``"monthly"``
+    Month ``t`` is discounted by ``(1 + r) ** -((t + 1) / 12)`` (end of month, annual rate).
+
+The discount rate in force on a date comes from ``reference.discount_rates`` in
+``data/parameters/base.yaml`` (5,5 % under the 2013 guideline, 3 % from 2016-04-01,
+2,25 % from 2021-01-01).
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+
+Convention = Literal["excel", "start", "monthly"]
+CONVENTIONS: tuple[str, ...] = ("excel", "start", "monthly")
+MONTHS_PER_YEAR = 12
+
+
+def discount_factors(n_months: int, rate, convention: Convention = "excel") -> np.ndarray:
+    """Discount factor per month, shape ``(n_months,)`` or ``(n_months, n)`` for an array of rates."""
+    if convention not in CONVENTIONS:
+        from .errors import InputError, did_you_mean
+
+        raise InputError("unknown discount convention", field="discount_convention", value=convention,
+                         fix=did_you_mean(convention, CONVENTIONS))
+    t = np.arange(n_months, dtype=float)
+    if convention == "monthly":
+        exponent = (t + 1.0) / MONTHS_PER_YEAR
+    else:
+        year_index = np.floor(t / MONTHS_PER_YEAR) + 1.0  # 1 for months 0..11
+        exponent = year_index if convention == "excel" else year_index - 1.0
+    r = np.asarray(rate, dtype=float)
+    if r.ndim == 0:
+        return (1.0 + r) ** -exponent
+    return (1.0 + r[None, :]) ** -exponent[:, None]
+
+
+def npv(monthly_flows, rate, convention: Convention = "excel") -> np.ndarray | float:
+    """Net present value of monthly flows (axis 0 = months)."""
+    flows = np.asarray(monthly_flows, dtype=float)
+    f = discount_factors(flows.shape[0], rate, convention)
+    if flows.ndim == 2 and f.ndim == 1:
+        f = f[:, None]
+    out = (flows * f).sum(axis=0)
+    return float(out) if np.ndim(out) == 0 else out
+
+
+def excel_npv(rate: float, yearly_flows) -> float:
+    """Excel's ``NPV(rate, v1, v2, ...)``: ``sum(v_k / (1 + rate) ** k)``, k from 1."""
+    v = np.asarray(yearly_flows, dtype=float)
+    k = np.arange(1, len(v) + 1)
+    return float((v / (1.0 + rate) ** k).sum())
+
+
+def annuity_factor(rate: float, years: int, convention: Convention = "excel") -> float:
+    """Present value of 1 per year for ``years`` years (closed form).
+
+    ``excel``: ``(1 - (1 + r) ** -n) / r``; ``start``: that times ``(1 + r)``; r = 0 gives ``n``.
+    """
+    if rate == 0:
+        return float(years)
+    base = (1.0 - (1.0 + rate) ** -years) / rate
+    return base * (1.0 + rate) if convention == "start" else base

@@ -1,0 +1,156 @@
+"""Headline metrics of a business case.
+
+All metrics compare the project alternative (treatment) with the null alternative
+(control: what would have happened anyway), so deadweight is already taken out.
+
+Definitions (``view`` = the case's perspective: the municipality's cash, or society):
+
+``extra_ended_benefits``       cumulative ended benefits, treatment minus control, at ``evaluation.month``
+``benefit_months_saved``       sum over months of (benefits paid in control - in treatment), in full-benefit months
+``programme_cost_eur``         the approach's own costs borne in the view (nominal, whole horizon)
+``gross_saving_eur``           everything else the view gains (nominal): net result + programme cost
+``net_result_eur``             gross saving - programme cost
+``npv_eur``                    discounted net result (``discount.rate``, the case's convention; default Excel's)
+``bcr``                        discounted gross saving / discounted programme cost
+``break_even_month``           first month (1 = first) from which the cumulative nominal net result stays >= 0; NaN = never
+``monthly_break_even_month``   first month from which the monthly net result stays >= 0 ("draait break-even")
+``cost_per_extra_ended_benefit_eur``  programme cost / extra ended benefits
+``annual_saving_run_rate_eur`` extra ended benefits x benefit per year x retention: the "per year" figure
+                               municipalities publish; ``annual_net_run_rate_eur`` subtracts the programme cost per year.
+``saving_counting_all_exits_eur``  benefit saving if every exit of the treatment group is counted (the
+                               published habit); ``deadweight_share`` = 1 - net-of-null saving / that figure.
+
+In the societal view transfers (benefit, wages, taxes, fees) cancel per item; programme
+costs are the items that carry programme costs, netted over actors.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .discounting import discount_factors
+
+TREATMENT, CONTROL = 0, 1
+BREAK_EVEN_TOLERANCE_EUR = 1e-6  # rounding noise when cumulative flows cross zero
+
+METRIC_NAMES = (
+    "extra_ended_benefits", "benefit_months_saved", "gross_saving_eur", "programme_cost_eur", "net_result_eur",
+    "npv_eur", "bcr", "break_even_month", "monthly_break_even_month", "cost_per_extra_ended_benefit_eur",
+    "annual_saving_run_rate_eur", "programme_cost_per_year_eur", "annual_net_run_rate_eur",
+    "gross_benefit_saving_eur", "saving_counting_all_exits_eur", "deadweight_share",
+    "ended_benefits_treatment", "ended_benefits_control",
+    "municipal_net_result_eur", "municipal_npv_eur", "societal_benefits_eur", "societal_costs_eur",
+    "societal_net_eur", "societal_npv_eur", "societal_bcr", "secondment_surplus_after_benefit_year1_eur",
+)
+
+
+@dataclass
+class Ledger:
+    """Monthly arrays, shape (T, n), that every metric is computed from."""
+
+    muni_net: np.ndarray          # municipality, treatment - control
+    muni_cost: np.ndarray         # municipality programme cost (positive), treatment - control
+    soc_net: np.ndarray           # all actors, treatment - control
+    soc_cost: np.ndarray          # programme items netted over actors (positive)
+    cum_ended: np.ndarray         # (T, 2, n)
+    beq: np.ndarray               # benefit equivalents (T, 2, n)
+    cum_inflow: np.ndarray        # (T, 2, n)
+    b_month: np.ndarray           # benefit per person-month (n,)
+    retention: np.ndarray         # (n,)
+    secondment_surplus: np.ndarray  # (T, n) municipal secondment result minus the benefit of the seconded
+
+
+def _safe_div(a, b):
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(b > 0, a / np.where(b > 0, b, 1.0), np.nan)
+
+
+def first_month_staying_nonnegative(x: np.ndarray) -> np.ndarray:
+    """First month (1-based) from which ``x`` (T, n) stays >= 0 to the end; NaN if it ends negative."""
+    ok = x >= -BREAK_EVEN_TOLERANCE_EUR
+    suffix = np.flip(np.logical_and.accumulate(np.flip(ok, axis=0), axis=0), axis=0)
+    first = np.argmax(suffix, axis=0).astype(float) + 1.0
+    return np.where(suffix[-1], first, np.nan)
+
+
+def compute(ledger: Ledger, values: dict[str, np.ndarray], *, perspective: str, convention: str) -> dict[str, np.ndarray]:
+    """Headline metrics per scenario (arrays of shape (n,))."""
+    T = ledger.muni_net.shape[0]
+    rate = values["discount.rate"]
+    df = discount_factors(T, rate, convention)  # (T, n)
+    em = values["evaluation.month"].astype(int)
+    eval_idx = np.where(em <= 0, T - 1, np.clip(em - 1, 0, T - 1))
+    cols = np.arange(ledger.cum_ended.shape[2])
+    ended_t = ledger.cum_ended[eval_idx, TREATMENT, cols]
+    ended_c = ledger.cum_ended[eval_idx, CONTROL, cols]
+    extra = ended_t - ended_c
+    beq_saved = ledger.beq[:, CONTROL, :] - ledger.beq[:, TREATMENT, :]
+
+    net, cost = (ledger.muni_net, ledger.muni_cost) if perspective == "municipality" else (ledger.soc_net, ledger.soc_cost)
+    gross = net + cost
+    pv_net, pv_cost, pv_gross = (df * net).sum(0), (df * cost).sum(0), (df * gross).sum(0)
+    soc_pv_cost = (df * ledger.soc_cost).sum(0)
+    soc_pv_net = (df * ledger.soc_net).sum(0)
+
+    prog_months = np.minimum(values["programme.months"], T)
+    in_prog = np.arange(T)[:, None] < prog_months[None, :]
+    cost_per_year = _safe_div((cost * in_prog).sum(0), prog_months / 12.0)
+    run_rate = extra * ledger.b_month * 12.0 * (ledger.retention if perspective == "municipality" else 1.0)
+    gross_benefit_saving = (beq_saved * ledger.b_month).sum(0)
+    all_exits = ((ledger.cum_inflow[:, TREATMENT, :] - ledger.beq[:, TREATMENT, :]) * ledger.b_month).sum(0)
+    year1 = np.arange(T) < 12
+
+    return {
+        "extra_ended_benefits": extra,
+        "benefit_months_saved": beq_saved.sum(0),
+        "gross_saving_eur": gross.sum(0),
+        "programme_cost_eur": cost.sum(0),
+        "net_result_eur": net.sum(0),
+        "npv_eur": pv_net,
+        "bcr": _safe_div(pv_gross, pv_cost),
+        "break_even_month": first_month_staying_nonnegative(np.cumsum(net, axis=0)),
+        "monthly_break_even_month": first_month_staying_nonnegative(net),
+        "cost_per_extra_ended_benefit_eur": _safe_div(cost.sum(0), extra),
+        "annual_saving_run_rate_eur": run_rate,
+        "programme_cost_per_year_eur": cost_per_year,
+        "annual_net_run_rate_eur": run_rate - cost_per_year,
+        "gross_benefit_saving_eur": gross_benefit_saving,
+        "saving_counting_all_exits_eur": all_exits,
+        "deadweight_share": 1.0 - _safe_div(gross_benefit_saving, all_exits),
+        "ended_benefits_treatment": ended_t,
+        "ended_benefits_control": ended_c,
+        "municipal_net_result_eur": ledger.muni_net.sum(0),
+        "municipal_npv_eur": (df * ledger.muni_net).sum(0),
+        "societal_benefits_eur": (df * (ledger.soc_net + ledger.soc_cost)).sum(0),
+        "societal_costs_eur": soc_pv_cost,
+        "societal_net_eur": soc_pv_net,
+        "societal_npv_eur": soc_pv_net,
+        "societal_bcr": _safe_div(soc_pv_net + soc_pv_cost, soc_pv_cost),
+        "secondment_surplus_after_benefit_year1_eur": (ledger.secondment_surplus * year1[:, None]).sum(0),
+    }
+
+
+def per_year(ledger: Ledger, values: dict[str, np.ndarray], *, perspective: str, convention: str, col: int = 0):
+    """Per appraisal year for one scenario: gross, cost, net, cumulative, discounted, extra ended."""
+    import pandas as pd
+
+    T = ledger.muni_net.shape[0]
+    df = discount_factors(T, float(values["discount.rate"][col]), convention)
+    net, cost = (ledger.muni_net, ledger.muni_cost) if perspective == "municipality" else (ledger.soc_net, ledger.soc_cost)
+    net, cost = net[:, col], cost[:, col]
+    year = np.arange(T) // 12 + 1
+    extra = ledger.cum_ended[:, TREATMENT, col] - ledger.cum_ended[:, CONTROL, col]
+    saved = (ledger.beq[:, CONTROL, col] - ledger.beq[:, TREATMENT, col])
+    frame = pd.DataFrame({"year": year, "gross_saving_eur": net + cost, "programme_cost_eur": cost,
+                          "net_result_eur": net, "discounted_net_eur": net * df, "benefit_months_saved": saved,
+                          "societal_net_eur": ledger.soc_net[:, col],
+                          "secondment_surplus_after_benefit_eur": ledger.secondment_surplus[:, col]})
+    out = frame.groupby("year", as_index=False).sum()
+    out["cumulative_net_eur"] = out["net_result_eur"].cumsum()
+    last = frame.groupby("year").tail(1).index
+    out["extra_ended_benefits"] = extra[last]
+    out["months"] = frame.groupby("year").size().values
+    return out
