@@ -53,6 +53,20 @@ def benefit_equivalents(S: States, P) -> np.ndarray:
             + S.J_avg * (1.0 - _col(P, "jobs.benefit_saving")))
 
 
+def secondment_activity(S: States, P) -> tuple[np.ndarray, np.ndarray]:
+    """Billable hours and seconded persons per month (treatment only), shape (T, 2, n).
+
+    The pool builds up linearly over ``secondment.ramp_months``: in month ``t`` (0-based) a share
+    ``min(t / ramp, 1)`` of the eventual pool works, each ``secondment.hours_per_month`` hours.
+    """
+    T = S.B_avg.shape[0]
+    t = np.arange(T, dtype=float)[:, None, None]
+    R = _col(P, "secondment.ramp_months")
+    ramp = np.where(R > 0, np.clip(t / np.maximum(R, 1.0), 0.0, 1.0), 1.0)
+    seconded = _treatment_only(_col(P, "secondment.share") * (S.B_avg + S.P_avg) * ramp)
+    return seconded * _col(P, "secondment.hours_per_month"), seconded
+
+
 def flows(S: States, P) -> list[Flow]:
     T, _, n = S.B_avg.shape
     t = np.arange(T, dtype=float)[:, None, None]
@@ -114,16 +128,13 @@ def flows(S: States, P) -> list[Flow]:
     # --- work with retained benefit (secondment, Flextensie-type)
     share = _col(P, "secondment.share")
     if np.any(share > 0):
-        R = _col(P, "secondment.ramp_months")
-        ramp = np.where(R > 0, np.clip((t + 1.0) / np.maximum(R, 1.0), 0.0, 1.0), 1.0)
-        hours_pp = _col(P, "secondment.hours_per_month") * ramp
-        seconded = _treatment_only(share * (S.B_avg + S.P_avg))
-        hours = seconded * hours_pp
+        hours, seconded = secondment_activity(S, P)
         fees = _col(P, "secondment.tariff_per_hour") * hours
         add("employer", "secondment_fees", "transfer", -fees)
         add("municipality", "secondment_fees", "transfer", fees)
         production = production + _col(P, "work.production_ratio") * fees
-        top_up = np.minimum(_col(P, "secondment.top_up_per_hour") * hours_pp, _col(P, "secondment.top_up_cap_per_month")) * seconded
+        top_up = np.minimum(_col(P, "secondment.top_up_per_hour") * _col(P, "secondment.hours_per_month"),
+                            _col(P, "secondment.top_up_cap_per_month")) * seconded
         add("municipality", "secondment_top_up", "transfer", -top_up)
         add("participant", "secondment_top_up", "transfer", top_up)
         overhead = (np.where(active, _col(P, "secondment.overhead_per_month"), 0.0) * (share > 0)

@@ -42,6 +42,9 @@ METRIC_NAMES = (
     "ended_benefits_treatment", "ended_benefits_control",
     "municipal_net_result_eur", "municipal_npv_eur", "societal_benefits_eur", "societal_costs_eur",
     "societal_net_eur", "societal_npv_eur", "societal_bcr", "secondment_surplus_after_benefit_year1_eur",
+    "secondment_break_even_month", "gross_saving_year1_eur", "programme_cost_year1_eur", "net_result_year1_eur",
+    "saving_counting_all_exits_year1_eur", "net_counting_all_exits_year1_eur", "ended_benefits_treatment_year1",
+    "returns_treatment_year1",
 )
 
 
@@ -54,6 +57,7 @@ class Ledger:
     soc_net: np.ndarray           # all actors, treatment - control
     soc_cost: np.ndarray          # programme items netted over actors (positive)
     cum_ended: np.ndarray         # (T, 2, n)
+    cum_returns: np.ndarray       # (T, 2, n)
     beq: np.ndarray               # benefit equivalents (T, 2, n)
     cum_inflow: np.ndarray        # (T, 2, n)
     b_month: np.ndarray           # benefit per person-month (n,)
@@ -101,7 +105,9 @@ def compute(ledger: Ledger, values: dict[str, np.ndarray], *, perspective: str, 
     run_rate = extra * ledger.b_month * 12.0 * (ledger.retention if perspective == "municipality" else 1.0)
     gross_benefit_saving = (beq_saved * ledger.b_month).sum(0)
     all_exits = ((ledger.cum_inflow[:, TREATMENT, :] - ledger.beq[:, TREATMENT, :]) * ledger.b_month).sum(0)
-    year1 = np.arange(T) < 12
+    year1 = (np.arange(T) < 12)[:, None]
+    y1 = min(T, 12) - 1
+    all_exits_y1 = (((ledger.cum_inflow[:, TREATMENT, :] - ledger.beq[:, TREATMENT, :]) * ledger.b_month) * year1).sum(0)
 
     return {
         "extra_ended_benefits": extra,
@@ -129,7 +135,15 @@ def compute(ledger: Ledger, values: dict[str, np.ndarray], *, perspective: str, 
         "societal_net_eur": soc_pv_net,
         "societal_npv_eur": soc_pv_net,
         "societal_bcr": _safe_div(soc_pv_net + soc_pv_cost, soc_pv_cost),
-        "secondment_surplus_after_benefit_year1_eur": (ledger.secondment_surplus * year1[:, None]).sum(0),
+        "secondment_surplus_after_benefit_year1_eur": (ledger.secondment_surplus * year1).sum(0),
+        "secondment_break_even_month": first_month_staying_nonnegative(np.cumsum(ledger.secondment_surplus, axis=0)),
+        "gross_saving_year1_eur": (gross * year1).sum(0),
+        "programme_cost_year1_eur": (cost * year1).sum(0),
+        "net_result_year1_eur": (net * year1).sum(0),
+        "saving_counting_all_exits_year1_eur": all_exits_y1,
+        "net_counting_all_exits_year1_eur": all_exits_y1 - (cost * year1).sum(0),
+        "ended_benefits_treatment_year1": ledger.cum_ended[y1, TREATMENT, :],
+        "returns_treatment_year1": ledger.cum_returns[y1, TREATMENT, :],
     }
 
 

@@ -92,10 +92,11 @@ def _ledger_from_flows(S: States, flows: list[cf.Flow], P: dict[str, np.ndarray]
             soc_prog -= d
     b_month = P["benefit.cost_per_year"] * P["benefit.household_factor"] / MONTHS_PER_YEAR
     if np.any(P["secondment.share"] > 0):
-        seconded = P["secondment.share"][None, :] * (S.B_avg[:, 0, :] + S.P_avg[:, 0, :])
+        seconded = cf.secondment_activity(S, P)[1][:, 0, :]
         secondment = secondment - seconded * b_month[None, :]
     return mx.Ledger(muni_net=muni_net, muni_cost=muni_cost, soc_net=soc_net, soc_cost=soc_prog,
-                     cum_ended=S.cum_ended, beq=cf.benefit_equivalents(S, P), cum_inflow=S.cum_inflow,
+                     cum_ended=S.cum_ended, cum_returns=S.cum_returns, beq=cf.benefit_equivalents(S, P),
+                     cum_inflow=S.cum_inflow,
                      b_month=b_month, retention=P["benefit.retention_share"], secondment_surplus=secondment)
 
 
@@ -160,7 +161,7 @@ def run(case: Case, *, cycle_path=None):
         people = {k: getattr(S, attr)[:, g, 0] for k, attr in PEOPLE_ITEMS.items()}
         people["benefit_equivalents"] = cf.benefit_equivalents(S, P)[:, g, 0]
         if P["secondment.share"][0] > 0 and g == 0:
-            people["seconded"] = P["secondment.share"][0] * (S.B_avg[:, 0, 0] + S.P_avg[:, 0, 0])
+            people["seconded"] = cf.secondment_activity(S, P)[1][:, 0, 0]
         for item, vals in people.items():
             keys.append((group, "participants", item, "people", "persons"))
             series.append(vals)
@@ -214,7 +215,8 @@ def ledger_from_table(table, case: Case) -> mx.Ledger:
     return mx.Ledger(
         muni_net=diff(muni), muni_cost=-diff(muni & (table["category"] == "programme")),
         soc_net=diff(any_row), soc_cost=-diff(table["item"].isin(prog_items)),
-        cum_ended=people("cum_ended"), beq=people("benefit_equivalents"), cum_inflow=people("cum_inflow"),
+        cum_ended=people("cum_ended"), cum_returns=people("cum_returns"), beq=people("benefit_equivalents"),
+        cum_inflow=people("cum_inflow"),
         b_month=b_month, retention=P["benefit.retention_share"], secondment_surplus=secondment)
 
 

@@ -1,0 +1,96 @@
+"""Comparisons across cases: the headline table and the € 14.000 reconciliation."""
+from __future__ import annotations
+
+from .cases import Case, list_cases, load_case
+from .model import summarise
+
+COMPARE_METRICS = ("extra_ended_benefits", "programme_cost_eur", "gross_saving_eur", "net_result_eur",
+                   "cost_per_extra_ended_benefit_eur", "bcr", "break_even_month", "npv_eur")
+COMPARE_HORIZON_MONTHS = 60        # issue #3: NPV over 5 years ...
+COMPARE_DISCOUNT_RATE = 0.0225     # ... at the 2,25 % in force from 2021-01-01 (data/parameters/base.yaml)
+
+
+def comparison_overrides() -> dict:
+    """The common footing of `mkba compare`: 5 years at 2,25 % (issue #3)."""
+    return {
+        "horizon.months": {"value": COMPARE_HORIZON_MONTHS, "unit": "months", "date": "2021-01-01",
+                           "reference": "comparison footing: five years (issue #3)"},
+        "discount.rate": {"value": COMPARE_DISCOUNT_RATE, "unit": "1/year (real)", "date": "2021-01-01",
+                          "reference": "real discount rate for MKBAs from 2021-01-01 (data/parameters/base.yaml, reference.discount_rates)"},
+    }
+
+
+def _on_common_footing(case: Case) -> Case:
+    over = comparison_overrides()
+    # keep count dates and build-ups inside the common horizon
+    return case.with_overrides(over, source="mkba compare")
+
+
+def compare_cases(names: list[str] | None = None):
+    """One row per case: the headline metrics on a common footing, published vs net of the null alternative."""
+    import pandas as pd
+
+    rows = []
+    for name in names or [n for n, _ in list_cases()]:
+        case = _on_common_footing(load_case(name))
+        m = summarise(case)["metrics"]
+        row = {"case": name, "title": case.title, "perspective": case.perspective}
+        row.update({k: m[k] for k in COMPARE_METRICS})
+        row["saving_counting_all_exits_eur"] = m["saving_counting_all_exits_eur"]
+        row["deadweight_share"] = m["deadweight_share"]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def published_vs_model(case: Case) -> list[dict]:
+    """Each published figure next to the model's value (on the case's own horizon) and its source."""
+    out = []
+    cache: dict = {}
+    for p in case.published:
+        key = p.variant
+        if key not in cache:
+            c = case if key is None else load_case(case.source_file or case.name, variant=key)
+            cache[key] = summarise(c)["metrics"]
+        model = cache[key][p.metric]
+        if p.comparison == "at_least":
+            ok = model >= p.value
+        elif p.comparison == "at_most":
+            ok = model <= p.value
+        else:
+            tol = p.tolerance if p.tolerance is not None else abs(p.value) * (p.tolerance_rel or 0.0)
+            ok = abs(model - p.value) <= tol
+        out.append({"metric": p.metric, "variant": p.variant, "published": p.value, "comparison": p.comparison,
+                    "tolerance": p.tolerance, "tolerance_rel": p.tolerance_rel, "model": model, "ok": bool(ok),
+                    "reference": p.reference, "quote": p.quote})
+    return out
+
+
+def unit_value_reconciliation():
+    """The € 14.000 per ended benefit against FIP's € 15.000 and APP's € 6.250 per exit in year 1."""
+    import pandas as pd
+
+    generic = load_case("unit_value_14000")
+    net = load_case("unit_value_14000", variant="net_of_null")
+    fip = load_case("fip_sittard_geleen")
+    app = load_case("app_zaanstad")
+    mg, mn = summarise(generic)["metrics"], summarise(net)["metrics"]
+    ma = summarise(app)["metrics"]
+    b = generic.value("benefit.cost_per_year")
+    rows = [
+        {"source": "generic rule", "reference": "003_1cff8ea758d15861.txt:1946", "published_eur": 14000.0,
+         "model_eur": mg["annual_saving_run_rate_eur"], "benefit_years": 1.0,
+         "explanation": "a full year of an average benefit, no deadweight"},
+        {"source": "generic rule, net of the null alternative", "reference": "003_1cff8ea758d15861.txt:14-15",
+         "published_eur": None, "model_eur": mn["gross_benefit_saving_eur"], "benefit_years": mn["gross_benefit_saving_eur"] / b,
+         "explanation": "saving over the year when the benefit ends in month 1 (paid half that month) and the person "
+                        "might have left anyway"},
+        {"source": "FIP Sittard-Geleen", "reference": "003_1cff8ea758d15861.txt:1908", "published_eur": 240000 / 16,
+         "model_eur": fip.value("benefit.cost_per_year"), "benefit_years": fip.value("benefit.cost_per_year") / b,
+         "explanation": "7 % above the rule: household mix or rounding of the published € 240.000"},
+        {"source": "APP Zaanstad, year 1", "reference": "003_1cff8ea758d15861.txt:957-958, 975",
+         "published_eur": 150000 / 24,
+         "model_eur": ma["saving_counting_all_exits_year1_eur"] / ma["ended_benefits_treatment_year1"],
+         "benefit_years": ma["saving_counting_all_exits_year1_eur"] / ma["ended_benefits_treatment_year1"] / b,
+         "explanation": "exits spread over year 1 save about half a benefit-year each in that year"},
+    ]
+    return pd.DataFrame(rows)
