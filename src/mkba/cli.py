@@ -1,0 +1,126 @@
+"""The `mkba` command line. Heavy imports stay inside commands so start-up stays fast."""
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+from .errors import InputError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Municipal business cases (MKBA) for re-integration of long-term bijstand recipients.")
+
+HEADLINE = ("extra_ended_benefits", "benefit_months_saved", "gross_saving_eur", "programme_cost_eur", "net_result_eur",
+            "npv_eur", "bcr", "break_even_month", "cost_per_extra_ended_benefit_eur")
+
+
+def _fail(exc: InputError) -> None:
+    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=2)
+
+
+def _clean(v):
+    if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
+        return None
+    return v
+
+
+@app.command("cases")
+def cases_cmd() -> None:
+    """List the cases with a one-line description."""
+    from .cases import list_cases
+
+    for name, summary in list_cases():
+        typer.echo(f"{name:<24} {summary}")
+
+
+@app.command("run")
+def run_cmd(case: str = typer.Argument(..., help="case name or path to a case YAML"),
+            set_: List[str] = typer.Option([], "--set", help="override: key=value (repeatable)"),
+            variant: Optional[str] = typer.Option(None, "--variant", help="a named variant of the case"),
+            fmt: str = typer.Option("table", "--format", help="table | json | csv")) -> None:
+    """Run one case and print its headline metrics and per-year table."""
+    try:
+        from .cases import load_case, parse_set_values
+        from .model import summarise
+
+        if fmt not in ("table", "json", "csv"):
+            raise InputError("unknown format", field="--format", value=fmt, fix="use table, json or csv")
+        c = load_case(case, parse_set_values(set_), variant=variant)
+        res = summarise(c)
+    except InputError as exc:
+        _fail(exc)
+        return
+    metrics = {k: _clean(v) for k, v in res["metrics"].items()}
+    per_year = [{k: _clean(float(v)) if k not in ("year", "months") else int(v) for k, v in row.items()}
+                for row in res["per_year"].to_dict("records")]
+    if fmt == "json":
+        from .compare import published_vs_model
+
+        payload = {"case": {"name": c.name, "title": c.title, "variant": c.variant, "perspective": c.perspective,
+                            "start_date": c.start_date.isoformat(), "horizon_months": c.months,
+                            "discount_rate": c.value("discount.rate"), "discount_convention": c.discount_convention},
+                   "assumptions_hash": c.assumptions_hash(), "metrics": metrics, "per_year": per_year,
+                   "published": [{k: _clean(v) for k, v in r.items()} for r in published_vs_model(c)] if not set_ and not variant else []}
+        typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+    elif fmt == "csv":
+        typer.echo("metric,value")
+        for k, v in metrics.items():
+            typer.echo(f"{k},{'' if v is None else v}")
+    else:
+        typer.echo(f"{c.title}  ({c.perspective}, {c.months} months, discount {c.value('discount.rate') * 100:.2f} %, "
+                   f"assumptions {c.assumptions_hash()})")
+        for k in HEADLINE:
+            v = metrics[k]
+            text = "n/a" if v is None else (f"EUR {v:,.0f}" if k.endswith("_eur") else f"{v:,.2f}")
+            typer.echo(f"  {k:<36} {text}")
+        typer.echo(res["per_year"].round(0).to_string(index=False))
+
+
+@app.command("compare")
+def compare_cmd(fmt: str = typer.Option("table", "--format", help="table | json | csv")) -> None:
+    """One table over all cases on a common footing (5 years, 2,25 %)."""
+    from .compare import compare_cases
+
+    df = compare_cases()
+    if fmt == "json":
+        typer.echo(json.dumps([{k: _clean(v) for k, v in r.items()} for r in df.to_dict("records")], indent=2,
+                              ensure_ascii=False))
+    elif fmt == "csv":
+        typer.echo(df.to_csv(index=False))
+    else:
+        import pandas as pd
+
+        with pd.option_context("display.width", 200, "display.max_columns", 20):
+            typer.echo(df.drop(columns=["title"]).round(2).to_string(index=False))
+
+
+@app.command("validate")
+def validate_cmd(file: Path = typer.Argument(..., help="a case or parameter YAML file")) -> None:
+    """Check a case or parameter file; print what is wrong and how to fix it."""
+    try:
+        from .parameters import load_parameter_file, read_yaml
+
+        raw = read_yaml(file)
+        if "name" in raw and "start_date" in raw:
+            from .cases import load_case
+
+            c = load_case(file)
+            typer.echo(f"ok: case {c.name} ({len(c.values)} parameters, assumptions {c.assumptions_hash()})")
+        else:
+            params = load_parameter_file(file)
+            typer.echo(f"ok: parameter file with {len(params)} entries")
+    except InputError as exc:
+        _fail(exc)
+
+
+def main() -> None:  # console-script entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

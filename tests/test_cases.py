@@ -1,0 +1,79 @@
+"""Case loading, variants and self-contradicting cases."""
+import textwrap
+
+import pytest
+
+from mkba.cases import list_cases, load_case
+from mkba.errors import InputError
+
+
+def case_file(tmp_path, body, name="bad"):
+    p = tmp_path / f"{name}.yaml"
+    p.write_text(textwrap.dedent(f"""
+        name: {name}
+        title: t
+        summary: s
+        start_date: 2019-01-01
+    """) + textwrap.dedent(body), encoding="utf-8")
+    return p
+
+
+def test_all_cases_listed_and_load():
+    names = [n for n, _ in list_cases()]
+    assert {"fip_sittard_geleen", "app_zaanstad", "buurt_mv_dordrecht", "flextensie_zaanstad",
+            "unit_value_14000"} <= set(names)
+    for n in names:
+        c = load_case(n)
+        assert c.readings, f"{n} states no reading of its ambiguities"
+        assert c.published, f"{n} has no published figure"
+
+
+def test_unknown_case_suggests():
+    with pytest.raises(InputError, match="did you mean 'fip_sittard_geleen'"):
+        load_case("fip_sittard")
+
+
+def test_variant_changes_only_its_overrides():
+    a = load_case("fip_sittard_geleen")
+    b = load_case("fip_sittard_geleen", variant="generic_14000")
+    diff = {k for k in a.values if a.values[k] != b.values[k]}
+    assert diff == {"benefit.cost_per_year"}
+    assert a.assumptions_hash() != b.assumptions_hash()
+
+
+def test_control_group_larger_than_population(tmp_path):
+    p = case_file(tmp_path, """
+        pilot: {population: 500, treatment_group: 300, control_group: 300, reference: x}
+    """)
+    with pytest.raises(InputError, match=r"control group \(300\) plus the treatment group \(300\).*\(500\)"):
+        load_case(p)
+
+
+def test_more_exits_than_people(tmp_path):
+    p = case_file(tmp_path, """
+        pilot: {treatment_group: 300, control_group: 300, treatment_ended: 310, reference: x}
+    """)
+    with pytest.raises(InputError, match="more exits than people: 310"):
+        load_case(p)
+
+
+def test_trial_longer_than_programme(tmp_path):
+    p = case_file(tmp_path, """
+        overrides:
+          jobs.share: {value: 1, unit: fraction, date: 2019, reference: x}
+          jobs.start_month: {value: 30, unit: months, date: 2019, reference: x}
+          jobs.end_month: {value: 40, unit: months, date: 2019, reference: x}
+    """)
+    with pytest.raises(InputError, match=r"trial \(jobs.start_month = 30 months\) is longer than the programme \(programme.months = 24\)"):
+        load_case(p)
+
+
+def test_build_up_longer_than_horizon(tmp_path):
+    p = case_file(tmp_path, """
+        overrides:
+          horizon.months: {value: 12, unit: months, date: 2019, reference: x}
+          secondment.share: {value: 1, unit: fraction, date: 2019, reference: x}
+          secondment.ramp_months: {value: 18, unit: months, date: 2019, reference: x}
+    """)
+    with pytest.raises(InputError, match=r"build-up \(secondment.ramp_months = 18\) is longer than the horizon \(horizon.months = 12\)"):
+        load_case(p)
