@@ -53,23 +53,24 @@ def benefit_equivalents(S: States, P) -> np.ndarray:
             + S.J_avg * (1.0 - _col(P, "jobs.benefit_saving")))
 
 
-def secondment_activity(S: States, P) -> tuple[np.ndarray, np.ndarray]:
+def secondment_activity(S: States, P, month: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Billable hours and seconded persons per month (treatment only), shape (T, 2, n).
 
     The pool builds up linearly over ``secondment.ramp_months``: in month ``t`` (0-based) a share
     ``min(t / ramp, 1)`` of the eventual pool works, each ``secondment.hours_per_month`` hours.
     """
     T = S.B_avg.shape[0]
-    t = np.arange(T, dtype=float)[:, None, None]
+    t = np.arange(month, month + T, dtype=float)[:, None, None]
     R = _col(P, "secondment.ramp_months")
     ramp = np.where(R > 0, np.clip(t / np.maximum(R, 1.0), 0.0, 1.0), 1.0)
     seconded = _treatment_only(_col(P, "secondment.share") * (S.B_avg + S.P_avg) * ramp)
     return seconded * _col(P, "secondment.hours_per_month"), seconded
 
 
-def flows(S: States, P) -> list[Flow]:
+def flows(S: States, P, month: int = 0) -> list[Flow]:
+    """All flows for the months in ``S`` (which start at programme month ``month``)."""
     T, _, n = S.B_avg.shape
-    t = np.arange(T, dtype=float)[:, None, None]
+    t = np.arange(month, month + T, dtype=float)[:, None, None]
     out: list[Flow] = []
 
     def add(actor, item, category, values):
@@ -128,7 +129,7 @@ def flows(S: States, P) -> list[Flow]:
     # --- work with retained benefit (secondment, Flextensie-type)
     share = _col(P, "secondment.share")
     if np.any(share > 0):
-        hours, seconded = secondment_activity(S, P)
+        hours, seconded = secondment_activity(S, P, month)
         fees = _col(P, "secondment.tariff_per_hour") * hours
         add("employer", "secondment_fees", "transfer", -fees)
         add("municipality", "secondment_fees", "transfer", fees)

@@ -69,23 +69,28 @@ class States:
         return self.B_end.shape[2]
 
 
-def effect_weight(P: dict, t: np.ndarray) -> np.ndarray:
-    """Weight of the approach's effect per month, shape (T, n): 0 in lock-in, linear ramp, then decay."""
-    L = P["effect.lock_in_months"][None, :]
-    R = P["effect.ramp_months"][None, :]
+def effect_weight(P: dict, t) -> np.ndarray:
+    """Weight of the approach's effect in month(s) ``t``: 0 in lock-in, linear ramp, then decay.
+
+    ``t`` is a scalar month (result shape (n,)) or a column of months (T, 1) (result (T, n)).
+    """
+    L = P["effect.lock_in_months"]
+    R = P["effect.ramp_months"]
     ramp = np.where(R > 0, np.clip((t - L + 1.0) / np.maximum(R, 1.0), 0.0, 1.0), 1.0)
     w = np.where(t < L, 0.0, ramp)
-    D = P["effect.decay_start_month"][None, :]
-    H = P["effect.decay_half_life_months"][None, :]
+    H = P["effect.decay_half_life_months"]
+    if np.all(np.isinf(H)):
+        return w
+    D = P["effect.decay_start_month"]
     with np.errstate(invalid="ignore", divide="ignore"):
-        decay = np.where(t >= D, 0.5 ** np.where(np.isinf(H), 0.0, (t - D) / H), 1.0)
+        decay = np.where(t >= D, np.exp2(-np.where(np.isinf(H), 0.0, (t - D) / H)), 1.0)
     return w * decay
 
 
 def _split(*hazards):
     """Combine competing monthly hazards; return each destination's share of the stock."""
     survive = 1.0 - hazards[0]
-    total = hazards[0].copy()
+    total = hazards[0]
     for h in hazards[1:]:
         survive = survive * (1.0 - h)
         total = total + h
@@ -93,58 +98,74 @@ def _split(*hazards):
     return [h * ratio for h in hazards]
 
 
-def simulate(P: dict[str, np.ndarray], months: int, cycle_path: np.ndarray | None = None) -> States:
-    """Simulate treatment and control for every scenario.
+@dataclass
+class Month:
+    """Average persons during one month, arrays of shape (1, 2, n), as :func:`mkba.cashflows.flows` reads them."""
+
+    B_avg: np.ndarray
+    P_avg: np.ndarray
+    W_avg: np.ndarray
+    J_avg: np.ndarray
+    inflow: np.ndarray
+
+
+def simulate(P: dict[str, np.ndarray], months: int, cycle_path: np.ndarray | None = None, *,
+             on_month=None, record: bool = True) -> States | None:
+    """Simulate treatment and control for every scenario, one month at a time.
 
     ``P`` maps parameter names to arrays of shape ``(n,)``. ``cycle_path`` is an optional
     multiplier on exit-to-work chances per month, shape ``(months,)`` or ``(months, n)``
     (historical replay); it multiplies ``cycle.multiplier``.
+
+    Every month works on vectors of shape ``(2n,)`` (treatment then control), which stay in
+    the processor's cache; ``on_month(m, month, cum_ended, cum_returns, cum_inflow)`` receives
+    each month's average states (used by the batch evaluation to book money as it goes). With
+    ``record=True`` the full monthly states are returned as :class:`States`.
     """
     T = int(months)
     n = P["baseline.work_exit_rate"].shape[0]
-    t = np.arange(T, dtype=float)[:, None]                       # (T, 1)
-    # Arrays are (1, n) when constant over time and (T, n) when not; numpy broadcasts.
-    cyc = P["cycle.multiplier"][None, :]
-    if cycle_path is not None:
-        path = np.asarray(cycle_path, dtype=float)
-        cyc = cyc * (path[:, None] if path.ndim == 1 else path)
-    w = effect_weight(P, t)                                       # (T, n)
-    lock = np.where(t < P["effect.lock_in_months"][None, :], P["effect.lock_in_factor"][None, :], 1.0)
-
-    p_work = P["baseline.work_exit_rate"][None, :] * cyc
-    cyc_eff = 1.0 + P["effect.cycle_sensitivity"][None, :] * (cyc - 1.0)
-    p_work_t = (p_work * lock * (1.0 + (P["effect.work_exit_ratio"][None, :] - 1.0) * w)
-                + P["effect.work_exit_added"][None, :] * w * cyc_eff)
-    p_other = P["baseline.other_exit_rate"][None, :]
-    p_other_t = p_other + P["effect.other_exit_added"][None, :] * w if np.any(P["effect.other_exit_added"]) else p_other
-    s, sm = P["effect.stock_share"][None, :], P["effect.stock_months"][None, :]
-    has_stock = bool(np.any(s > 0))
+    N = 2 * n
+    zeros = np.zeros(n)
 
     def both(a_treat, a_ctrl):
-        rows = max(a_treat.shape[0], a_ctrl.shape[0])
-        return np.concatenate([np.broadcast_to(a_treat, (rows, n)), np.broadcast_to(a_ctrl, (rows, n))], axis=1)
+        return np.concatenate([np.broadcast_to(a_treat, (n,)), np.broadcast_to(a_ctrl, (n,))])
 
-    hw = both(monthly_hazard(p_work_t), monthly_hazard(p_work))
-    ho = both(monthly_hazard(p_other_t), monthly_hazard(p_other))
-    if has_stock:
-        h_stock_t = np.where(t < sm, 1.0 - (1.0 - np.minimum(s, MAX_ANNUAL_PROBABILITY)) ** (1.0 / sm), 0.0)
-        hs = both(h_stock_t, np.zeros((1, n)))
-        fw, fo, fs = _split(hw, ho, hs)
-        fo = fo + fs
-    else:
-        fw, fo = _split(hw, ho)
-    h_pw = monthly_hazard(P["baseline.partial_to_work_rate"][None, :] * cyc)
-    h_po = monthly_hazard(p_other)
-    fpw, fpo = _split(both(h_pw, h_pw), both(h_po, h_po))
+    path = None if cycle_path is None else np.asarray(cycle_path, dtype=float)
+    mult = P["cycle.multiplier"]
+    base_work = P["baseline.work_exit_rate"]
+    ratio_m1 = P["effect.work_exit_ratio"] - 1.0
+    added = P["effect.work_exit_added"]
+    sens = P["effect.cycle_sensitivity"]
+    lock_months, lock_factor = P["effect.lock_in_months"], P["effect.lock_in_factor"]
+    p_other = P["baseline.other_exit_rate"]
+    other_added = P["effect.other_exit_added"]
+    has_other_effect = bool(np.any(other_added))
+    h_other = monthly_hazard(p_other)
+    ho_const = both(h_other, h_other)
+    s, sm = P["effect.stock_share"], P["effect.stock_months"]
+    has_stock = bool(np.any(s > 0))
+    h_stock = 1.0 - (1.0 - np.minimum(s, MAX_ANNUAL_PROBABILITY)) ** (1.0 / sm) if has_stock else None
     hr = monthly_hazard(np.concatenate([P["baseline.return_rate"]] * 2))
     pt = np.concatenate([P["baseline.part_time_share"]] * 2)
     has_part_time = bool(np.any(pt > 0))
+    p_partial = P["baseline.partial_to_work_rate"]
 
-    inflow = np.where(t < P["cohort.inflow_months"][None, :], P["cohort.inflow_per_month"][None, :], 0.0)
-    inflow[0] += P["cohort.initial_participants"]
-    inflow2 = both(inflow, inflow)
+    def cycle_at(m):
+        if path is None:
+            return mult
+        return mult * path[m]
 
-    zeros = np.zeros(n)
+    def control_work(cyc):
+        return monthly_hazard(base_work * cyc)
+
+    const_ctrl = path is None
+    hw_ctrl_const = control_work(mult) if const_ctrl else None
+    fpw_const = fpo_const = None
+    if has_part_time and const_ctrl:
+        h = monthly_hazard(p_partial * mult)
+        fpw_const, fpo_const = _split(both(h, h), ho_const)
+
+    infl_months, infl_per, initial = P["cohort.inflow_months"], P["cohort.inflow_per_month"], P["cohort.initial_participants"]
     j_share = np.concatenate([P["jobs.share"], zeros])
     j_start = np.concatenate([P["jobs.start_month"], np.full(n, -1.0)])
     j_end = np.concatenate([P["jobs.end_month"], np.full(n, -1.0)])
@@ -152,14 +173,19 @@ def simulate(P: dict[str, np.ndarray], months: int, cycle_path: np.ndarray | Non
     j_saving = np.concatenate([P["jobs.benefit_saving"], zeros])
     has_jobs = bool(np.any(j_share > 0))
 
-    N = 2 * n
     B = np.zeros(N); Pp = np.zeros(N); W = np.zeros(N); O = np.zeros(N); J = np.zeros(N)
-    cum = np.zeros(N); ret = np.zeros(N)
-    rec = {k: np.empty((T, N)) for k in ("B_start", "B_end", "P_end", "W_end", "O_end", "J_end", "J_start",
-                                         "cum_ended", "cum_returns")}
-    tw, to, tp = fw.shape[0] > 1, fo.shape[0] > 1, fpw.shape[0] > 1
+    cum = np.zeros(N); ret = np.zeros(N); cin = np.zeros(N)
+    names = ("B_avg", "P_avg", "W_avg", "J_avg", "B_end", "P_end", "W_end", "O_end", "J_end",
+             "cum_inflow", "cum_ended", "cum_returns", "inflow")
+    rec = {k: np.empty((T, N)) for k in names} if record else None
     for m in range(T):
-        B = B + inflow2[m]
+        inflow_t = np.where(m < infl_months, infl_per, 0.0)
+        if m == 0:
+            inflow_t = inflow_t + initial
+        inflow = np.concatenate([inflow_t, inflow_t])
+        cin = cin + inflow
+        P_prev, W_prev = Pp, W
+        B = B + inflow
         if has_jobs:
             start = j_start == m
             if start.any():
@@ -175,15 +201,34 @@ def simulate(P: dict[str, np.ndarray], months: int, cycle_path: np.ndarray | Non
                 back = leaving * (1.0 - j_to_work)
                 B = B + back
                 ret = ret + back * j_saving
-        rec["B_start"][m] = B
-        rec["J_start"][m] = J
-        ew = B * fw[m if tw else 0]
-        eo = B * fo[m if to else 0]
+                W_prev = W
+        B_start, J_now = B, J
+        # --- this month's hazards
+        cyc = cycle_at(m)
+        w = effect_weight(P, m)
+        lock = np.where(m < lock_months, lock_factor, 1.0)
+        p_work_t = base_work * cyc * lock * (1.0 + ratio_m1 * w) + added * w * (1.0 + sens * (cyc - 1.0))
+        hw = both(monthly_hazard(p_work_t), hw_ctrl_const if const_ctrl else control_work(cyc))
+        ho = both(monthly_hazard(p_other + other_added * w), h_other) if has_other_effect else ho_const
+        if has_stock:
+            hs = both(np.where(m < sm, h_stock, 0.0), zeros)
+            fw, fo, fs = _split(hw, ho, hs)
+            fo = fo + fs
+        else:
+            fw, fo = _split(hw, ho)
+        # --- transitions
+        ew = B * fw
+        eo = B * fo
         rw = W * hr
         B = B - ew - eo + rw
         if has_part_time:
-            pw = Pp * fpw[m if tp else 0]
-            po = Pp * fpo[m if tp else 0]
+            if const_ctrl:
+                fpw, fpo = fpw_const, fpo_const
+            else:
+                h = monthly_hazard(p_partial * cyc)
+                fpw, fpo = _split(both(h, h), ho_const)
+            pw = Pp * fpw
+            po = Pp * fpo
             ew_part = ew * pt
             Pp = Pp + ew_part - pw - po
             W = W + ew - ew_part + pw - rw
@@ -194,31 +239,18 @@ def simulate(P: dict[str, np.ndarray], months: int, cycle_path: np.ndarray | Non
             O = O + eo
             cum = cum + ew + eo
         ret = ret + rw
-        rec["B_end"][m] = B
-        rec["P_end"][m] = Pp
-        rec["W_end"][m] = W
-        rec["O_end"][m] = O
-        rec["J_end"][m] = J
-        rec["cum_ended"][m] = cum
-        rec["cum_returns"][m] = ret
-
-    def shape(a):
-        return a.reshape(T, 2, n)
-
-    def prev(a):  # end of previous month
-        out = np.empty_like(a)
-        out[0] = 0.0
-        out[1:] = a[:-1]
-        return out
-
-    return States(
-        B_avg=shape((rec["B_start"] + rec["B_end"]) / 2.0),
-        P_avg=shape((prev(rec["P_end"]) + rec["P_end"]) / 2.0),
-        W_avg=shape((prev(rec["W_end"]) + rec["W_end"]) / 2.0),
-        J_avg=shape((rec["J_start"] + rec["J_end"]) / 2.0),
-        B_end=shape(rec["B_end"]), P_end=shape(rec["P_end"]), W_end=shape(rec["W_end"]),
-        O_end=shape(rec["O_end"]), J_end=shape(rec["J_end"]),
-        cum_inflow=shape(np.cumsum(inflow2, axis=0)),
-        cum_ended=shape(rec["cum_ended"]), cum_returns=shape(rec["cum_returns"]),
-        inflow=shape(inflow2),
-    )
+        B_avg = (B_start + B) * 0.5
+        P_avg = (P_prev + Pp) * 0.5
+        W_avg = (W_prev + W) * 0.5
+        if on_month is not None:
+            def cube(a):
+                return a.reshape(1, 2, n)
+            on_month(m, Month(cube(B_avg), cube(P_avg), cube(W_avg), cube(J_now), cube(inflow)), cum, ret, cin)
+        if record:
+            for k, v in (("B_avg", B_avg), ("P_avg", P_avg), ("W_avg", W_avg), ("J_avg", J_now), ("B_end", B),
+                         ("P_end", Pp), ("W_end", W), ("O_end", O), ("J_end", J), ("cum_inflow", cin),
+                         ("cum_ended", cum), ("cum_returns", ret), ("inflow", inflow)):
+                rec[k][m] = v
+    if not record:
+        return None
+    return States(**{k: v.reshape(T, 2, n) for k, v in rec.items()})

@@ -72,19 +72,31 @@ def _safe_div(a, b):
         return np.where(b > 0, a / np.where(b > 0, b, 1.0), np.nan)
 
 
+def cumsum_months(x: np.ndarray) -> np.ndarray:
+    """Cumulative sum over months (axis 0), row by row (cache-friendly for wide batches)."""
+    out = np.empty_like(x)
+    acc = np.zeros(x.shape[1:])
+    for t in range(x.shape[0]):
+        acc = acc + x[t]
+        out[t] = acc
+    return out
+
+
 def first_month_staying_nonnegative(x: np.ndarray) -> np.ndarray:
     """First month (1-based) from which ``x`` (T, n) stays >= 0 to the end; NaN if it ends negative."""
-    ok = x >= -BREAK_EVEN_TOLERANCE_EUR
-    suffix = np.flip(np.logical_and.accumulate(np.flip(ok, axis=0), axis=0), axis=0)
-    first = np.argmax(suffix, axis=0).astype(float) + 1.0
-    return np.where(suffix[-1], first, np.nan)
+    T = x.shape[0]
+    last_negative = np.full(x.shape[1:], -1.0)
+    for t in range(T):
+        last_negative = np.where(x[t] < -BREAK_EVEN_TOLERANCE_EUR, float(t), last_negative)
+    return np.where(last_negative == T - 1, np.nan, last_negative + 2.0)
 
 
 def compute(ledger: Ledger, values: dict[str, np.ndarray], *, perspective: str, convention: str) -> dict[str, np.ndarray]:
     """Headline metrics per scenario (arrays of shape (n,))."""
     T = ledger.muni_net.shape[0]
     rate = values["discount.rate"]
-    df = discount_factors(T, rate, convention)  # (T, n)
+    uniform = bool(np.all(rate == rate[0]))
+    df = discount_factors(T, float(rate[0]), convention)[:, None] if uniform else discount_factors(T, rate, convention)
     em = values["evaluation.month"].astype(int)
     eval_idx = np.where(em <= 0, T - 1, np.clip(em - 1, 0, T - 1))
     cols = np.arange(ledger.cum_ended.shape[2])
@@ -117,7 +129,7 @@ def compute(ledger: Ledger, values: dict[str, np.ndarray], *, perspective: str, 
         "net_result_eur": net.sum(0),
         "npv_eur": pv_net,
         "bcr": _safe_div(pv_gross, pv_cost),
-        "break_even_month": first_month_staying_nonnegative(np.cumsum(net, axis=0)),
+        "break_even_month": first_month_staying_nonnegative(cumsum_months(net)),
         "monthly_break_even_month": first_month_staying_nonnegative(net),
         "cost_per_extra_ended_benefit_eur": _safe_div(cost.sum(0), extra),
         "annual_saving_run_rate_eur": run_rate,
@@ -136,7 +148,7 @@ def compute(ledger: Ledger, values: dict[str, np.ndarray], *, perspective: str, 
         "societal_npv_eur": soc_pv_net,
         "societal_bcr": _safe_div(soc_pv_net + soc_pv_cost, soc_pv_cost),
         "secondment_surplus_after_benefit_year1_eur": (ledger.secondment_surplus * year1).sum(0),
-        "secondment_break_even_month": first_month_staying_nonnegative(np.cumsum(ledger.secondment_surplus, axis=0)),
+        "secondment_break_even_month": first_month_staying_nonnegative(cumsum_months(ledger.secondment_surplus)),
         "gross_saving_year1_eur": (gross * year1).sum(0),
         "programme_cost_year1_eur": (cost * year1).sum(0),
         "net_result_year1_eur": (net * year1).sum(0),

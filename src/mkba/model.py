@@ -14,6 +14,7 @@ tidy table. Both go through :mod:`mkba.metrics` on the same ledger, so they agre
 """
 from __future__ import annotations
 
+import os
 from typing import Any, Mapping
 
 import numpy as np
@@ -73,41 +74,66 @@ def _months(case: Case, overrides: Mapping[str, Any] | None) -> int:
 
 
 # ------------------------------------------------------------------ ledger from the simulation
-def _ledger_from_flows(S: States, flows: list[cf.Flow], P: dict[str, np.ndarray]) -> mx.Ledger:
-    T, _, n = S.B_avg.shape
-    muni_net = np.zeros((T, n)); muni_cost = np.zeros((T, n)); soc_net = np.zeros((T, n))
+class _LedgerBuilder:
+    """Books each month's flows into the ledger as the simulation goes (batch path)."""
+
+    def __init__(self, P: dict[str, np.ndarray], months: int):
+        n = P["baseline.work_exit_rate"].shape[0]
+        self.P, self.T, self.n = P, months, n
+        self.muni_net = np.zeros((months, n)); self.muni_cost = np.zeros((months, n))
+        self.soc_net = np.zeros((months, n)); self.soc_cost = np.zeros((months, n))
+        self.secondment = np.zeros((months, n))
+        self.cum_ended = np.empty((months, 2, n)); self.cum_returns = np.empty((months, 2, n))
+        self.cum_inflow = np.empty((months, 2, n)); self.beq = np.empty((months, 2, n))
+        self.b_month = P["benefit.cost_per_year"] * P["benefit.household_factor"] / MONTHS_PER_YEAR
+        self.has_secondment = bool(np.any(P["secondment.share"] > 0))
+
+    def __call__(self, m: int, month, cum_ended, cum_returns, cum_inflow) -> None:
+        flows = cf.flows(month, self.P, m)
+        book_month(flows, m, self.muni_net, self.muni_cost, self.soc_net, self.soc_cost, self.secondment)
+        if self.has_secondment:
+            self.secondment[m] -= cf.secondment_activity(month, self.P, m)[1][0, 0] * self.b_month
+        n = self.n
+        self.cum_ended[m] = cum_ended.reshape(2, n)
+        self.cum_returns[m] = cum_returns.reshape(2, n)
+        self.cum_inflow[m] = cum_inflow.reshape(2, n)
+        self.beq[m] = cf.benefit_equivalents(month, self.P)[0]
+
+    def ledger(self) -> mx.Ledger:
+        return mx.Ledger(muni_net=self.muni_net, muni_cost=self.muni_cost, soc_net=self.soc_net,
+                         soc_cost=self.soc_cost, cum_ended=self.cum_ended, cum_returns=self.cum_returns,
+                         beq=self.beq, cum_inflow=self.cum_inflow, b_month=self.b_month,
+                         retention=self.P["benefit.retention_share"], secondment_surplus=self.secondment)
+
+
+def book_month(flows: list[cf.Flow], m, muni_net, muni_cost, soc_net, soc_cost, secondment) -> None:
+    """Add the treatment-minus-control flows of month(s) ``m`` to the ledger rows.
+
+    ``m`` is a month index (flows of shape (1, 2, n)) or a slice over all months.
+    """
     prog_items = {f.item for f in flows if f.category == "programme"}
-    soc_prog = np.zeros((T, n))
-    secondment = np.zeros((T, n))
     for f in flows:
         d = f.values[:, 0, :] - f.values[:, 1, :]
-        soc_net += d
+        soc_net[m] += d if isinstance(m, slice) else d[0]
+        dd = d if isinstance(m, slice) else d[0]
         if f.actor == "municipality":
-            muni_net += d
+            muni_net[m] += dd
             if f.category == "programme":
-                muni_cost -= d
+                muni_cost[m] -= dd
             if f.item.startswith("secondment_"):
-                secondment += d
+                secondment[m] += dd
         if f.item in prog_items:
-            soc_prog -= d
-    b_month = P["benefit.cost_per_year"] * P["benefit.household_factor"] / MONTHS_PER_YEAR
-    if np.any(P["secondment.share"] > 0):
-        seconded = cf.secondment_activity(S, P)[1][:, 0, :]
-        secondment = secondment - seconded * b_month[None, :]
-    return mx.Ledger(muni_net=muni_net, muni_cost=muni_cost, soc_net=soc_net, soc_cost=soc_prog,
-                     cum_ended=S.cum_ended, cum_returns=S.cum_returns, beq=cf.benefit_equivalents(S, P),
-                     cum_inflow=S.cum_inflow,
-                     b_month=b_month, retention=P["benefit.retention_share"], secondment_surplus=secondment)
+            soc_cost[m] -= dd
 
 
 def _evaluate_chunk(case: Case, P: dict[str, np.ndarray], months: int, cycle_path) -> dict[str, np.ndarray]:
-    S = simulate(P, months, cycle_path)
-    ledger = _ledger_from_flows(S, cf.flows(S, P), P)
-    return mx.compute(ledger, P, perspective=case.perspective, convention=case.discount_convention)
+    builder = _LedgerBuilder(P, months)
+    simulate(P, months, cycle_path, on_month=builder, record=False)
+    return mx.compute(builder.ledger(), P, perspective=case.perspective, convention=case.discount_convention)
 
 
 def evaluate_batch(case: Case, overrides: Mapping[str, Any] | None = None, *, cycle_path=None,
-                   chunk_size: int = DEFAULT_CHUNK) -> dict[str, np.ndarray]:
+                   chunk_size: int = DEFAULT_CHUNK, threads: int | None = None) -> dict[str, np.ndarray]:
     """Headline metrics for many parameter sets in one vectorised pass (chunked for memory).
 
     ``overrides`` maps parameter names to arrays of shape (n,) (others keep the case value);
@@ -121,11 +147,22 @@ def evaluate_batch(case: Case, overrides: Mapping[str, Any] | None = None, *, cy
                          fix="give one multiplier per month of the horizon")
     if n <= chunk_size:
         return _evaluate_chunk(case, P, months, path)
-    parts = []
-    for lo in range(0, n, chunk_size):
-        sl = slice(lo, min(lo + chunk_size, n))
+    slices = [slice(lo, min(lo + chunk_size, n)) for lo in range(0, n, chunk_size)]
+
+    def one(sl):
         sub_path = path if path is None or path.ndim == 1 else path[:, sl]
-        parts.append(_evaluate_chunk(case, {k: v[sl] for k, v in P.items()}, months, sub_path))
+        return _evaluate_chunk(case, {k: v[sl] for k, v in P.items()}, months, sub_path)
+
+    if threads is None:
+        threads = min(len(slices), os.cpu_count() or 1)
+    if threads > 1:
+        # numpy releases the GIL inside its loops: chunks run in parallel on the machine's cores
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            parts = list(pool.map(one, slices))
+    else:
+        parts = [one(sl) for sl in slices]
     return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
