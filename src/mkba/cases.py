@@ -87,6 +87,7 @@ class CaseFile(BaseModel):
     appraisal_date: _dt.date | None = None
     perspective: Literal["municipality", "society"] = "municipality"
     discount_convention: Literal["excel", "start", "monthly"] = "excel"
+    measured_in: int | None = None          # year whose labour market the baseline rates reflect
     overrides: dict[str, Any] = {}
     readings: list[Reading] = []
     published: list[Published] = []
@@ -119,6 +120,7 @@ class Case:
     variants: dict[str, Variant] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     pilot: Pilot | None = None
+    measured_in: int | None = None
     source_file: str | None = None
     variant: str | None = None
 
@@ -287,7 +289,8 @@ def load_case(name_or_path: str | Path, overrides: dict[str, Any] | None = None,
                 published=cf.published if cf.published or parent is None else parent.published,
                 variants={**(parent.variants if parent else {}), **cf.variants},
                 notes=(parent.notes if parent else []) + cf.notes, source_file=str(path),
-                pilot=cf.pilot or (parent.pilot if parent else None))
+                pilot=cf.pilot or (parent.pilot if parent else None),
+                measured_in=cf.measured_in or (parent.measured_in if parent else None) or cf.start_date.year)
     if variant:
         if variant not in case.variants:
             raise InputError(f"unknown variant '{variant}' of case {case.name}", field="variant",

@@ -42,6 +42,8 @@ def cases_cmd() -> None:
 def run_cmd(case: str = typer.Argument(..., help="case name or path to a case YAML"),
             set_: List[str] = typer.Option([], "--set", help="override: key=value (repeatable)"),
             variant: Optional[str] = typer.Option(None, "--variant", help="a named variant of the case"),
+            scenario: Optional[str] = typer.Option(None, "--scenario", help="hoogconjunctuur | gemiddeld | laagconjunctuur"),
+            replay: Optional[int] = typer.Option(None, "--replay", help="run as if the case started in this year (2002-2022)"),
             fmt: str = typer.Option("table", "--format", help="table | json | csv")) -> None:
     """Run one case and print its headline metrics and per-year table."""
     try:
@@ -51,7 +53,16 @@ def run_cmd(case: str = typer.Argument(..., help="case name or path to a case YA
         if fmt not in ("table", "json", "csv"):
             raise InputError("unknown format", field="--format", value=fmt, fix="use table, json or csv")
         c = load_case(case, parse_set_values(set_), variant=variant)
-        res = summarise(c)
+        path = None
+        if scenario:
+            from .scenarios import scenario_case
+
+            c = scenario_case(c, scenario)
+        if replay is not None:
+            from .cycle import multiplier_path
+
+            path = multiplier_path(replay, c.months, reference_year=c.measured_in)
+        res = summarise(c, cycle_path=path)
     except InputError as exc:
         _fail(exc)
         return
@@ -65,7 +76,9 @@ def run_cmd(case: str = typer.Argument(..., help="case name or path to a case YA
                             "start_date": c.start_date.isoformat(), "horizon_months": c.months,
                             "discount_rate": c.value("discount.rate"), "discount_convention": c.discount_convention},
                    "assumptions_hash": c.assumptions_hash(), "metrics": metrics, "per_year": per_year,
-                   "published": [{k: _clean(v) for k, v in r.items()} for r in published_vs_model(c)] if not set_ and not variant else []}
+                   "scenario": scenario, "replay_start_year": replay,
+                   "published": [{k: _clean(v) for k, v in r.items()} for r in published_vs_model(c)]
+                   if not (set_ or variant or scenario or replay) else []}
         typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
     elif fmt == "csv":
         typer.echo("metric,value")

@@ -257,9 +257,9 @@ def ledger_from_table(table, case: Case) -> mx.Ledger:
         b_month=b_month, retention=P["benefit.retention_share"], secondment_surplus=secondment)
 
 
-def summarise(case: Case, table=None) -> dict:
+def summarise(case: Case, table=None, *, cycle_path=None) -> dict:
     """Headline metrics (floats) and the per-year table, computed from the tidy table."""
-    table = run(case) if table is None else table
+    table = run(case, cycle_path=cycle_path) if table is None else table
     P, _ = parameter_arrays(case)
     ledger = ledger_from_table(table, case)
     m = mx.compute(ledger, P, perspective=case.perspective, convention=case.discount_convention)
