@@ -1,0 +1,391 @@
+"""Dutch / English number formats and report labels.
+
+Reports are Dutch by default (``lang="nl"``, locale nl_NL) and English with
+``lang="en"`` (locale en_GB).  All numbers go through babel, rounded half up
+(the way people round money by hand), and use plain ASCII spaces so the strings
+are easy to compare in tests and spreadsheets.
+
+>>> eur(133000)
+'€ 133.000'
+>>> eur(-91000)
+'€ -91.000'
+>>> eur(133000, "en")
+'€133,000'
+>>> pct(0.053)
+'5,3 %'
+>>> pct(0.053, "en")
+'5.3%'
+>>> number(float("nan"))
+'n.v.t.'
+
+Conventions (kept consistent everywhere):
+
+* negative money: the sign sits after the euro sign in Dutch (``€ -91.000``,
+  CLDR nl) and before it in English (``-€91,000``, CLDR en);
+* missing values (``None``, NaN) print as ``n.v.t.`` / ``n/a``;
+* ``pct`` takes a *fraction* (0.053 -> 5,3 %); ``pp`` takes a fraction too and
+  prints percentage points (0.02 -> 2,0 procentpunt).
+
+``label(key, lang)`` translates report headings, metric names, actor names and
+scenario names; an unknown key raises ``KeyError`` naming the key.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Mapping
+
+__all__ = [
+    "LANGS", "LOCALES", "MISSING", "check_lang", "eur", "pct", "pp", "number", "month_label",
+    "label", "has_label", "labels", "format_value", "format_table", "LABELS",
+]
+
+LANGS = ("nl", "en")
+LOCALES = {"nl": "nl_NL", "en": "en_GB"}
+MISSING = {"nl": "n.v.t.", "en": "n/a"}
+
+# Money patterns per language (CLDR standard patterns, with an ASCII space and no cents).
+_EUR_PATTERN = {"nl": "¤ #,##0{d};¤ -#,##0{d}", "en": "¤#,##0{d}"}
+_PCT_PATTERN = {"nl": "#,##0{d} %", "en": "#,##0{d}%"}
+
+
+def check_lang(lang: str) -> str:
+    """Return ``lang`` if supported, else raise :class:`mkba.errors.InputError`."""
+    if lang in LOCALES:
+        return lang
+    from mkba.errors import InputError, did_you_mean
+
+    raise InputError("unsupported report language", field="lang", value=lang,
+                     fix="use lang='nl' (Dutch, default) or lang='en' (English); "
+                     + did_you_mean(str(lang), LANGS))
+
+
+def _is_missing(x: Any) -> bool:
+    if x is None:
+        return True
+    if isinstance(x, float):
+        return math.isnan(x)
+    if type(x).__name__ in ("NAType", "NaTType"):  # pandas NA / NaT
+        return True
+    try:
+        return bool(x != x)  # NaN of numpy / Decimal
+    except (TypeError, ValueError):
+        return False
+
+
+def _as_float(x: Any) -> float:
+    # numpy scalars, Decimal, int, bool -> float
+    return float(x)
+
+
+def _quantize(x: float, decimals: int) -> Decimal:
+    """Round half up to ``decimals`` places; normalise -0 to 0."""
+    q = Decimal(1).scaleb(-decimals)
+    d = Decimal(repr(float(x))).quantize(q, rounding=ROUND_HALF_UP)
+    if d == 0:
+        d = abs(d)
+    return d
+
+
+def _decimals_suffix(decimals: int) -> str:
+    if decimals < 0:
+        raise ValueError(f"decimals must be >= 0, got {decimals}")
+    return "." + "0" * decimals if decimals else ""
+
+
+def _missing(lang: str, missing: str | None) -> str:
+    return MISSING[lang] if missing is None else missing
+
+
+def eur(x: Any, lang: str = "nl", decimals: int = 0, *, missing: str | None = None) -> str:
+    """Euro amount: ``€ 133.000`` (nl), ``€133,000`` (en); ``€ -91.000`` / ``-€91,000``."""
+    check_lang(lang)
+    if _is_missing(x):
+        return _missing(lang, missing)
+    v = _as_float(x)
+    if math.isinf(v):
+        return ("-" if v < 0 else "") + "∞"
+    from babel.numbers import format_currency
+
+    pattern = _EUR_PATTERN[lang].format(d=_decimals_suffix(decimals))
+    return format_currency(_quantize(v, decimals), "EUR", format=pattern, locale=LOCALES[lang],
+                           currency_digits=False)
+
+
+def pct(x: Any, lang: str = "nl", decimals: int = 1, *, missing: str | None = None) -> str:
+    """Percentage from a fraction: 0.053 -> ``5,3 %`` (nl) / ``5.3%`` (en)."""
+    check_lang(lang)
+    if _is_missing(x):
+        return _missing(lang, missing)
+    v = _as_float(x)
+    if math.isinf(v):
+        return ("-" if v < 0 else "") + "∞"
+    from babel.numbers import format_decimal
+
+    pattern = _PCT_PATTERN[lang].format(d=_decimals_suffix(decimals))
+    # round the percentage half up ourselves; babel multiplies by 100 (exact on a Decimal)
+    return format_decimal(_quantize(v * 100.0, decimals) / 100, format=pattern,
+                          locale=LOCALES[lang])
+
+
+def pp(x: Any, lang: str = "nl", decimals: int = 1, *, missing: str | None = None) -> str:
+    """Percentage points from a fraction: 0.02 -> ``2,0 procentpunt`` / ``2.0 pp``."""
+    check_lang(lang)
+    if _is_missing(x):
+        return _missing(lang, missing)
+    unit = " procentpunt" if lang == "nl" else " pp"
+    return number(_as_float(x) * 100.0, lang, decimals) + unit
+
+
+def number(x: Any, lang: str = "nl", decimals: int = 0, *, missing: str | None = None) -> str:
+    """Plain number with grouping: ``1.234,5`` (nl) / ``1,234.5`` (en)."""
+    check_lang(lang)
+    if _is_missing(x):
+        return _missing(lang, missing)
+    v = _as_float(x)
+    if math.isinf(v):
+        return ("-" if v < 0 else "") + "∞"
+    from babel.numbers import format_decimal
+
+    pattern = "#,##0" + _decimals_suffix(decimals)
+    return format_decimal(_quantize(v, decimals), format=pattern, locale=LOCALES[lang])
+
+
+def month_label(m: Any, lang: str = "nl", *, missing: str | None = None) -> str:
+    """A model month or a calendar month.
+
+    * a number (months since the start of the programme, e.g. a break-even month)
+      -> ``maand 18`` / ``month 18``;
+    * a date, ``datetime``, pandas ``Timestamp``/``Period`` or ``"2024-03"``
+      -> ``maart 2024`` / ``March 2024``;
+    * ``None``/NaN -> ``n.v.t.`` / ``n/a`` (for a break-even month: never).
+    """
+    check_lang(lang)
+    if _is_missing(m):
+        return _missing(lang, missing)
+    if isinstance(m, str):
+        try:
+            m = _dt.date.fromisoformat(m if len(m) > 7 else m + "-01")
+        except ValueError:
+            from mkba.errors import InputError
+
+            raise InputError("not a month", field="month", value=m,
+                             fix="give a month number or a date like '2024-03'") from None
+    if hasattr(m, "to_timestamp"):  # pandas Period
+        m = m.to_timestamp()
+    if isinstance(m, (_dt.date, _dt.datetime)) or hasattr(m, "to_pydatetime"):
+        from babel.dates import format_date
+
+        d = m.to_pydatetime() if hasattr(m, "to_pydatetime") else m
+        return format_date(d, "LLLL y", locale=LOCALES[lang])
+    v = _as_float(m)
+    word = "maand" if lang == "nl" else "month"
+    if v == int(v):
+        return f"{word} {int(v)}"
+    return f"{word} {number(v, lang, 1)}"
+
+
+# ---------------------------------------------------------------------------
+# labels
+# ---------------------------------------------------------------------------
+
+#: key -> {"nl": ..., "en": ...}.  Every key must have both languages
+#: (tests/test_formatting.py checks this).
+LABELS: dict[str, dict[str, str]] = {
+    # headline metrics
+    "extra_ended_benefits": {"nl": "Extra beëindigde uitkeringen", "en": "Extra benefits ended"},
+    "npv_eur": {"nl": "Netto contante waarde", "en": "Net present value"},
+    "societal_npv_eur": {"nl": "Maatschappelijke netto contante waarde", "en": "Societal net present value"},
+    "bcr": {"nl": "Baten-kostenverhouding", "en": "Benefit-cost ratio"},
+    "break_even_month": {"nl": "Terugverdienmaand", "en": "Break-even month"},
+    "programme_cost_eur": {"nl": "Programmakosten", "en": "Programme cost"},
+    "gross_saving_eur": {"nl": "Bruto besparing", "en": "Gross saving"},
+    "net_result_eur": {"nl": "Netto resultaat", "en": "Net result"},
+    "benefit_months_saved": {"nl": "Bespaarde uitkeringsmaanden", "en": "Benefit months saved"},
+    "cost_per_extra_ended_benefit_eur": {"nl": "Kosten per extra beëindigde uitkering",
+                                         "en": "Cost per extra benefit ended"},
+    "participants": {"nl": "Deelnemers", "en": "Participants"},
+    "discount_rate": {"nl": "Discontovoet", "en": "Discount rate"},
+    "horizon_months": {"nl": "Tijdshorizon (maanden)", "en": "Time horizon (months)"},
+    # actors
+    "municipality": {"nl": "gemeente", "en": "municipality"},
+    "rijk": {"nl": "Rijk", "en": "central government"},
+    "participant": {"nl": "deelnemer", "en": "participant"},
+    "employer": {"nl": "werkgever", "en": "employer"},
+    "care": {"nl": "zorg", "en": "care"},
+    "society": {"nl": "overige maatschappij", "en": "rest of society"},
+    "actor": {"nl": "Actor", "en": "Actor"},
+    # scenarios
+    "hoogconjunctuur": {"nl": "hoogconjunctuur", "en": "boom"},
+    "gemiddeld": {"nl": "gemiddeld", "en": "average"},
+    "laagconjunctuur": {"nl": "laagconjunctuur", "en": "recession"},
+    "scenario": {"nl": "Scenario", "en": "Scenario"},
+    # report headings
+    "report": {"nl": "Rapport", "en": "Report"},
+    "reports": {"nl": "Rapporten", "en": "Reports"},
+    "case": {"nl": "Casus", "en": "Case"},
+    "summary": {"nl": "Samenvatting", "en": "Summary"},
+    "key_figures": {"nl": "Kerncijfers", "en": "Key figures"},
+    "assumptions": {"nl": "Aannames", "en": "Assumptions"},
+    "sources": {"nl": "Bronnen", "en": "Sources"},
+    "method": {"nl": "Methode", "en": "Method"},
+    "results": {"nl": "Resultaten", "en": "Results"},
+    "cashflows": {"nl": "Kasstromen", "en": "Cash flows"},
+    "costs": {"nl": "Kosten", "en": "Costs"},
+    "benefits": {"nl": "Baten", "en": "Benefits"},
+    "sensitivity": {"nl": "Gevoeligheidsanalyse", "en": "Sensitivity analysis"},
+    "uncertainty": {"nl": "Onzekerheid", "en": "Uncertainty"},
+    "economic_cycle": {"nl": "Conjunctuur", "en": "Economic cycle"},
+    "conclusion": {"nl": "Conclusie", "en": "Conclusion"},
+    "month": {"nl": "Maand", "en": "Month"},
+    "year": {"nl": "Jaar", "en": "Year"},
+    "value": {"nl": "Waarde", "en": "Value"},
+    "low": {"nl": "Laag", "en": "Low"},
+    "high": {"nl": "Hoog", "en": "High"},
+    "unit": {"nl": "Eenheid", "en": "Unit"},
+    "reference": {"nl": "Bron", "en": "Reference"},
+    "never": {"nl": "nooit", "en": "never"},
+    # render index / status
+    "status": {"nl": "Status", "en": "Status"},
+    "ok": {"nl": "geslaagd", "en": "ok"},
+    "failed": {"nl": "mislukt", "en": "failed"},
+    "skipped": {"nl": "ongewijzigd (overgeslagen)", "en": "unchanged (skipped)"},
+    "error": {"nl": "Foutmelding", "en": "Error"},
+    "duration_s": {"nl": "Duur (s)", "en": "Duration (s)"},
+    "rendered_at": {"nl": "Gemaakt op", "en": "Rendered at"},
+    "notebook": {"nl": "Notebook", "en": "Notebook"},
+    "parameters": {"nl": "Parameters", "en": "Parameters"},
+    "filter": {"nl": "Filter", "en": "Filter"},
+    "filter_placeholder": {"nl": "Zoek in rapporten…", "en": "Search reports…"},
+    "index_title": {"nl": "Overzicht van rapporten", "en": "Report index"},
+    "batch_summary": {"nl": "{ok} geslaagd, {failed} mislukt, {skipped} ongewijzigd",
+                      "en": "{ok} ok, {failed} failed, {skipped} unchanged"},
+    "stale_report": {"nl": "vorige versie", "en": "previous version"},
+    "pdf": {"nl": "PDF", "en": "PDF"},
+    "html": {"nl": "HTML", "en": "HTML"},
+}
+
+
+def label(key: str, lang: str = "nl", default: str | None = None) -> str:
+    """Translated label for ``key``; ``KeyError`` naming the key if unknown (unless ``default``)."""
+    check_lang(lang)
+    entry = LABELS.get(key)
+    if entry is None:
+        if default is not None:
+            return default
+        from mkba.errors import closest
+
+        hint = closest(key, LABELS)
+        raise KeyError(f"no report label for {key!r}"
+                       + (f"; did you mean {', '.join(repr(h) for h in hint)}?" if hint else
+                          "; add it to mkba.formatting.LABELS (nl and en)"))
+    try:
+        return entry[lang]
+    except KeyError:
+        raise KeyError(f"label {key!r} has no {lang!r} translation") from None
+
+
+def has_label(key: str) -> bool:
+    return key in LABELS
+
+
+def labels(lang: str = "nl") -> dict[str, str]:
+    """All labels in one language (for notebooks that template many headings)."""
+    check_lang(lang)
+    return {k: v[lang] for k, v in LABELS.items()}
+
+
+# ---------------------------------------------------------------------------
+# tables
+# ---------------------------------------------------------------------------
+
+def _kind_for(name: str) -> str:
+    n = str(name).lower()
+    if n.endswith("_eur") or n == "eur":
+        return "eur"
+    if n == "bcr" or n.endswith("_ratio"):
+        return "ratio"
+    if n.endswith("_month") or n == "month":
+        return "month"
+    if n.endswith("_pct") or n.endswith("_rate") or n.endswith("_share") or n.endswith("_frac"):
+        return "pct"
+    if n.endswith("_pp"):
+        return "pp"
+    return "number"
+
+
+def format_value(x: Any, kind: str, lang: str = "nl", decimals: int | None = None) -> str:
+    """Format one value by kind: ``eur``, ``pct``, ``pp``, ``ratio``, ``month``, ``number``, ``text``."""
+    if kind == "eur":
+        return eur(x, lang, 0 if decimals is None else decimals)
+    if kind == "pct":
+        return pct(x, lang, 1 if decimals is None else decimals)
+    if kind == "pp":
+        return pp(x, lang, 1 if decimals is None else decimals)
+    if kind == "ratio":
+        return number(x, lang, 2 if decimals is None else decimals)
+    if kind == "month":
+        # in a table the column header says "month": numbers stay numbers, dates get a name
+        if _is_missing(x) or not isinstance(x, (int, float)) or isinstance(x, bool):
+            return month_label(x, lang)
+        return number(x, lang, 0 if decimals is None else decimals)
+    if kind == "text":
+        return _missing(lang, None) if _is_missing(x) else str(x)
+    if kind == "number":
+        if _is_missing(x):
+            return _missing(lang, None)
+        if isinstance(x, str):
+            return x
+        if decimals is None:
+            v = _as_float(x)
+            decimals = 0 if (v == int(v) if not math.isinf(v) else True) or abs(v) >= 100 else (
+                1 if abs(v) >= 1 else 2)
+        return number(x, lang, decimals)
+    raise ValueError(f"unknown format kind {kind!r}; use eur, pct, pp, ratio, month, number or text")
+
+
+def format_table(df: Any, lang: str = "nl", formats: Mapping[str, str] | None = None, *,
+                 decimals: Mapping[str, int] | None = None, translate: bool = True) -> Any:
+    """Format a DataFrame of numbers for display; returns a DataFrame of strings.
+
+    The kind of each column comes from ``formats`` (column -> kind, see
+    :func:`format_value`) or from its name: ``*_eur`` money, ``bcr``/``*_ratio``
+    two decimals, ``*_rate``/``*_pct``/``*_share`` percentages (fractions in),
+    ``*_pp`` percentage points, ``*_month`` months; text columns stay text.
+    With ``translate`` (default) column names, index names and index values
+    that are known label keys (metrics, actors, scenarios) are translated.
+    """
+    import pandas as pd
+
+    check_lang(lang)
+    formats = dict(formats or {})
+    decimals = dict(decimals or {})
+    out = pd.DataFrame(index=df.index)
+    for col in df.columns:
+        s = df[col]
+        kind = formats.get(col)
+        if kind is None:
+            if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+                kind = _kind_for(col)
+            else:
+                kind = "text"
+        d = decimals.get(col)
+        if kind == "text":
+            vals = [label(v, lang, default=str(v)) if translate and isinstance(v, str) else
+                    format_value(v, "text", lang) for v in s]
+        else:
+            vals = [format_value(v, kind, lang, d) for v in s]
+        out[col] = vals
+
+    if translate:
+        def tr(v: Any) -> Any:
+            return label(v, lang, default=v) if isinstance(v, str) else v
+
+        out.columns = [tr(c) for c in df.columns]
+        if isinstance(out.index, pd.MultiIndex):
+            out.index = pd.MultiIndex.from_tuples([tuple(tr(x) for x in t) for t in out.index],
+                                                  names=[tr(n) for n in out.index.names])
+        else:
+            out.index = pd.Index([tr(x) for x in out.index], name=tr(out.index.name))
+    return out

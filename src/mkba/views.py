@@ -1,0 +1,439 @@
+"""What the report notebooks show: tables and figures built from the model's tidy table.
+
+Notebooks stay thin views (a ``parameters`` cell, then calls into this module); nothing here
+computes model results that the model does not (it formats, selects and plots). Every view
+takes ``lang`` ("nl" by default, the reader is a Dutch council; or "en").
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping
+
+import numpy as np
+
+from .cases import Case, load_case
+from .formatting import eur, format_table, label, number, pct  # noqa: F401  (format_table is used by notebooks)
+
+# Report texts that are specific to these views (the shared vocabulary is mkba.formatting.LABELS).
+TEXTS: dict[str, dict[str, str]] = {
+    "title_case": {"nl": "Businesscase: {title}", "en": "Business case: {title}"},
+    "headline": {"nl": "Kerncijfers", "en": "Key figures"},
+    "published": {"nl": "Gepubliceerd en nagerekend", "en": "Published and rebuilt"},
+    "published_col": {"nl": "Gepubliceerd", "en": "Published"},
+    "model_col": {"nl": "Model", "en": "Model"},
+    "ok_col": {"nl": "Binnen marge", "en": "Within tolerance"},
+    "metric": {"nl": "Kengetal", "en": "Metric"},
+    "cumulative_cash": {"nl": "Cumulatief netto resultaat", "en": "Cumulative net result"},
+    "break_even_at": {"nl": "terugverdiend in maand {m}", "en": "break-even in month {m}"},
+    "caseload": {"nl": "Personen in de uitkering: met en zonder aanpak", "en": "People on benefit: with and without the approach"},
+    "treatment": {"nl": "met aanpak", "en": "with the approach"},
+    "control": {"nl": "zonder aanpak (nulalternatief)", "en": "without (null alternative)"},
+    "per_actor": {"nl": "Verdeling over actoren (contante waarde, met minus zonder aanpak)",
+                  "en": "Distribution over actors (present value, with minus without)"},
+    "item": {"nl": "Post", "en": "Item"},
+    "total": {"nl": "Totaal", "en": "Total"},
+    "tornado": {"nl": "Gevoeligheid van de netto contante waarde", "en": "Sensitivity of the net present value"},
+    "scenarios": {"nl": "Conjunctuurscenario's", "en": "Economic-cycle scenarios"},
+    "replay": {"nl": "Als de aanpak in een ander jaar was gestart", "en": "If the approach had started in another year"},
+    "start_year": {"nl": "Startjaar", "en": "Start year"},
+    "probabilistic": {"nl": "Kans dat de aanpak zich terugverdient", "en": "Chance the approach pays off"},
+    "p_positive": {"nl": "Kans op een positieve netto contante waarde: {p}", "en": "Chance of a positive net present value: {p}"},
+    "assumptions": {"nl": "Aannames en bronnen", "en": "Assumptions and sources"},
+    "readings": {"nl": "Gekozen lezing waar de bron dubbelzinnig is", "en": "Reading chosen where the source is ambiguous"},
+    "month_axis": {"nl": "Maand", "en": "Month"},
+    "persons": {"nl": "Personen", "en": "People"},
+    "perspective_municipality": {"nl": "perspectief: gemeente (kasstromen)", "en": "perspective: municipality (cash)"},
+    "perspective_society": {"nl": "perspectief: maatschappij (MKBA)", "en": "perspective: society (MKBA)"},
+    "never": {"nl": "niet binnen de horizon", "en": "not within the horizon"},
+    "compare": {"nl": "Alle gepubliceerde casussen naast elkaar (5 jaar, 2,25 %)",
+                "en": "All published cases side by side (5 years, 2.25%)"},
+    "unit_value": {"nl": "€ 14.000 per beëindigde uitkering, nagerekend", "en": "€14,000 per ended benefit, reconciled"},
+    "two_way": {"nl": "Twee factoren tegelijk (lijn: netto contante waarde = 0)", "en": "Two factors at once (line: NPV = 0)"},
+    "sobol": {"nl": "Welke aannames bepalen de uitkomst (Sobol-indices)", "en": "Which assumptions drive the result (Sobol indices)"},
+    "deadweight_share": {"nl": "Aandeel dat toch was uitgestroomd", "en": "Share that would have left anyway"},
+    "saving_counting_all_exits_eur": {"nl": "Besparing als elke uitstroom telt", "en": "Saving counting every exit"},
+    "title": {"nl": "Casus", "en": "Case"},
+    "source": {"nl": "Bron", "en": "Source"},
+    "cumulative_net_eur": {"nl": "Cumulatief netto", "en": "Cumulative net"},
+    "years": {"nl": "Jaren", "en": "Years"},
+    "multiplier": {"nl": "Factor op uitstroom naar werk", "en": "Factor on exit to work"},
+    "mean": {"nl": "Gemiddeld", "en": "Mean"},
+    "p5": {"nl": "5e percentiel", "en": "5th percentile"},
+    "p50": {"nl": "Mediaan", "en": "Median"},
+    "p95": {"nl": "95e percentiel", "en": "95th percentile"},
+    "p_break_even_within": {"nl": "Kans terugverdiend binnen {n} maanden", "en": "Chance of break-even within {n} months"},
+    "ended_benefits_control": {"nl": "Beëindigde uitkeringen zonder aanpak", "en": "Benefits ended without the approach"},
+    "ended_benefits_treatment_year1": {"nl": "Beëindigde uitkeringen in jaar 1", "en": "Benefits ended in year 1"},
+    "returns_treatment_year1": {"nl": "Terug in de uitkering in jaar 1", "en": "Back on benefit in year 1"},
+    "annual_saving_run_rate_eur": {"nl": "Besparing per jaar (op jaarbasis)", "en": "Saving per year (annualised)"},
+    "programme_cost_per_year_eur": {"nl": "Programmakosten per jaar", "en": "Programme cost per year"},
+    "annual_net_run_rate_eur": {"nl": "Netto besparing per jaar (op jaarbasis)", "en": "Net saving per year (annualised)"},
+    "programme_cost_year1_eur": {"nl": "Programmakosten jaar 1", "en": "Programme cost, year 1"},
+    "saving_counting_all_exits_year1_eur": {"nl": "Besparing jaar 1 als elke uitstroom telt", "en": "Saving in year 1 counting every exit"},
+    "net_counting_all_exits_year1_eur": {"nl": "Netto jaar 1 als elke uitstroom telt", "en": "Net in year 1 counting every exit"},
+    "societal_benefits_eur": {"nl": "Maatschappelijke baten", "en": "Societal benefits"},
+    "societal_costs_eur": {"nl": "Maatschappelijke kosten", "en": "Societal costs"},
+    "societal_net_eur": {"nl": "Maatschappelijk saldo", "en": "Societal net benefit"},
+    "secondment_surplus_after_benefit_year1_eur": {"nl": "Plus jaar 1 na aftrek van uitkering, premie en kosten",
+                                                  "en": "Year-1 surplus after benefit, top-up and costs"},
+    "secondment_break_even_month": {"nl": "Break-even (maand)", "en": "Break-even (month)"},
+}
+
+HEADLINE_METRICS = ("extra_ended_benefits", "benefit_months_saved", "gross_saving_eur", "programme_cost_eur",
+                    "net_result_eur", "npv_eur", "bcr", "break_even_month", "cost_per_extra_ended_benefit_eur")
+ITEM_LABELS: dict[str, dict[str, str]] = {
+    "benefit_payments": {"nl": "uitkeringen", "en": "benefits"},
+    "buig_budget": {"nl": "BUIG-budget", "en": "BUIG budget"},
+    "wages": {"nl": "lonen", "en": "wages"},
+    "production": {"nl": "productie", "en": "production"},
+    "care_costs": {"nl": "zorgkosten", "en": "care costs"},
+    "wellbeing": {"nl": "welzijn", "en": "wellbeing"},
+    "execution_costs": {"nl": "uitvoeringskosten", "en": "administration"},
+    "programme_staff": {"nl": "personeel aanpak", "en": "programme staff"},
+    "programme_participants": {"nl": "kosten per deelnemer", "en": "cost per participant"},
+    "programme_other": {"nl": "overige programmakosten", "en": "other programme costs"},
+    "secondment_fees": {"nl": "detacheringsvergoedingen", "en": "secondment fees"},
+    "secondment_top_up": {"nl": "premie deelnemer", "en": "participant top-up"},
+    "secondment_overhead": {"nl": "kosten detachering", "en": "secondment costs"},
+    "job_wages": {"nl": "lonen werkplekken aanpak", "en": "wages of programme jobs"},
+    "job_production": {"nl": "waarde werk in de wijk", "en": "value of programme work"},
+}
+
+
+def text(key: str, lang: str = "nl", default: str | None = None, **fmt) -> str:
+    entry = TEXTS.get(key)
+    s = entry[lang] if entry else label(key, lang, default=default)
+    return s.format(**fmt) if fmt else s
+
+
+def setup(lang: str = "nl") -> None:
+    """Report defaults: matplotlib style and tick formats, and pandas showing full source texts."""
+    import pandas as pd
+
+    from .reporting import setup_report
+
+    setup_report(lang)
+    pd.set_option("display.max_colwidth", None)
+    pd.set_option("display.max_rows", 200)
+
+
+def _translate_columns(df, lang: str):
+    return df.rename(columns=lambda c: text(c, lang, default=str(c)))
+
+
+def heading(key: str, lang: str = "nl", level: int = 2, **fmt):
+    """A Markdown heading in the report language (displayed in a code cell whose code is hidden)."""
+    from IPython.display import Markdown
+
+    return Markdown("#" * level + " " + text(key, lang, **fmt))
+
+
+# ------------------------------------------------------------------ preparing a case
+def prepare_case(case: str, overrides: Mapping[str, float] | None = None, variant: str | None = None,
+                 scenario: str | None = None) -> Case:
+    """Load a case with plain ``{name: number}`` overrides (as notebook parameters give them)."""
+    from .cases import parse_set_values
+
+    pairs = [f"{k}={v!r}" for k, v in (overrides or {}).items()]
+    c = load_case(case, parse_set_values(pairs) if pairs else None, variant=variant or None)
+    if scenario:
+        from .scenarios import scenario_case
+
+        c = scenario_case(c, scenario)
+    return c
+
+
+def results(case: Case) -> dict:
+    from .model import summarise
+
+    return summarise(case)
+
+
+# ------------------------------------------------------------------ tables
+def _fmt_metric(key: str, value: Any, lang: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return text("never", lang) if key.endswith("month") else "–"
+    if key.endswith("_eur"):
+        return eur(value, lang)
+    if key == "bcr":
+        return number(value, lang, 2)
+    if key.endswith("month"):
+        return number(value, lang, 0)
+    if key.endswith("share") or key.startswith("p_"):
+        return pct(value, lang)
+    return number(value, lang, 1)
+
+
+def headline_table(case: Case, res: dict, lang: str = "nl"):
+    import pandas as pd
+
+    m = res["metrics"]
+    rows = [(label(k, lang), _fmt_metric(k, m[k], lang)) for k in HEADLINE_METRICS]
+    rows.append((text("perspective_" + case.perspective, lang), ""))
+    return pd.DataFrame(rows, columns=[text("metric", lang), label("value", lang)]).set_index(text("metric", lang))
+
+
+def published_table(case: Case, lang: str = "nl"):
+    import pandas as pd
+
+    from .compare import published_vs_model
+
+    rows = []
+    for r in published_vs_model(case):
+        name = text(r["metric"], lang, default=r["metric"].replace("_", " "))
+        if r["variant"]:
+            name += f" ({case.variants[r['variant']].title})"
+        pub = ("≥ " if r["comparison"] == "at_least" else "") + _fmt_metric(r["metric"], r["published"], lang)
+        rows.append({text("metric", lang): name, text("published_col", lang): pub,
+                     text("model_col", lang): _fmt_metric(r["metric"], r["model"], lang),
+                     text("ok_col", lang): "✓" if r["ok"] else "✗", label("reference", lang): r["reference"]})
+    return pd.DataFrame(rows).set_index(text("metric", lang))
+
+
+def per_actor_table(res: dict, lang: str = "nl"):
+    from .model import per_actor
+
+    table = per_actor(res["table"])
+    table = table.rename(index=lambda i: text("total", lang) if i == "total" else ITEM_LABELS.get(i, {}).get(lang, i))
+    table.columns = [text("total", lang) if c == "total" else label(c, lang) for c in table.columns]
+    table.index.name = text("item", lang)
+    table.columns.name = None
+    return table.apply(lambda col: [eur(v, lang) for v in col])
+
+
+def per_year_table(res: dict, lang: str = "nl"):
+    cols = ["year", "gross_saving_eur", "programme_cost_eur", "net_result_eur", "cumulative_net_eur",
+            "extra_ended_benefits"]
+    py = res["per_year"][cols].set_index("year")
+    return _translate_columns(format_table(py, lang), lang)
+
+
+def assumptions_table(case: Case, lang: str = "nl"):
+    t = case.assumptions_table()[["parameter", "value", "unit", "date", "reference"]]
+    t = t.assign(value=[("∞" if not np.isfinite(v) else number(v, lang, 0) if float(v).is_integer()
+                         else number(v, lang, 4 if abs(v) < 1 else 2)) for v in t["value"]])
+    t.columns = [label("parameters", lang), label("value", lang), label("unit", lang), "datum" if lang == "nl" else "date",
+                 label("reference", lang)]
+    return t.set_index(t.columns[0])
+
+
+def readings_table(case: Case, lang: str = "nl"):
+    import pandas as pd
+
+    return pd.DataFrame([{"": r.topic, "→": r.choice, "": r.why} for r in case.readings]) if case.readings else pd.DataFrame()
+
+
+# ------------------------------------------------------------------ figures
+def _ax(figsize=(8, 3.6)):
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(figsize=figsize)
+
+
+def cumulative_cash_figure(case: Case, res: dict, lang: str = "nl"):
+    from .metrics import cumsum_months
+    from .reporting import eur_axis
+
+    t = res["table"]
+    eur_rows = t[t["unit"] == "EUR"]
+    actor_mask = eur_rows["actor"] == "municipality" if case.perspective == "municipality" else slice(None)
+    sub = eur_rows[actor_mask]
+    signed = np.where(sub["group"] == "treatment", sub["nominal"], -sub["nominal"])
+    monthly = sub.assign(v=signed).groupby("month")["v"].sum().reindex(range(case.months), fill_value=0.0).to_numpy()
+    cum = cumsum_months(monthly[:, None])[:, 0]
+    fig, ax = _ax()
+    months = np.arange(1, case.months + 1)
+    ax.plot(months, cum, color="#1f5f8b", lw=2)
+    ax.axhline(0, color="grey", lw=0.8)
+    be = res["metrics"]["break_even_month"]
+    if be is not None and not math.isnan(be):
+        ax.axvline(be, color="#c0392b", ls="--", lw=1)
+        ax.annotate(text("break_even_at", lang, m=int(be)), (be, 0), xytext=(5, 10), textcoords="offset points",
+                    color="#c0392b")
+    ax.set_title(text("cumulative_cash", lang))
+    ax.set_xlabel(text("month_axis", lang))
+    eur_axis(ax, lang)
+    fig.tight_layout()
+    return fig
+
+
+def caseload_figure(case: Case, res: dict, lang: str = "nl"):
+    t = res["table"]
+    fig, ax = _ax()
+    for group, color in (("treatment", "#1f5f8b"), ("control", "#999999")):
+        s = t[(t["item"] == "benefit_equivalents") & (t["group"] == group)].sort_values("month")
+        ax.plot(s["month"] + 1, s["nominal"], label=text(group, lang), color=color, lw=2)
+    ax.set_title(text("caseload", lang))
+    ax.set_xlabel(text("month_axis", lang))
+    ax.set_ylabel(text("persons", lang))
+    ax.legend(frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def tornado(case: Case, lang: str = "nl", metric: str = "npv_eur", top: int = 12):
+    """One-way sensitivity (table and figure) over every numeric assumption."""
+    from functools import partial
+
+    from . import plots
+    from .model import evaluate_batch
+    from .sensitivity import one_way, ranges_from_case
+
+    table = one_way(partial(evaluate_batch, case), case.values, ranges_from_case(case), metrics=(metric,))
+    fig = plots.tornado(table, metric, top=top, labels={metric: label(metric, lang)})
+    fig.axes[0].set_title(text("tornado", lang))
+    return table, fig
+
+
+def scenarios_view(case: Case, lang: str = "nl"):
+    from .scenarios import replay_table, scenario_table
+
+    scen = scenario_table(case)
+    shown = scen[["scenario", "years", "multiplier", "extra_ended_benefits", "net_result_eur", "npv_eur",
+                  "break_even_month"]].set_index("scenario")
+    table = _translate_columns(format_table(shown, lang, formats={"years": "text", "multiplier": "ratio"}), lang)
+    replay = replay_table(case)
+    fig, ax = _ax()
+    ax.bar(replay["start_year"], replay["npv_eur"], color=np.where(replay["npv_eur"] >= 0, "#1f5f8b", "#c0392b"))
+    ax.set_title(text("replay", lang))
+    ax.set_xlabel(text("start_year", lang))
+    from .reporting import eur_axis
+
+    eur_axis(ax, lang)
+    fig.tight_layout()
+    return table, scen, replay, fig
+
+
+def case_distributions(case: Case) -> dict:
+    """Triangular distributions (low, case value, high) for every assumption with a range in the data."""
+    from .distributions import Dist
+
+    return {k: Dist("triangular", low=lo, mode=case.value(k), high=hi, name=k)
+            for k, (lo, hi, _why) in case.ranges().items() if lo < hi}
+
+
+def probabilistic_view(case: Case, n: int = 10_000, seed: int = 20191, lang: str = "nl"):
+    from functools import partial
+
+    from .model import evaluate_batch
+    from .sensitivity import probabilistic
+
+    import pandas as pd
+
+    dists = case_distributions(case)
+    res = probabilistic(partial(evaluate_batch, case), case.values, dists, n=n, seed=seed)
+    rows = []
+    for metric in ("npv_eur", "net_result_eur", "break_even_month"):
+        v = res.values[metric]
+        finite = v[np.isfinite(v)]
+        q = np.percentile(finite, [5, 50, 95]) if finite.size else [np.nan] * 3
+        rows.append({text("metric", lang): label(metric, lang), text("mean", lang): _fmt_metric(metric, finite.mean() if finite.size else np.nan, lang),
+                     text("p5", lang): _fmt_metric(metric, q[0], lang), text("p50", lang): _fmt_metric(metric, q[1], lang),
+                     text("p95", lang): _fmt_metric(metric, q[2], lang)})
+    res.table = pd.DataFrame(rows).set_index(text("metric", lang))
+    res.chances = pd.Series({text("p_positive", lang, p="").rstrip(": "): pct(res.p_positive, lang),
+                             **{text("p_break_even_within", lang, n=k): pct(p, lang) for k, p in res.p_break_even.items()}},
+                            name=label("value", lang)).to_frame()
+    fig, ax = _ax()
+    ax.hist(res.npv, bins=50, color="#1f5f8b")
+    ax.axvline(0, color="#c0392b", lw=1)
+    ax.set_title(text("p_positive", lang, p=pct(res.p_positive, lang)))
+    from .reporting import eur_axis
+
+    eur_axis(ax, lang, axis="x")
+    fig.tight_layout()
+    return res, fig
+
+
+def key_figures(case: Case, res: dict, **extra) -> dict:
+    m = res["metrics"]
+    out = {"case": case.name, "title": case.title, "perspective": case.perspective,
+           "assumptions_hash": case.assumptions_hash()}
+    out.update({k: m[k] for k in HEADLINE_METRICS})
+    out.update(extra)
+    return out
+
+
+def in_live_kernel() -> bool:
+    """True in an interactive Jupyter session (widgets can render), False under papermill/nbclient."""
+    import os
+
+    return bool(os.environ.get("JPY_SESSION_NAME") or os.environ.get("JUPYTERHUB_USER")) \
+        and not os.environ.get("MKBA_RENDERING")
+
+
+def sliders(case: str, local: Mapping[str, float], lang: str = "nl"):
+    """ipywidgets sliders over the main assumptions; the headline table updates as they move."""
+    import ipywidgets as w
+    from IPython.display import display
+
+    from .schema import SCHEMA
+
+    controls = {}
+    for name, value in local.items():
+        spec = SCHEMA[name]
+        hi = spec.maximum if spec.maximum < 1e5 else max(value * 3, 1.0)
+        step = 1.0 if spec.integer else (0.005 if hi <= 1 else max(hi / 200, 1.0))
+        controls[name] = w.FloatSlider(value=float(value), min=float(spec.minimum), max=float(hi), step=step,
+                                       description=name.split(".")[-1], continuous_update=False,
+                                       style={"description_width": "14em"}, layout=w.Layout(width="40em"))
+    out = w.Output()
+
+    def refresh(_=None):
+        with out:
+            out.clear_output(wait=True)
+            c = prepare_case(case, {k: ctl.value for k, ctl in controls.items()})
+            display(headline_table(c, results(c), lang))
+
+    for ctl in controls.values():
+        ctl.observe(refresh, names="value")
+    refresh()
+    return w.VBox(list(controls.values()) + [out])
+
+
+def compare_view(lang: str = "nl"):
+    from .compare import compare_cases
+
+    df = compare_cases().set_index("title").drop(columns=["case", "perspective"])
+    return format_table(df, lang)
+
+
+def unit_value_view(lang: str = "nl"):
+    from .compare import unit_value_reconciliation
+
+    df = unit_value_reconciliation().set_index("source")[["published_eur", "model_eur", "benefit_years", "reference"]]
+    return format_table(df, lang, formats={"benefit_years": "ratio", "reference": "text"})
+
+
+def two_way_figures(case: Case, points: int = 21, lang: str = "nl"):
+    """Heatmaps of NPV: baseline outflow x economic cycle, and effect size x programme cost."""
+    from functools import partial
+
+    from . import plots
+    from .model import evaluate_batch
+    from .sensitivity import two_way
+
+    model = partial(evaluate_batch, case)
+    effect = "effect.work_exit_added" if case.value("effect.work_exit_added") else (
+        "effect.stock_share" if case.value("effect.stock_share") else "effect.work_exit_added")
+    cost = "programme.cost_per_fte_year" if case.value("programme.staff_fte") else "programme.other_cost_per_month"
+    grids = [(("baseline.work_exit_rate", np.linspace(0.02, 0.15, points)), ("cycle.multiplier", np.linspace(0.5, 1.4, points))),
+             ((effect, np.linspace(0.0, max(2 * case.value(effect), 0.1), points)),
+              (cost, np.linspace(0.5 * max(case.value(cost), 1.0), 1.5 * max(case.value(cost), 1.0), points)))]
+    figs = []
+    for x, y in grids:
+        res = two_way(model, case.values, x, y, metrics=("npv_eur", "break_even_month"))
+        fig = plots.heatmap(res, "npv_eur", labels={"npv_eur": label("npv_eur", lang)})
+        figs.append(fig)
+    return figs
+
+
+def sobol_view(case: Case, n: int = 256, seed: int = 20191, lang: str = "nl", top: int = 12):
+    from functools import partial
+
+    from .model import evaluate_batch
+    from .sensitivity import ranges_from_case, sobol
+
+    ranges = ranges_from_case(case)
+    table = sobol(partial(evaluate_batch, case), case.values, ranges, N=n, seed=seed, parameters=list(ranges))
+    return table.head(top)

@@ -1,0 +1,234 @@
+"""Dutch/English number formats, labels and the notebook helpers in mkba.reporting."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mkba import formatting as fmt
+from mkba import reporting
+from mkba.errors import InputError
+
+
+# -- money ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("x, lang, decimals, expected", [
+    (133000, "nl", 0, "€ 133.000"),
+    (133000, "en", 0, "€133,000"),
+    (-91000, "nl", 0, "€ -91.000"),
+    (-91000, "en", 0, "-€91,000"),
+    (1234.567, "nl", 2, "€ 1.234,57"),
+    (1234.567, "en", 2, "€1,234.57"),
+    (0.5, "nl", 0, "€ 1"),           # half up, not banker's rounding
+    (2.5, "nl", 0, "€ 3"),
+    (-0.4, "nl", 0, "€ 0"),          # no "€ -0"
+    (np.float64(1e6), "nl", 0, "€ 1.000.000"),
+    (np.int64(12), "en", 0, "€12"),
+])
+def test_eur(x, lang, decimals, expected):
+    assert fmt.eur(x, lang, decimals) == expected
+
+
+def test_eur_default_is_dutch():
+    assert fmt.eur(133000) == "€ 133.000"
+
+
+@pytest.mark.parametrize("missing", [None, float("nan"), np.nan, pd.NA])
+def test_missing_values(missing):
+    assert fmt.eur(missing) == "n.v.t."
+    assert fmt.eur(missing, "en") == "n/a"
+    assert fmt.pct(missing) == "n.v.t."
+    assert fmt.number(missing, "en") == "n/a"
+    assert fmt.month_label(missing) == "n.v.t."
+
+
+def test_missing_override():
+    assert fmt.eur(None, missing="–") == "–"
+
+
+# -- percentages and numbers ---------------------------------------------------------
+
+@pytest.mark.parametrize("x, lang, decimals, expected", [
+    (0.053, "nl", 1, "5,3 %"),
+    (0.053, "en", 1, "5.3%"),
+    (-0.1234, "nl", 2, "-12,34 %"),
+    (1.5, "nl", 1, "150,0 %"),
+    (12.3456, "nl", 1, "1.234,6 %"),
+    (0.125, "en", 0, "13%"),
+    (0.0005, "nl", 1, "0,1 %"),
+])
+def test_pct(x, lang, decimals, expected):
+    assert fmt.pct(x, lang, decimals) == expected
+
+
+def test_pp():
+    assert fmt.pp(0.02) == "2,0 procentpunt"
+    assert fmt.pp(0.02, "en") == "2.0 pp"
+
+
+@pytest.mark.parametrize("x, lang, decimals, expected", [
+    (1234567.891, "nl", 1, "1.234.567,9"),
+    (1234567.891, "en", 2, "1,234,567.89"),
+    (5, "nl", 0, "5"),
+    (-0.04, "nl", 1, "0,0"),
+    (float("inf"), "nl", 0, "∞"),
+])
+def test_number(x, lang, decimals, expected):
+    assert fmt.number(x, lang, decimals) == expected
+
+
+def test_month_label():
+    assert fmt.month_label(18) == "maand 18"
+    assert fmt.month_label(18, "en") == "month 18"
+    assert fmt.month_label(np.int64(3)) == "maand 3"
+    assert fmt.month_label(dt.date(2024, 3, 1)) == "maart 2024"
+    assert fmt.month_label("2024-03", "en") == "March 2024"
+    assert fmt.month_label(pd.Timestamp("2025-01-31")) == "januari 2025"
+    assert fmt.month_label(pd.Period("2025-02", "M"), "en") == "February 2025"
+    with pytest.raises(InputError):
+        fmt.month_label("march")
+
+
+def test_unknown_language_is_an_input_error():
+    with pytest.raises(InputError) as e:
+        fmt.eur(1, "de")
+    assert "lang" in str(e.value)
+
+
+# -- labels ----------------------------------------------------------------------------
+
+def test_required_labels():
+    nl = {
+        "extra_ended_benefits": "Extra beëindigde uitkeringen",
+        "npv_eur": "Netto contante waarde",
+        "bcr": "Baten-kostenverhouding",
+        "break_even_month": "Terugverdienmaand",
+        "programme_cost_eur": "Programmakosten",
+        "gross_saving_eur": "Bruto besparing",
+        "net_result_eur": "Netto resultaat",
+        "benefit_months_saved": "Bespaarde uitkeringsmaanden",
+        "cost_per_extra_ended_benefit_eur": "Kosten per extra beëindigde uitkering",
+        "municipality": "gemeente", "rijk": "Rijk", "participant": "deelnemer",
+        "employer": "werkgever", "care": "zorg", "society": "overige maatschappij",
+        "hoogconjunctuur": "hoogconjunctuur", "gemiddeld": "gemiddeld",
+        "laagconjunctuur": "laagconjunctuur",
+    }
+    for key, text in nl.items():
+        assert fmt.label(key) == text
+        assert fmt.label(key, "en")  # an English text exists
+
+
+def test_every_label_has_both_languages():
+    for key, entry in fmt.LABELS.items():
+        assert set(entry) == set(fmt.LANGS), key
+        assert all(isinstance(v, str) and v for v in entry.values()), key
+
+
+def test_metric_names_of_the_model_have_labels():
+    # the metrics promised by the batch model contract (docs/ARCHITECTURE.md)
+    for key in ["npv_eur", "net_result_eur", "gross_saving_eur", "programme_cost_eur",
+                "extra_ended_benefits", "benefit_months_saved", "bcr", "break_even_month",
+                "societal_npv_eur"]:
+        assert fmt.has_label(key), key
+
+
+def test_unknown_label_names_the_key():
+    with pytest.raises(KeyError) as e:
+        fmt.label("npv_euro")
+    assert "npv_euro" in str(e.value)
+    assert "npv_eur" in str(e.value)  # did-you-mean
+    assert fmt.label("npv_euro", default="x") == "x"
+
+
+# -- tables ----------------------------------------------------------------------------
+
+def test_format_table():
+    df = pd.DataFrame(
+        {"npv_eur": [133000.0, -91000.0], "bcr": [1.234, 0.8], "work_exit_rate": [0.053, 0.1],
+         "extra_ended_benefits": [12.345, 3.0], "actor": ["municipality", "rijk"]},
+        index=pd.Index(["gemiddeld", "laagconjunctuur"], name="scenario"))
+    nl = fmt.format_table(df)
+    assert list(nl.columns) == ["Netto contante waarde", "Baten-kostenverhouding", "work_exit_rate",
+                                "Extra beëindigde uitkeringen", "Actor"]
+    assert nl.index.name == "Scenario"
+    assert list(nl.index) == ["gemiddeld", "laagconjunctuur"]
+    assert nl.iloc[0, 0] == "€ 133.000" and nl.iloc[1, 0] == "€ -91.000"
+    assert nl.iloc[0, 1] == "1,23"
+    assert nl.iloc[0, 2] == "5,3 %"
+    assert nl.iloc[0, 3] == "12,3"
+    assert list(nl["Actor"]) == ["gemeente", "Rijk"]
+    en = fmt.format_table(df, "en")
+    assert en.iloc[1, 0] == "-€91,000"
+    assert list(en.index) == ["average", "recession"]
+    raw = fmt.format_table(df, "nl", formats={"bcr": "number"}, translate=False)
+    assert list(raw.columns) == list(df.columns)
+
+
+# -- reporting helpers -------------------------------------------------------------------
+
+def test_key_figures_are_made_json_safe():
+    d = reporting.clean_key_figures({"npv_eur": np.float64(1.5), "n": np.int64(3),
+                                     "break_even_month": float("nan"), "s": "x",
+                                     "arr": np.array([1.0, np.inf])})
+    assert d == {"npv_eur": 1.5, "n": 3, "break_even_month": None, "s": "x", "arr": [1.0, None]}
+    json.dumps(d, allow_nan=False)
+    assert reporting.emit_key_figures({"a": 1}) is None  # no Out[n] in a notebook
+    with pytest.raises(TypeError):
+        reporting.emit_key_figures([1, 2])
+
+
+def test_read_and_strip_key_figures():
+    mt = reporting.KEY_FIGURES_MIMETYPE
+    nb = {"cells": [
+        {"cell_type": "markdown", "source": "x"},
+        {"cell_type": "code", "outputs": [
+            {"output_type": "stream", "name": "stdout", "text": "hi"},
+            {"output_type": "display_data", "data": {mt: {"a": 1, "b": 2}}, "metadata": {}}]},
+        {"cell_type": "code", "outputs": [
+            {"output_type": "display_data", "data": {mt: {"b": 3}}, "metadata": {}}]},
+    ]}
+    assert reporting.read_key_figures(nb) == {"a": 1, "b": 3}
+    reporting.strip_key_figures(nb)
+    assert reporting.read_key_figures(nb) == {}
+    assert nb["cells"][1]["outputs"][0]["output_type"] == "stream"
+
+
+def test_axis_formatters_use_dutch_decimal_comma():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    reporting.setup_report("nl")
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 150000])
+    reporting.eur_axis(ax)
+    assert ax.yaxis.get_major_formatter()(100000, 0) == "€ 100.000"
+    reporting.pct_axis(ax, "nl", axis="x", decimals=1)
+    assert ax.xaxis.get_major_formatter()(0.053, 0) == "5,3 %"
+    reporting.number_axis(ax, "en", decimals=1)
+    assert ax.yaxis.get_major_formatter()(1234.5, 0) == "1,234.5"
+    reporting.eur_axis(ax, "nl", scale=1e6, decimals=1, suffix=" mln")
+    assert ax.yaxis.get_major_formatter()(1.5e6, 0) == "€ 1,5 mln"
+    plt.close(fig)
+    assert reporting.report_lang() == "nl"
+    reporting.setup_report("en")
+    assert reporting.report_lang() == "en"
+    reporting.setup_report("nl")
+    with pytest.raises(InputError):
+        reporting.setup_report("fr")
+
+
+def test_import_mkba_formatting_stays_light():
+    code = ("import sys, mkba.formatting, mkba.reporting, mkba.render, mkba.kernels, mkba.manifest; "
+            "heavy = [m for m in ('nbformat', 'nbclient', 'nbconvert', 'papermill', 'jupyter_client', "
+            "'zmq', 'matplotlib', 'pandas', 'babel.numbers', 'weasyprint', 'distributed') "
+            "if m in sys.modules]; print(','.join(heavy))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

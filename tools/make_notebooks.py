@@ -1,0 +1,96 @@
+"""Write the report notebooks (stored without outputs). Run: python tools/make_notebooks.py
+
+The notebooks are thin views over mkba.views; this script keeps their cells in one place.
+"""
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_notebook
+
+HERE = Path(__file__).resolve().parents[1] / "notebooks"
+HIDE = {"jupyter": {"source_hidden": True}}
+
+SETUP = """from IPython.display import display, Markdown
+from mkba import views
+from mkba.reporting import emit_key_figures
+views.setup(lang)"""
+
+
+def params(src: str):
+    return new_code_cell(src, metadata={"tags": ["parameters"]})
+
+
+def code(src: str):
+    return new_code_cell(src, metadata=HIDE)
+
+
+def write(name: str, cells: list) -> None:
+    nb = new_notebook(cells=cells, metadata={
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+        "language_info": {"name": "python"}})
+    nbformat.write(nb, HERE / name)
+
+
+write("business_case.ipynb", [
+    params('# mkba business case: a thin view over mkba; change these values and re-run.\n'
+           'case = "fip_sittard_geleen"   # a case in data/cases/ (mkba cases)\n'
+           'overrides = {}                # e.g. {"benefit.cost_per_year": 15000}\n'
+           'variant = ""                  # a named variant of the case, or ""\n'
+           'scenario = ""                 # "", "hoogconjunctuur", "gemiddeld" or "laagconjunctuur"\n'
+           'lang = "nl"                   # "nl" or "en"\n'
+           'n_draws = 5000                # probabilistic draws\n'
+           'seed = 20191'),
+    code(SETUP + "\nc = views.prepare_case(case, overrides, variant, scenario)\nres = views.results(c)\n"
+         "display(views.heading('title_case', lang, level=1, title=c.title))\ndisplay(Markdown(c.summary))"),
+    code("display(views.heading('headline', lang))\ndisplay(views.headline_table(c, res, lang))"),
+    code("if c.published and not overrides and not variant and not scenario:\n"
+         "    display(views.heading('published', lang))\n    display(views.published_table(c, lang))"),
+    code("display(views.heading('cashflows', lang))\nviews.cumulative_cash_figure(c, res, lang);\n"
+         "display(views.per_year_table(res, lang))"),
+    code("views.caseload_figure(c, res, lang);"),
+    code("display(views.heading('per_actor', lang))\ndisplay(views.per_actor_table(res, lang))"),
+    code("display(views.heading('sensitivity', lang))\ntornado_table, fig = views.tornado(c, lang)\ndisplay(fig)"),
+    code("display(views.heading('scenarios', lang))\nscen_table, scen, replay, _ = views.scenarios_view(c, lang)\n"
+         "display(scen_table)"),
+    code("display(views.heading('probabilistic', lang))\nprob, _ = views.probabilistic_view(c, n_draws, seed, lang)\n"
+         "display(prob.chances)\ndisplay(prob.table)"),
+    code("display(views.heading('assumptions', lang))\ndisplay(views.assumptions_table(c, lang))\n"
+         "if c.readings:\n    display(views.heading('readings', lang, level=3))\n"
+         "    display(views.readings_table(c, lang))"),
+    code("npv_by_scenario = dict(zip('npv_' + scen['scenario'], scen['npv_eur']))\n"
+         "emit_key_figures(views.key_figures(c, res, p_npv_positive=prob.p_positive, **npv_by_scenario))"),
+])
+
+write("compare_cases.ipynb", [
+    params('# All published cases side by side, on a common footing: five years at 2,25 %.\nlang = "nl"'),
+    code(SETUP + "\ndisplay(views.heading('compare', lang, level=1))\ntable = views.compare_view(lang)\ndisplay(table)"),
+    code("display(views.heading('unit_value', lang))\ndisplay(views.unit_value_view(lang))"),
+    code("emit_key_figures({'cases': int(len(table))})"),
+])
+
+write("sensitivity.ipynb", [
+    params('# Sensitivity of a case: two-way grids, historical replay and Sobol indices.\ncase = "app_zaanstad"\nlang = "nl"\ngrid_points = 21\nsobol_n = 256\nseed = 20191'),
+    code(SETUP + "\nc = views.prepare_case(case)\ndisplay(views.heading('title_case', lang, level=1, title=c.title))"),
+    code("display(views.heading('two_way', lang))\nfor fig in views.two_way_figures(c, grid_points, lang):\n    display(fig)"),
+    code("display(views.heading('replay', lang))\n_, _, replay, _ = views.scenarios_view(c, lang)\n"
+         "display(views.format_table(replay.set_index('start_year'), lang))"),
+    code("display(views.heading('sobol', lang))\nsob = views.sobol_view(c, sobol_n, seed, lang)\ndisplay(sob)"),
+    code("emit_key_figures({'case': c.name, 'sobol_n': sobol_n})"),
+])
+
+write("local_case.ipynb", [
+    params('# A local business case: copy a documented case, change what differs locally.\n'
+           '# Opened in JupyterLab it shows sliders for the main assumptions; rendered by `mkba render` it is static.\n'
+           'case = "app_zaanstad"\nlang = "nl"\nparticipants = 80\nbenefit_cost_per_year = 14000\n'
+           'work_exit_added = 0.10\nstaff_fte = 1.6\ncost_per_fte_year = 56250\ninteractive = True'),
+    code(SETUP + "\nlocal = {'cohort.initial_participants': participants, 'benefit.cost_per_year': benefit_cost_per_year,\n"
+         "         'effect.work_exit_added': work_exit_added, 'programme.staff_fte': staff_fte,\n"
+         "         'programme.cost_per_fte_year': cost_per_fte_year}\n"
+         "c = views.prepare_case(case, local)\nres = views.results(c)\n"
+         "display(views.heading('title_case', lang, level=1, title=c.title))\n"
+         "display(views.headline_table(c, res, lang))\nviews.cumulative_cash_figure(c, res, lang);"),
+    code("if interactive and views.in_live_kernel():\n    display(views.sliders(case, local, lang))"),
+    code("display(views.heading('assumptions', lang))\ndisplay(views.assumptions_table(c, lang))\n"
+         "emit_key_figures(views.key_figures(c, res))"),
+])
+print("written to", HERE)
