@@ -65,3 +65,31 @@ def test_compare_table_has_all_cases():
         for k in ("extra_ended_benefits", "programme_cost_eur", "gross_saving_eur", "net_result_eur",
                   "cost_per_extra_ended_benefit_eur", "bcr", "break_even_month", "npv_eur"):
             assert k in row
+
+
+def test_sweep_one_way_and_scenarios_json():
+    r = runner.invoke(app, ["sweep", "app_zaanstad", "--one-way", "--scenarios", "--format", "json"])
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.output)
+    npv = [row for row in data["one_way"] if row["metric"] == "npv_eur"]
+    swings = [row["swing"] for row in npv]
+    assert swings == sorted(swings, reverse=True)
+    assert {row["scenario"] for row in data["scenarios"]} == {"hoogconjunctuur", "gemiddeld", "laagconjunctuur"}
+
+
+def test_sweep_probabilistic_is_reproducible_with_seed():
+    a = runner.invoke(app, ["sweep", "app_zaanstad", "--prob", "2000", "--seed", "7", "--format", "json"]).output
+    b = runner.invoke(app, ["sweep", "app_zaanstad", "--prob", "2000", "--seed", "7", "--format", "json"]).output
+    assert a == b
+    assert "p_positive" in json.loads(a)["probabilistic"][0]
+
+
+def test_sweep_bad_grid_and_nothing_to_do():
+    r = runner.invoke(app, ["sweep", "app_zaanstad", "--two-way", "baseline.work_exit_rate:0.02:0.1:0",
+                            "--two-way", "cycle.multiplier:0.5:1.5:5"])
+    assert r.exit_code == 2 and "at least one point" in r.output
+    r = runner.invoke(app, ["sweep", "app_zaanstad"])
+    assert r.exit_code == 2 and "nothing to do" in r.output
+    r = runner.invoke(app, ["sweep", "app_zaanstad", "--two-way", "baseline.work_exit_rte:0.02:0.1:3",
+                            "--two-way", "cycle.multiplier:0.5:1.5:5"])
+    assert r.exit_code == 2 and "baseline.work_exit_rate" in r.output

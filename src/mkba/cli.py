@@ -112,6 +112,118 @@ def compare_cmd(fmt: str = typer.Option("table", "--format", help="table | json 
             typer.echo(df.drop(columns=["title"]).round(2).to_string(index=False))
 
 
+def _grid_spec(spec: str):
+    """'name:low:high:points' -> (name, numpy grid)."""
+    import numpy as np
+
+    parts = spec.split(":")
+    if len(parts) != 4:
+        raise InputError("a grid is name:low:high:points", field="--two-way", value=spec,
+                         fix="write e.g. baseline.work_exit_rate:0.02:0.12:21")
+    name, lo, hi, pts = parts
+    try:
+        lo_f, hi_f, n = float(lo), float(hi), int(pts)
+    except ValueError:
+        raise InputError("low and high must be numbers and points a whole number", field="--two-way", value=spec,
+                         fix="write e.g. cycle.multiplier:0.5:1.4:19") from None
+    if n < 1:
+        raise InputError("a grid needs at least one point", field="--two-way", value=spec, fix="give points >= 2")
+    return name, np.linspace(lo_f, hi_f, n)
+
+
+@app.command("sweep")
+def sweep_cmd(case: str = typer.Argument(..., help="case name or path"),
+              one_way: bool = typer.Option(False, "--one-way", help="tornado table over every numeric assumption"),
+              two_way: List[str] = typer.Option([], "--two-way", help="two grids X Y as name:low:high:points (give twice)"),
+              prob: int = typer.Option(0, "--prob", help="probabilistic analysis with this many draws"),
+              dists: Optional[Path] = typer.Option(None, "--dists", help="YAML of distributions (default: triangular over the case's ranges)"),
+              sobol: int = typer.Option(0, "--sobol", help="Sobol indices with N base samples (a power of two)"),
+              morris: int = typer.Option(0, "--morris", help="Morris screening with this many trajectories"),
+              scenarios: bool = typer.Option(False, "--scenarios", help="hoogconjunctuur / gemiddeld / laagconjunctuur"),
+              replay: bool = typer.Option(False, "--replay", help="historical replay: start years 2002-2022"),
+              seed: int = typer.Option(20191, "--seed", help="random seed (draws, Sobol, Morris)"),
+              dask: Optional[str] = typer.Option(None, "--dask", help="dask.distributed scheduler address, or 'local'"),
+              out: Optional[Path] = typer.Option(None, "--out", help="also write tables (CSV) and figures (PNG) here"),
+              fmt: str = typer.Option("table", "--format", help="table | json | csv")) -> None:
+    """Sensitivity sweeps of a case: one-way, two-way, probabilistic, Sobol, Morris, cycle."""
+    import functools
+
+    try:
+        from . import sensitivity as sa
+        from .cases import load_case
+        from .model import evaluate_batch
+
+        c = load_case(case)
+        model = functools.partial(evaluate_batch, c)
+        base = c.values
+        ranges = sa.ranges_from_case(c)
+        executor = None
+        if dask:
+            from .scaleout import DaskExecutor
+
+            executor = DaskExecutor(None if dask == "local" else dask)
+        tables: dict = {}
+        if one_way:
+            tables["one_way"] = sa.one_way(model, base, ranges, executor=executor)
+        if two_way:
+            if len(two_way) != 2:
+                raise InputError("--two-way needs exactly two grids", field="--two-way", value=two_way,
+                                 fix="give --two-way X:lo:hi:n --two-way Y:lo:hi:n")
+            res = sa.two_way(model, base, _grid_spec(two_way[0]), _grid_spec(two_way[1]), executor=executor)
+            tables["two_way"] = res.to_frame() if hasattr(res, "to_frame") else None
+            tables["switching_values"] = sa.switching_values(res)
+            if out:
+                from .plots import heatmap
+
+                out.mkdir(parents=True, exist_ok=True)
+                heatmap(res, "npv_eur").savefig(out / "two_way_npv.png", dpi=110)
+        if prob:
+            from .views import case_distributions
+
+            d = case_distributions(c)
+            if dists:
+                from .distributions import from_yaml
+
+                d = from_yaml(dists)
+            pr = sa.probabilistic(model, base, d, n=prob, seed=seed, executor=executor)
+            tables["probabilistic"] = pr.summary
+        if sobol:
+            tables["sobol"] = sa.sobol(model, base, ranges, N=sobol, seed=seed, parameters=list(ranges) or None,
+                                       executor=executor)
+        if morris:
+            tables["morris"] = sa.morris(model, base, ranges, N=morris, seed=seed, executor=executor)
+        if scenarios or replay:
+            from .scenarios import replay_table, scenario_table
+
+            if scenarios:
+                tables["scenarios"] = scenario_table(c)
+            if replay:
+                tables["replay"] = replay_table(c)
+        if not tables:
+            raise InputError("nothing to do", field="sweep", fix="add --one-way, --two-way, --prob N, --sobol N, "
+                                                                  "--morris N, --scenarios or --replay")
+    except InputError as exc:
+        _fail(exc)
+        return
+    import pandas as pd
+
+    tables = {k: (v if isinstance(v.index, pd.RangeIndex) else v.reset_index()) for k, v in tables.items()
+              if v is not None}
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+        for k, v in tables.items():
+            v.to_csv(out / f"{c.name}_{k}.csv", index=False)
+    if fmt == "json":
+        payload = {k: json.loads(v.to_json(orient="records")) for k, v in tables.items()}
+        typer.echo(json.dumps({"case": c.name, "assumptions_hash": c.assumptions_hash(), "seed": seed, **payload},
+                              indent=2, ensure_ascii=False))
+    else:
+        with pd.option_context("display.width", 200, "display.max_columns", 30, "display.max_rows", 100):
+            for k, v in tables.items():
+                typer.echo(f"== {k}")
+                typer.echo(v.to_csv(index=False) if fmt == "csv" else v.round(4).to_string(index=False))
+
+
 @app.command("validate")
 def validate_cmd(file: Path = typer.Argument(..., help="a case or parameter YAML file")) -> None:
     """Check a case or parameter file; print what is wrong and how to fix it."""
