@@ -18,11 +18,15 @@ def case_file(tmp_path, body, name="bad"):
     return p
 
 
+PUBLISHED_CASES = ("fip_sittard_geleen", "app_zaanstad", "buurt_mv_dordrecht", "flextensie_zaanstad", "unit_value_14000")
+
+
 def test_all_cases_listed_and_load():
     names = [n for n, _ in list_cases()]
-    assert {"fip_sittard_geleen", "app_zaanstad", "buurt_mv_dordrecht", "flextensie_zaanstad",
-            "unit_value_14000"} <= set(names)
+    assert set(PUBLISHED_CASES) <= set(names)
     for n in names:
+        load_case(n)
+    for n in PUBLISHED_CASES:
         c = load_case(n)
         assert c.readings, f"{n} states no reading of its ambiguities"
         assert c.published, f"{n} has no published figure"

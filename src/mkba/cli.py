@@ -224,6 +224,49 @@ def sweep_cmd(case: str = typer.Argument(..., help="case name or path"),
                 typer.echo(v.to_csv(index=False) if fmt == "csv" else v.round(4).to_string(index=False))
 
 
+@app.command("new")
+def new_cmd(name: str = typer.Argument(..., help="name of the new case: lower-case letters, digits, underscores"),
+            from_case: str = typer.Option(..., "--from", help="the case to start from (name or path)"),
+            municipality: Optional[str] = typer.Option(None, "--municipality", "-m", help="GM code or name: fill in local figures from CBS"),
+            share: float = typer.Option(0.10, "--share", help="share of the municipality's algemene bijstand caseload reached (0.1 = 10 %)"),
+            participants: Optional[int] = typer.Option(None, "--participants", help="number of participants (instead of --share)"),
+            variant: Optional[str] = typer.Option(None, "--variant", help="bake a variant of the from-case into the values"),
+            out_dir: Optional[Path] = typer.Option(None, "--out-dir", help="folder to write to (default data/cases)"),
+            overwrite: bool = typer.Option(False, "--overwrite", help="replace an existing case file")) -> None:
+    """Write a case file listing every assumption, with local figures from CBS for a municipality."""
+    try:
+        from .local import new_case_file
+
+        path = new_case_file(name, from_case, municipality, out_dir, share, participants=participants,
+                             variant=variant, overwrite=overwrite)
+    except InputError as exc:
+        _fail(exc)
+        return
+    typer.echo(f"wrote {path}")
+    typer.echo(f"check it with `mkba validate {path}`; run it with `mkba run {name if out_dir is None else path}`")
+
+
+@app.command("export")
+def export_cmd(case: str = typer.Argument(..., help="case name or path to a case YAML"),
+               xlsx: bool = typer.Option(True, "--xlsx", help="write an Excel workbook (the only format so far)"),
+               out: Optional[Path] = typer.Option(None, "--out", "-o", help="file or folder (default ./<case>.xlsx)"),
+               set_: List[str] = typer.Option([], "--set", help="override: key=value (repeatable)"),
+               variant: Optional[str] = typer.Option(None, "--variant", help="a named variant of the case")) -> None:
+    """Write the summary, per-year and per-actor tables, assumptions and sources to Excel (for controllers)."""
+    try:
+        from .cases import load_case, parse_set_values
+        from .export import export_xlsx
+
+        c = load_case(case, parse_set_values(set_), variant=variant)
+        fname = f"{c.name}{'-' + variant if variant else ''}.xlsx"
+        target = out if out is not None and not out.is_dir() else (out or Path.cwd()) / fname
+        path = export_xlsx(c, target)
+    except InputError as exc:
+        _fail(exc)
+        return
+    typer.echo(f"wrote {path}")
+
+
 @app.command("validate")
 def validate_cmd(file: Path = typer.Argument(..., help="a case or parameter YAML file")) -> None:
     """Check a case or parameter file; print what is wrong and how to fix it."""

@@ -77,6 +77,25 @@ TEXTS: dict[str, dict[str, str]] = {
     "secondment_surplus_after_benefit_year1_eur": {"nl": "Plus jaar 1 na aftrek van uitkering, premie en kosten",
                                                   "en": "Year-1 surplus after benefit, top-up and costs"},
     "secondment_break_even_month": {"nl": "Break-even (maand)", "en": "Break-even (month)"},
+    "title_municipality": {"nl": "{approach} in {name}", "en": "{approach} in {name}"},
+    "local_facts": {"nl": "De gemeente in cijfers (CBS)", "en": "The municipality in figures (CBS)"},
+    "local_result": {"nl": "Wat de aanpak hier zou doen", "en": "What the approach would do here"},
+    "peers": {"nl": "Vergeleken met vergelijkbare gemeenten", "en": "Compared with similar municipalities"},
+    "peer_rank": {"nl": "Plaats {rank} van {size} gemeenten van dezelfde grootteklasse en stedelijkheid ({rule}), gemeten in netto contante waarde per deelnemer.",
+                  "en": "Rank {rank} of {size} municipalities of the same size class and urbanisation ({rule}), by net present value per participant."},
+    "data_notes": {"nl": "Opmerkingen over de gegevens", "en": "Notes on the data"},
+    "no_data_notes": {"nl": "Alle gebruikte CBS-gegevens zijn beschikbaar.", "en": "All CBS figures used are available."},
+    "province": {"nl": "Provincie", "en": "Province"},
+    "size_class": {"nl": "Grootteklasse", "en": "Size class"},
+    "urbanisation": {"nl": "Stedelijkheid", "en": "Urbanisation"},
+    "population": {"nl": "Inwoners", "en": "Population"},
+    "bijstand_2024_algemeen": {"nl": "Algemene bijstand 2024", "en": "General social assistance 2024"},
+    "participants": {"nl": "Deelnemers (bereikt aandeel x bijstand)", "en": "Participants (share reached x caseload)"},
+    "outflow_local_pct": {"nl": "Uitstroom naar werk 2015-2017 (gemeente)", "en": "Outflow to work 2015-2017 (local)"},
+    "outflow_national": {"nl": "Uitstroom naar werk 2015-2017 (Nederland)", "en": "Outflow to work 2015-2017 (national)"},
+    "work_exit_rate": {"nl": "Gebruikte kans op uitstroom naar werk per jaar", "en": "Exit-to-work chance used per year"},
+    "name": {"nl": "Gemeente", "en": "Municipality"},
+    "npv_per_participant_eur": {"nl": "NCW per deelnemer", "en": "NPV per participant"},
 }
 
 HEADLINE_METRICS = ("extra_ended_benefits", "benefit_months_saved", "gross_saving_eur", "programme_cost_eur",
@@ -437,3 +456,65 @@ def sobol_view(case: Case, n: int = 256, seed: int = 20191, lang: str = "nl", to
     ranges = ranges_from_case(case)
     table = sobol(partial(evaluate_batch, case), case.values, ranges, N=n, seed=seed, parameters=list(ranges))
     return table.head(top)
+
+
+# ------------------------------------------------------------------ municipal reports
+def municipality_case(gm_code: str, approach: str, share_reached: float, scenario: str = ""):
+    """The approach localised to a municipality (mkba.local), optionally under a cycle scenario."""
+    from .local import localise
+
+    case, facts = localise(load_case(approach), gm_code, share_reached)
+    if scenario:
+        from .scenarios import scenario_case
+
+        case = scenario_case(case, scenario)
+    return case, facts
+
+
+def local_facts_table(facts: Mapping[str, Any], lang: str = "nl"):
+    import pandas as pd
+
+    nat = facts.get("outflow_national_pct") or {}
+    nat_mean = float(np.mean(list(nat.values()))) / 100 if nat else float("nan")
+    local = facts.get("outflow_local_pct")
+    rows = [
+        ("name", f"{facts['name']} ({facts['gm_code']})"), ("province", facts.get("province") or "–"),
+        ("size_class", facts.get("size_class") or "–"), ("urbanisation", facts.get("urbanisation") or "–"),
+        ("population", number(facts.get("population"), lang)),
+        ("bijstand_2024_algemeen", number(facts.get("bijstand_2024_algemeen"), lang)),
+        ("participants", number(facts.get("participants"), lang)),
+        ("outflow_local_pct", pct(local / 100, lang) if local is not None else text("never", lang)),
+        ("outflow_national", pct(nat_mean, lang)),
+        ("work_exit_rate", pct(facts.get("work_exit_rate"), lang)),
+    ]
+    return pd.DataFrame([(text(k, lang), v) for k, v in rows], columns=["", label("value", lang)]).set_index("")
+
+
+def data_notes(facts: Mapping[str, Any], lang: str = "nl") -> str:
+    notes = list(facts.get("notes") or [])
+    if facts.get("data_notes"):
+        notes.append(str(facts["data_notes"]))
+    if not notes:
+        return text("no_data_notes", lang)
+    return "\n".join(f"- {n}" for n in notes)
+
+
+def municipal_scenarios(approach: str, gm_code: str, share_reached: float, lang: str = "nl"):
+    from .local import evaluate_municipalities
+
+    raw = evaluate_municipalities(load_case(approach), [gm_code], share_reached)
+    shown = raw.set_index("scenario")[["cycle_multiplier", "extra_ended_benefits", "net_result_eur", "npv_eur",
+                                       "break_even_month"]].rename(columns={"cycle_multiplier": "multiplier"})
+    return raw, _translate_columns(format_table(shown, lang, formats={"multiplier": "ratio"}), lang)
+
+
+def peers_view(approach: str, gm_code: str, share_reached: float, lang: str = "nl", top: int = 15):
+    from .local import compare_with_peers
+
+    peers = compare_with_peers(load_case(approach), gm_code, share_reached)
+    a = peers.attrs
+    sentence = text("peer_rank", lang, rank=a["rank"], size=a["group_size"], rule=a["rule"])
+    shown = peers.head(top).set_index("name")[["province", "participants", "npv_eur", "npv_per_participant_eur",
+                                                "break_even_month"]]
+    table = _translate_columns(format_table(shown, lang, formats={"participants": "number", "province": "text"}), lang)
+    return peers, sentence, table
