@@ -20,6 +20,19 @@ _METRIC_LABELS = {"npv_eur": "NPV (EUR)", "net_result_eur": "Net result (EUR)",
                   "societal_npv_eur": "Societal NPV (EUR)"}
 
 
+_WORDS = {
+    "low": {"nl": "aanname op laag", "en": "parameter at low"},
+    "high": {"nl": "aanname op hoog", "en": "parameter at high"},
+    "never": {"nl": "nooit", "en": "never"},
+    "no value": {"nl": "geen waarde", "en": "no value"},
+    "base case": {"nl": "basisscenario", "en": "base case"},
+}
+
+
+def _w(word: str, lang: str) -> str:
+    return _WORDS[word].get(lang, word)
+
+
 def _fig_ax(ax, figsize):
     if ax is not None:
         return ax.figure, ax
@@ -32,8 +45,14 @@ def _label(name: str, labels: Mapping[str, str] | None) -> str:
     return (labels or {}).get(name, _METRIC_LABELS.get(name, name))
 
 
-def _eur_formatter(ax_axis):
+def _eur_formatter(ax_axis, lang: str | None = None):
     from matplotlib.ticker import FuncFormatter
+
+    if lang is not None:
+        from mkba.formatting import eur
+
+        ax_axis.set_major_formatter(FuncFormatter(lambda v, _pos: eur(v, lang)))
+        return
 
     def fmt(v, _pos):
         a = abs(v)
@@ -46,7 +65,7 @@ def _eur_formatter(ax_axis):
 
 
 def tornado(table: Any, metric: str = "npv_eur", *, top: int | None = 15, ax: Any = None,
-            labels: Mapping[str, str] | None = None, figsize: tuple[float, float] = (8, 5)):
+            labels: Mapping[str, str] | None = None, figsize: tuple[float, float] = (8, 5), lang: str = "en"):
     """Tornado chart from :func:`mkba.sensitivity.one_way`'s table for one ``metric``.
 
     Bars run from the base value to the value at the parameter's low (blue) and high (orange)
@@ -75,9 +94,9 @@ def tornado(table: Any, metric: str = "npv_eur", *, top: int | None = 15, ax: An
         vals = df[col].to_numpy(float)
         never = np.isnan(vals)
         shown = np.where(never, edge_hi, vals)
-        ax.barh(y, shown - base, left=base, color=colour, height=0.6, label=f"parameter at {name}")
+        ax.barh(y, shown - base, left=base, color=colour, height=0.6, label=_w(name, lang))
         for yi in y[never]:
-            ax.text(edge_hi, yi, " never", va="center", ha="left", fontsize=8)
+            ax.text(edge_hi, yi, " " + _w("never", lang), va="center", ha="left", fontsize=8)
         any_never = any_never or bool(never.any())
     if any_never:
         ax.set_xlim(right=edge_hi + 0.15 * span)
@@ -87,7 +106,7 @@ def tornado(table: Any, metric: str = "npv_eur", *, top: int | None = 15, ax: An
                         for p, lo, hi in zip(df["parameter"], df["low"], df["high"], strict=True)], fontsize=8)
     ax.set_xlabel(_label(metric, labels))
     if metric.endswith("_eur"):
-        _eur_formatter(ax.xaxis)
+        _eur_formatter(ax.xaxis, None if lang == "en" else lang)
     ax.set_title(f"One-way sensitivity: {_label(metric, labels)} (base {base:,.0f})")
     ax.legend(loc="lower right", fontsize=8)
     return fig
@@ -95,7 +114,7 @@ def tornado(table: Any, metric: str = "npv_eur", *, top: int | None = 15, ax: An
 
 def heatmap(result: Any, metric: str = "npv_eur", *, contour_metric: str = "npv_eur", level: float = 0.0,
             ax: Any = None, labels: Mapping[str, str] | None = None, cmap: str | None = None,
-            figsize: tuple[float, float] = (7, 5.5)):
+            figsize: tuple[float, float] = (7, 5.5), lang: str = "en"):
     """Heatmap of ``metric`` on a :class:`mkba.sensitivity.TwoWayResult` grid, with the
     ``contour_metric = level`` line (default NPV = 0, the switching values) drawn on top.
     Break-even "never" (NaN) cells are grey.  A star marks the base case when it lies in the grid.
@@ -124,14 +143,16 @@ def heatmap(result: Any, metric: str = "npv_eur", *, contour_metric: str = "npv_
         if finite.size and finite.min() < level < finite.max():
             cs = ax.contour(x, y, C, levels=[level], colors="black", linewidths=2)
             ax.clabel(cs, fmt={level: f"{_label(contour_metric, labels)} = {level:g}"}, fontsize=8)
+    if metric.endswith("_eur") and lang != "en":
+        _eur_formatter(cb.ax.yaxis, lang)
     handles = []
     if np.ma.is_masked(Z) and Z.mask.any():
         from matplotlib.patches import Patch
-        handles.append(Patch(color="#BBBBBB", label="never" if metric == "break_even_month" else "no value"))
+        handles.append(Patch(color="#BBBBBB", label=_w("never" if metric == "break_even_month" else "no value", lang)))
     bx, by = result.base.get(result.x_name), result.base.get(result.y_name)
     if bx is not None and by is not None and x.min() <= bx <= x.max() and y.min() <= by <= y.max():
         handles += ax.plot([bx], [by], ls="none", marker="*", color="white", markeredgecolor="black",
-                           markersize=14, label="base case")
+                           markersize=14, label=_w("base case", lang))
     if handles:
         ax.legend(handles=handles, loc="upper right", fontsize=8)
     ax.set_xlabel(_label(result.x_name, labels))

@@ -299,7 +299,7 @@ def tornado(case: Case, lang: str = "nl", metric: str = "npv_eur", top: int = 12
     from .sensitivity import one_way, ranges_from_case
 
     table = one_way(partial(evaluate_batch, case), case.values, ranges_from_case(case), metrics=(metric,))
-    fig = plots.tornado(table, metric, top=top, labels={metric: label(metric, lang)})
+    fig = plots.tornado(table, metric, top=top, labels={metric: label(metric, lang)}, lang=lang)
     fig.axes[0].set_title(text("tornado", lang))
     return table, fig
 
@@ -442,7 +442,8 @@ def two_way_figures(case: Case, points: int = 21, lang: str = "nl"):
     figs = []
     for x, y in grids:
         res = two_way(model, case.values, x, y, metrics=("npv_eur", "break_even_month"))
-        fig = plots.heatmap(res, "npv_eur", labels={"npv_eur": label("npv_eur", lang)})
+        names = {"npv_eur": label("npv_eur", lang), **{k: text(k, lang, default=k) for k in (res.x_name, res.y_name)}}
+        fig = plots.heatmap(res, "npv_eur", labels=names, lang=lang)
         figs.append(fig)
     return figs
 
