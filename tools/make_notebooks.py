@@ -25,6 +25,8 @@ def code(src: str):
 
 
 def write(name: str, cells: list) -> None:
+    for i, cell in enumerate(cells):          # stable ids: regenerating changes nothing unless content does
+        cell["id"] = f"{name.split('.')[0]}-{i}"
     nb = new_notebook(cells=cells, metadata={
         "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
         "language_info": {"name": "python"}})
