@@ -224,6 +224,109 @@ def sweep_cmd(case: str = typer.Argument(..., help="case name or path"),
                 typer.echo(v.to_csv(index=False) if fmt == "csv" else v.round(4).to_string(index=False))
 
 
+def _parse_params(pairs: list[str]) -> dict:
+    """Notebook parameters from key=value (YAML scalars, never evaluated)."""
+    import yaml
+
+    out = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise InputError("expected key=value", field="--param", value=pair, fix="write e.g. --param n_draws=2000")
+        key, text = (x.strip() for x in pair.split("=", 1))
+        try:
+            out[key] = yaml.safe_load(text)
+        except yaml.YAMLError:
+            out[key] = text
+    return out
+
+
+def build_render_jobs(cases: list[str], *, all_cases: bool, notebook: str | None, municipalities: list[str],
+                      approach: str | None, share: float, params: dict, lang: str) -> list:
+    """The reports to render, checked before any kernel starts (unknown case, municipality, notebook)."""
+    from .cases import list_cases, load_case
+    from .parameters import repo_root
+    from .render import RenderJob, resolve_notebook
+
+    nb_dir = repo_root() / "notebooks"
+    jobs = []
+    if municipalities:
+        from .municipalities import select_municipalities
+
+        if not approach:
+            raise InputError("municipal reports need an approach", field="--approach",
+                             fix="add --approach <case>, e.g. --approach fip_sittard_geleen")
+        base = load_case(approach)
+        nb = resolve_notebook(notebook or "municipality", nb_dir)
+        for row in select_municipalities(municipalities).itertuples():
+            jobs.append(RenderJob(name=f"{row.gm_code}_{base.name}", notebook=nb,
+                                  parameters={"gm_code": row.gm_code, "approach": base.name, "share_reached": share,
+                                              **params},
+                                  title=f"{row.name}: {base.title}",
+                                  extra={"assumptions_hash": base.assumptions_hash(), "gm_code": row.gm_code}))
+        return jobs
+    names = [n for n, _ in list_cases()] if all_cases else list(cases)
+    if not names:
+        raise InputError("nothing to render", field="render", fix="name cases, or use --all or --municipalities ...")
+    nb = resolve_notebook(notebook or "business_case", nb_dir)
+    for name in names:
+        c = load_case(name)
+        jobs.append(RenderJob(name=c.name, notebook=nb, parameters={"case": c.name, **params}, title=c.title,
+                              extra={"assumptions_hash": c.assumptions_hash()}))
+    if all_cases and notebook is None:
+        jobs.append(RenderJob(name="vergelijking", notebook=resolve_notebook("compare_cases", nb_dir), parameters={},
+                              title="Alle casussen naast elkaar" if lang == "nl" else "All cases side by side"))
+    return jobs
+
+
+@app.command("render")
+def render_cmd(cases: List[str] = typer.Argument(None, help="cases to render (see `mkba cases`)"),
+               all_: bool = typer.Option(False, "--all", help="every case, plus the comparison report"),
+               notebook: Optional[str] = typer.Option(None, "--notebook", help="notebook in notebooks/ (default business_case)"),
+               municipalities: List[str] = typer.Option([], "--municipalities", help="'all', GM codes, names or provinces"),
+               approach: Optional[str] = typer.Option(None, "--approach", help="the case to apply per municipality"),
+               share: float = typer.Option(0.10, "--share", help="share of the caseload reached (municipal reports)"),
+               param: List[str] = typer.Option([], "--param", help="notebook parameter key=value (repeatable)"),
+               workers: int = typer.Option(2, "--workers", help="reports rendered at once"),
+               pdf: bool = typer.Option(False, "--pdf", help="also write PDFs (WeasyPrint)"),
+               out: Path = typer.Option(Path("reports"), "--out", help="output directory"),
+               resume: bool = typer.Option(False, "--resume", help="skip reports whose notebook, parameters and data are unchanged"),
+               dask: Optional[str] = typer.Option(None, "--dask", help="dask.distributed scheduler address"),
+               lang: str = typer.Option("nl", "--lang", help="nl | en")) -> None:
+    """Render reports (HTML, optionally PDF) with index.html and manifest.json."""
+    try:
+        from .manifest import fingerprint_paths
+        from .parameters import data_dir
+        from .render import render_batch, validate_jobs
+
+        jobs = build_render_jobs(cases or [], all_cases=all_, notebook=notebook, municipalities=municipalities,
+                                 approach=approach, share=share, params=_parse_params(param), lang=lang)
+        validate_jobs(jobs, out, lang=lang, pdf=pdf, dask_address=dask, workers=workers)
+    except InputError as exc:
+        _fail(exc)
+        return
+    fp = fingerprint_paths(data_dir())
+
+    def progress(event, entry):
+        if event == "done":
+            status = entry.get("status")
+            secs = entry.get("timings", {}).get("total_s") if isinstance(entry.get("timings"), dict) else None
+            extra = f" ({secs:.1f} s)" if isinstance(secs, (int, float)) else ""
+            err = f": {entry.get('error', {}).get('summary', '')}" if status == "failed" and isinstance(entry.get("error"), dict) else ""
+            typer.echo(f"{status:>8}  {entry.get('name')}{extra}{err}")
+
+    try:
+        result = render_batch(jobs, out, workers=workers, pdf=pdf, resume=resume, dask_address=dask, lang=lang,
+                              progress=progress, data_fingerprint=fp)
+    except InputError as exc:
+        _fail(exc)
+        return
+    except KeyboardInterrupt:
+        typer.echo("interrupted: finished reports are kept", err=True)
+        raise typer.Exit(code=130)
+    typer.echo(f"{len(result.ok)} rendered, {len(result.failed)} failed, {len(result.skipped)} unchanged -> {result.index_path}")
+    raise typer.Exit(code=result.exit_code)
+
+
 @app.command("new")
 def new_cmd(name: str = typer.Argument(..., help="name of the new case: lower-case letters, digits, underscores"),
             from_case: str = typer.Option(..., "--from", help="the case to start from (name or path)"),

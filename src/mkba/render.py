@@ -1,0 +1,1490 @@
+"""Batch rendering of parametrised notebooks into self-contained reports.
+
+The CLI (``mkba render``) is a thin layer over three functions::
+
+    from mkba.render import RenderJob, validate_jobs, render_batch
+
+    jobs = [RenderJob(name="fip_sittard_geleen", notebook=Path("notebooks/business_case.ipynb"),
+                      parameters={"case": "fip_sittard_geleen"}, title="FIP Sittard-Geleen",
+                      extra={"assumptions_hash": "..."})]
+    validate_jobs(jobs, out_dir="reports")          # InputError before any kernel starts
+    result = render_batch(jobs, "reports", workers=2, resume=True)
+    raise SystemExit(result.exit_code)              # 1 if any report failed
+
+What happens per report (each in its own, fresh kernel):
+
+1. the notebook is parameterised with papermill's semantics: a cell tagged
+   ``injected-parameters`` with ``# Parameters`` and ``name = value`` lines
+   goes right after the cell tagged ``parameters`` (or replaces an earlier
+   injected cell); notebook and cell metadata get papermill's ``papermill``
+   blocks; outputs of the input notebook are cleared;
+2. it runs on a kernel from :class:`mkba.kernels.KernelPool` (started ahead,
+   imports done, used for this report only, then shut down), in the notebook's
+   directory (``RenderJob.cwd`` to override);
+3. the executed notebook is written to ``OUT/notebooks/STEM.ipynb``; the key
+   figures (:func:`mkba.reporting.emit_key_figures`) are read from it;
+4. HTML (``OUT/STEM.html``) is exported with code hidden, images embedded as
+   data URIs and no external scripts (no require.js / MathJax / CDN), so the
+   report opens offline; optionally a PDF (WeasyPrint);
+5. ``OUT/manifest.json`` and ``OUT/index.html`` are updated (atomically) after
+   every report, so an interrupted batch still has a correct manifest.
+
+A failing report is recorded (status ``failed``, error summary, the executed
+notebook with the traceback in ``OUT/failed/STEM.ipynb``); its previous good
+HTML is left in place and the batch goes on.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import math
+import numbers
+import os
+import re
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+from mkba.errors import InputError, closest, did_you_mean
+
+__all__ = [
+    "RenderJob", "BatchResult", "NonLiteral", "notebook_parameters", "resolve_notebook",
+    "validate_jobs", "check_out_dir", "render_batch", "parameter_cell_source", "RENDER_VERSION",
+]
+
+#: bump when the output of the renderer changes, so ``--resume`` re-renders everything
+RENDER_VERSION = "1"
+
+_STEM_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,150}$")
+_RESERVED_STEMS = {"index", "manifest", "notebooks", "failed"}
+_ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+# ---------------------------------------------------------------------------
+# jobs and results
+# ---------------------------------------------------------------------------
+
+@dataclass
+class RenderJob:
+    """One report: a notebook and the parameters to inject.
+
+    ``output_stem`` names the files (``STEM.html``, ``STEM.pdf``; default: ``name``).
+    ``extra`` is stored in the manifest; ``extra["assumptions_hash"]`` is used as
+    the report's assumptions hash.  ``cwd`` is the kernel's working directory
+    (default: the notebook's directory, as in Jupyter).
+    """
+
+    name: str
+    notebook: Path
+    parameters: dict = field(default_factory=dict)
+    output_stem: str = ""
+    title: str = ""
+    extra: dict = field(default_factory=dict)
+    cwd: Path | None = None
+
+    def __post_init__(self) -> None:
+        self.notebook = Path(self.notebook)
+        if not self.output_stem:
+            self.output_stem = self.name
+        if self.cwd is not None:
+            self.cwd = Path(self.cwd)
+
+
+@dataclass
+class BatchResult:
+    """What :func:`render_batch` did. ``entries`` are the manifest entries of this batch."""
+
+    entries: list[dict]
+    out_dir: Path
+    manifest_path: Path
+    index_path: Path
+    duration_s: float
+    kernel_mode: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def _names(self, status: str) -> list[str]:
+        return [e["name"] for e in self.entries if e.get("status") == status]
+
+    @property
+    def ok(self) -> list[str]:
+        return self._names("ok")
+
+    @property
+    def failed(self) -> list[str]:
+        return self._names("failed")
+
+    @property
+    def skipped(self) -> list[str]:
+        return self._names("skipped")
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+    def entry(self, name: str) -> dict:
+        for e in self.entries:
+            if e["name"] == name:
+                return e
+        raise KeyError(name)
+
+
+# ---------------------------------------------------------------------------
+# the parameters cell
+# ---------------------------------------------------------------------------
+
+class NonLiteral:
+    """A default in the parameters cell that is not a literal (e.g. ``np.nan``): any type is accepted."""
+
+    def __init__(self, source: str):
+        self.source = source
+
+    def __repr__(self) -> str:
+        return f"NonLiteral({self.source!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, NonLiteral) and other.source == self.source
+
+    def __hash__(self) -> int:
+        return hash(self.source)
+
+
+def _read_notebook_json(path: Path) -> dict:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError("notebook not found", file=str(path),
+                         fix=_notebook_hint(path)) from None
+    except OSError as e:
+        raise InputError(f"notebook cannot be read ({e.strerror})", file=str(path)) from None
+    return _parse_notebook_bytes(raw, path)
+
+
+def _parse_notebook_bytes(raw: bytes, path: Path) -> dict:
+    try:
+        nb = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise InputError(f"not a Jupyter notebook (invalid JSON: {e})", file=str(path),
+                         fix="open and save it in Jupyter, or check the path") from None
+    if not isinstance(nb, dict) or not isinstance(nb.get("cells", None), list):
+        if isinstance(nb, dict) and "worksheets" in nb:  # nbformat 3
+            return nb
+        raise InputError("not a Jupyter notebook (no 'cells')", file=str(path),
+                         fix="give an .ipynb file saved by Jupyter")
+    return nb
+
+
+def _cells(nb: Mapping) -> list:
+    if "cells" in nb:
+        return nb["cells"]
+    return [c for ws in nb.get("worksheets", []) for c in ws.get("cells", [])]
+
+
+def _source(cell: Mapping) -> str:
+    src = cell.get("source", cell.get("input", ""))
+    return "".join(src) if isinstance(src, list) else str(src)
+
+
+def _tags(cell: Mapping) -> list:
+    return list((cell.get("metadata") or {}).get("tags") or [])
+
+
+def parameter_cell_source(nb: Mapping) -> str | None:
+    """Source of the first cell tagged ``parameters`` (None if there is none)."""
+    for cell in _cells(nb):
+        if "parameters" in _tags(cell):
+            return _source(cell)
+    return None
+
+
+def _parse_parameters(source: str, path: Path) -> dict[str, Any]:
+    # IPython magics / shell lines cannot be parsed; blank them out
+    lines = ["" if ln.lstrip().startswith(("%", "!")) else ln for ln in source.splitlines()]
+    try:
+        tree = ast.parse("\n".join(lines))
+    except SyntaxError as e:
+        raise InputError(f"the 'parameters' cell is not valid Python (line {e.lineno}: {e.msg})",
+                         file=str(path), fix="fix the cell tagged 'parameters' in the notebook") from None
+    out: dict[str, Any] = {}
+
+    def value_of(node: ast.AST) -> Any:
+        try:
+            return ast.literal_eval(node)
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            return NonLiteral(ast.get_source_segment("\n".join(lines), node) or ast.dump(node))
+
+    def assign(target: ast.AST, value: ast.AST | None) -> None:
+        if isinstance(target, ast.Name):
+            out[target.id] = value_of(value) if value is not None else NonLiteral("")
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            if isinstance(value, (ast.Tuple, ast.List)) and len(value.elts) == len(target.elts):
+                for t, v in zip(target.elts, value.elts):
+                    assign(t, v)
+            else:
+                for t in target.elts:
+                    assign(t, None)
+
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                assign(target, node.value)
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            assign(node.target, node.value)
+    return out
+
+
+def notebook_parameters(path: str | os.PathLike) -> dict[str, Any]:
+    """Parameters and their defaults from the notebook's ``parameters`` cell.
+
+    Parsed with :mod:`ast` (never executed): literal defaults come back as
+    Python values, anything else (``np.nan``, ``date.today()``) as
+    :class:`NonLiteral`.  A notebook without a ``parameters`` cell gives ``{}``.
+    """
+    path = Path(path)
+    src = parameter_cell_source(_read_notebook_json(path))
+    return {} if src is None else _parse_parameters(src, path)
+
+
+def _notebook_hint(path: Path) -> str:
+    d = path.parent if str(path.parent) else Path(".")
+    try:
+        names = sorted(p.name for p in d.glob("*.ipynb"))
+    except OSError:
+        names = []
+    hits = closest(path.name, names)
+    if hits:
+        return "did you mean " + " or ".join(f"'{d / h}'" for h in hits) + "?"
+    if names:
+        return f"notebooks in {d}: " + ", ".join(names[:12])
+    return f"no notebooks in {d}; check the path"
+
+
+def resolve_notebook(name: str | os.PathLike, notebooks_dir: str | os.PathLike = "notebooks") -> Path:
+    """``--notebook NAME`` -> path: an existing path, or ``NAME[.ipynb]`` in ``notebooks_dir``."""
+    p = Path(name)
+    if p.suffix == ".ipynb" and p.exists():
+        return p
+    d = Path(notebooks_dir)
+    for cand in (d / p, d / f"{p}.ipynb", p.with_suffix(".ipynb")):
+        if cand.is_file():
+            return cand
+    names = sorted(q.stem for q in d.glob("*.ipynb")) if d.is_dir() else []
+    raise InputError("unknown notebook", field="notebook", value=str(name),
+                     fix=(did_you_mean(p.stem, names) if closest(p.stem, names) else
+                          (f"available notebooks in {d}: {', '.join(names)}" if names else
+                           f"no notebooks found in {d}")))
+
+
+# ---------------------------------------------------------------------------
+# parameter values
+# ---------------------------------------------------------------------------
+
+_TYPE_NAMES = {bool: "true/false (bool)", int: "whole number (int)", float: "number (float)",
+               str: "text (str)", list: "list", dict: "mapping (dict)"}
+
+
+def _plain(value: Any, path: Path, name: str) -> Any:
+    """Plain JSON-like Python value (numpy scalars -> Python, tuples -> lists) or InputError."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if hasattr(value, "item") and getattr(value, "shape", None) == ():  # numpy 0-d / scalar
+        return _plain(value.item(), path, name)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, path, name) for v in value]
+    if isinstance(value, Mapping):
+        out = {}
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise InputError("a mapping parameter must have text keys", file=str(path),
+                                 field=name, value=value, fix="use strings as keys")
+            out[k] = _plain(v, path, name)
+        return out
+    raise InputError(f"a {type(value).__name__} cannot be passed to a notebook", file=str(path),
+                     field=name, value=value,
+                     fix="pass None, true/false, numbers, text, lists or mappings of those")
+
+
+def _check_type(name: str, default: Any, value: Any, path: Path) -> None:
+    if isinstance(default, NonLiteral) or default is None:
+        return
+    if isinstance(default, bool):
+        ok, expected = isinstance(value, bool), bool
+    elif isinstance(default, int):
+        ok, expected = isinstance(value, int) and not isinstance(value, bool), int
+    elif isinstance(default, float):
+        ok, expected = isinstance(value, (int, float)) and not isinstance(value, bool), float
+    elif isinstance(default, str):
+        ok, expected = isinstance(value, str), str
+    elif isinstance(default, (list, tuple)):
+        ok, expected = isinstance(value, list), list
+    elif isinstance(default, dict):
+        ok, expected = isinstance(value, dict), dict
+    else:  # complex, bytes, set ... : no check
+        return
+    if value is None:
+        ok = False
+    if not ok:
+        got = "None" if value is None else type(value).__name__
+        fix = f"give a {_TYPE_NAMES[expected]}; the notebook's default is {default!r}"
+        if expected is int and isinstance(value, float) and float(value).is_integer():
+            fix = f"write {int(value)} instead of {value!r}"
+        raise InputError(f"parameter has the wrong type: expected {_TYPE_NAMES[expected]}, got {got}",
+                         file=str(path), field=name, value=value, fix=fix)
+
+
+def _translate(val: Any) -> str:
+    """papermill's PythonTranslator.translate (kept identical; tested against papermill)."""
+    if val is None:
+        return "None"
+    if isinstance(val, str):
+        s = val.encode("unicode_escape").decode("utf-8").replace('"', r"\"")
+        return f'"{s}"'
+    if isinstance(val, bool):
+        return str(val)
+    if isinstance(val, int):
+        return str(val)
+    if isinstance(val, float):
+        if math.isfinite(val):
+            return str(val)
+        if math.isnan(val):
+            return "float('nan')"
+        return "float('-inf')" if val < 0 else "float('inf')"
+    if isinstance(val, dict):
+        return "{" + ", ".join(f"{_translate(str(k))}: {_translate(v)}" for k, v in val.items()) + "}"
+    if isinstance(val, list):
+        return "[" + ", ".join(_translate(v) for v in val) + "]"
+    return f'"{val}"'
+
+
+def _codify(parameters: Mapping[str, Any], comment: str = "Parameters") -> str:
+    content = f"# {comment}".strip() + "\n"
+    for name, val in parameters.items():
+        content += f"{name} = {_translate(val)}\n"
+    try:  # papermill formats the injected cell with black when black is installed
+        import black  # type: ignore
+
+        content = black.format_str(content, mode=black.FileMode(string_normalization=False))
+    except ImportError:
+        pass
+    except AttributeError:  # pragma: no cover
+        pass
+    return content
+
+
+# ---------------------------------------------------------------------------
+# validation (no kernel, no side effects)
+# ---------------------------------------------------------------------------
+
+@dataclass
+class _Prepared:
+    job: RenderJob
+    raw: bytes
+    nb: dict
+    parameters: dict
+    defaults: dict
+    cwd: Path
+    title: str
+
+
+def check_out_dir(out_dir: str | os.PathLike) -> Path:
+    """InputError if ``out_dir`` cannot be created or written (nothing is created here)."""
+    out = Path(out_dir)
+    probe = out
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise InputError("output path is not a directory", file=str(probe),
+                         fix="give a directory with --out")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise InputError("output directory cannot be written", file=str(out),
+                         fix=f"choose another --out directory or fix the permissions of {probe}")
+    if probe == out:
+        # access() can lie (read-only mounts, ACLs): try a real file
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=".mkba-write-test-", dir=out)
+            os.close(fd)
+            os.unlink(tmp)
+        except OSError as e:
+            raise InputError(f"output directory cannot be written ({e.strerror})", file=str(out),
+                             fix="choose another --out directory or fix its permissions") from None
+        for sub in ("notebooks", "failed"):
+            s = out / sub
+            if s.exists() and (not s.is_dir() or not os.access(s, os.W_OK | os.X_OK)):
+                raise InputError("output sub-directory cannot be written", file=str(s),
+                                 fix="fix its permissions or remove it")
+    return out
+
+
+def _prepare(jobs: Sequence[RenderJob], lang: str, inject_lang: bool = True) -> list[_Prepared]:
+    from mkba.formatting import check_lang
+
+    check_lang(lang)
+    jobs = list(jobs)
+    seen_names: dict[str, RenderJob] = {}
+    seen_stems: dict[str, RenderJob] = {}
+    prepared = []
+    cache: dict[Path, tuple[bytes, dict, bool, dict]] = {}
+    for job in jobs:
+        if not isinstance(job, RenderJob):
+            raise TypeError(f"expected RenderJob, got {type(job).__name__}")
+        if not job.name or not isinstance(job.name, str):
+            raise InputError("a report needs a name", field="name", value=job.name)
+        if job.name in seen_names:
+            raise InputError("two reports have the same name", field="name", value=job.name,
+                             fix="give every report a unique name")
+        seen_names[job.name] = job
+        stem = job.output_stem
+        if not _STEM_RE.match(stem) or stem.lower() in _RESERVED_STEMS:
+            raise InputError("not a usable output file name", field="output_stem", value=stem,
+                             fix="use letters, digits, '.', '_' or '-', not starting with '.', "
+                                 "and not index/manifest/notebooks/failed")
+        if stem.lower() in seen_stems:
+            raise InputError("two reports would write the same file", field="output_stem",
+                             value=stem, fix=f"'{seen_stems[stem.lower()].name}' and '{job.name}' "
+                                             "need different output stems")
+        seen_stems[stem.lower()] = job
+
+        path = job.notebook
+        if path.suffix != ".ipynb":
+            raise InputError("not a notebook file (expected .ipynb)", file=str(path),
+                             fix=_notebook_hint(path))
+        key = path.resolve()
+        if key not in cache:
+            try:
+                raw = path.read_bytes()
+            except FileNotFoundError:
+                raise InputError("notebook not found", file=str(path),
+                                 fix=_notebook_hint(path)) from None
+            except OSError as e:
+                raise InputError(f"notebook cannot be read ({e.strerror})", file=str(path)) from None
+            nb = _parse_notebook_bytes(raw, path)
+            lang_name = ((nb.get("metadata") or {}).get("kernelspec") or {}).get("language") or \
+                ((nb.get("metadata") or {}).get("language_info") or {}).get("name") or "python"
+            if str(lang_name).lower() != "python":
+                raise InputError("only Python notebooks can be rendered", file=str(path),
+                                 field="metadata.kernelspec.language", value=lang_name)
+            src = parameter_cell_source(nb)
+            defaults = {} if src is None else _parse_parameters(src, path)
+            cache[key] = (raw, nb, src is not None, defaults)
+        raw, nb, has_cell, defaults = cache[key]
+
+        if job.parameters is not None and not isinstance(job.parameters, Mapping):
+            raise InputError("parameters must be a mapping of name -> value", field="parameters",
+                             value=job.parameters)
+        params = dict(job.parameters or {})
+        if params and not has_cell:
+            raise InputError("the notebook has no cell tagged 'parameters', so it takes no parameters",
+                             file=str(path), field=next(iter(params)), value=params[next(iter(params))],
+                             fix="tag the cell with the defaults as 'parameters' "
+                                 "(View > Cell Toolbar > Tags) or pass no parameters")
+        for name, value in params.items():
+            if not isinstance(name, str) or not name.isidentifier():
+                raise InputError("not a valid parameter name", file=str(path), field=str(name))
+            if name not in defaults:
+                hint = did_you_mean(name, defaults) if closest(name, defaults) else ""
+                known = ", ".join(defaults) or "(none)"
+                raise InputError("unknown parameter (not in the notebook's 'parameters' cell)",
+                                 file=str(path), field=name, value=value,
+                                 fix=(hint + " " if hint else "") + f"the notebook's parameters are: {known}")
+            value = _plain(value, path, name)
+            _check_type(name, defaults[name], value, path)
+            params[name] = value
+        if inject_lang and "lang" in defaults and "lang" not in params and \
+                isinstance(defaults["lang"], (str, NonLiteral)) and defaults["lang"] != lang:
+            params["lang"] = lang
+        cwd = job.cwd if job.cwd is not None else path.resolve().parent
+        if not Path(cwd).is_dir():
+            raise InputError("working directory does not exist", field="cwd", value=str(cwd))
+        prepared.append(_Prepared(job=job, raw=raw, nb=nb, parameters=params, defaults=defaults,
+                                  cwd=Path(cwd).resolve(), title=job.title or job.name))
+    return prepared
+
+
+def validate_jobs(jobs: Sequence[RenderJob], out_dir: str | os.PathLike | None = None, *,
+                  lang: str = "nl", pdf: bool = False, dask_address: str | None = None,
+                  workers: int = 1) -> None:
+    """Check everything that can be checked without a kernel; raise :class:`InputError`.
+
+    Unknown or missing notebook, a notebook without a ``parameters`` cell given
+    parameters, an unknown (mistyped) parameter, a value of the wrong type,
+    duplicate names/output files, an output directory that cannot be written,
+    ``pdf`` without WeasyPrint, ``dask_address`` without dask.distributed.
+    """
+    _check_options(workers=workers, pdf=pdf, dask_address=dask_address)
+    _prepare(jobs, lang)
+    if out_dir is not None:
+        check_out_dir(out_dir)
+
+
+def _check_options(*, workers: int, pdf: bool, dask_address: str | None) -> None:
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        raise InputError("workers must be a whole number of at least 1", field="workers",
+                         value=workers, fix="e.g. --workers 2")
+    if pdf:
+        _check_weasyprint()
+    if dask_address is not None:
+        try:
+            import distributed  # noqa: F401
+        except ImportError:
+            raise InputError("--dask needs dask.distributed, which is not installed",
+                             field="dask", value=dask_address,
+                             fix="pip install 'mkba[dask]'") from None
+
+
+_WEASYPRINT_OK: bool | None = None
+
+
+def _check_weasyprint() -> None:
+    global _WEASYPRINT_OK
+    if _WEASYPRINT_OK:
+        return
+    try:
+        import weasyprint  # noqa: F401
+    except ImportError:
+        raise InputError("PDF output needs WeasyPrint, which is not installed", field="pdf",
+                         fix="pip install 'mkba[pdf]' (WeasyPrint also needs the Pango library), "
+                             "or leave out --pdf") from None
+    except OSError as e:  # missing system libraries (pango, gobject)
+        raise InputError(f"WeasyPrint cannot load its system libraries ({e})", field="pdf",
+                         fix="install Pango (e.g. apt-get install libpango-1.0-0 libpangoft2-1.0-0) "
+                             "or leave out --pdf") from None
+    _WEASYPRINT_OK = True
+
+
+# ---------------------------------------------------------------------------
+# building the notebook to execute (papermill semantics)
+# ---------------------------------------------------------------------------
+
+_ERROR_MARKER_TAG = "papermill-error-cell-tag"
+_ERROR_STYLE = 'style="color:red; font-family:Helvetica Neue, Helvetica, Arial, sans-serif; font-size:2em;"'
+
+
+def _papermill_version() -> str | None:
+    try:
+        from importlib.metadata import version
+
+        return version("papermill")
+    except Exception:
+        return None
+
+
+def _now_utc():
+    import datetime
+
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def build_notebook(prep: "_Prepared | Mapping", parameters: Mapping | None = None, *,
+                   input_path: str | None = None, output_path: str | None = None):
+    """The parameterised notebook papermill would execute (a NotebookNode, outputs cleared)."""
+    import nbformat
+
+    if isinstance(prep, _Prepared):
+        nb_json, parameters = prep.nb, prep.parameters
+        input_path = input_path or str(prep.job.notebook)
+    else:
+        nb_json = prep
+    parameters = dict(parameters or {})
+    major = nb_json.get("nbformat", 4)
+    if major != 4:
+        nb = nbformat.reads(json.dumps(nb_json), as_version=4)
+    else:
+        from nbformat.v4.rwbase import rejoin_lines
+
+        nb = rejoin_lines(nbformat.from_dict(json.loads(json.dumps(nb_json))))
+    up = nbformat.v4.upgrade(nb)
+    if up is not None:
+        nb = up
+    # papermill.iorw.load_notebook_node
+    if "papermill" not in nb.metadata:
+        nb.metadata["papermill"] = {"default_parameters": {}, "parameters": {},
+                                    "environment_variables": {}, "version": _papermill_version()}
+    for cell in nb.cells:
+        if "tags" not in cell.metadata:
+            cell.metadata["tags"] = []
+        if "papermill" not in cell.metadata:
+            cell.metadata["papermill"] = {}
+    # papermill.parameterize.parameterize_notebook
+    if parameters:
+        newcell = nbformat.v4.new_code_cell(source=_codify(parameters))
+        newcell.metadata["tags"] = ["injected-parameters"]
+        tags = [c.metadata.get("tags", []) for c in nb.cells]
+        inj = next((i for i, t in enumerate(tags) if "injected-parameters" in t), -1)
+        par = next((i for i, t in enumerate(tags) if "parameters" in t), -1)
+        if inj >= 0:
+            before, after = nb.cells[:inj], nb.cells[inj + 1:]
+        elif par >= 0:
+            before, after = nb.cells[:par + 1], nb.cells[par + 1:]
+        else:
+            before, after = [], nb.cells
+        nb.cells = before + [newcell] + after
+        nb.metadata.papermill["parameters"] = parameters
+    # papermill.execute.prepare_notebook_metadata / remove_error_markers
+    nb.metadata.papermill["input_path"] = input_path
+    nb.metadata.papermill["output_path"] = output_path
+    nb.cells = [c for c in nb.cells if _ERROR_MARKER_TAG not in c.metadata.get("tags", [])]
+    return nb
+
+
+def _nb_start(nb) -> Any:
+    t = _now_utc()
+    pm = nb.metadata.papermill
+    pm["start_time"] = t.isoformat()
+    pm["end_time"] = None
+    pm["duration"] = None
+    pm["exception"] = None
+    for cell in nb.cells:
+        if cell.get("cell_type") == "code":
+            cell.execution_count = None
+        cell.metadata.papermill = dict(exception=None, start_time=None, end_time=None,
+                                       duration=None, status="pending")
+        if cell.get("cell_type") == "code":
+            cell.outputs = []
+    return t
+
+
+def _cell_start(cell) -> None:
+    cell.metadata.papermill["start_time"] = _now_utc().isoformat()
+    cell.metadata.papermill["status"] = "running"
+    cell.metadata.papermill["exception"] = False
+
+
+def _cell_exception(nb, cell) -> None:
+    cell.metadata.papermill["exception"] = True
+    cell.metadata.papermill["status"] = "failed"
+    nb.metadata.papermill["exception"] = True
+
+
+def _cell_complete(cell) -> None:
+    import datetime
+
+    end = _now_utc()
+    pm = cell.metadata.papermill
+    pm["end_time"] = end.isoformat()
+    if pm.get("start_time"):
+        pm["duration"] = (end - datetime.datetime.fromisoformat(pm["start_time"])).total_seconds()
+    if pm["status"] != "failed":
+        pm["status"] = "completed"
+
+
+def _nb_complete(nb, start) -> None:
+    end = _now_utc()
+    nb.metadata.papermill["end_time"] = end.isoformat()
+    nb.metadata.papermill["duration"] = (end - start).total_seconds()
+    for cell in nb.cells:
+        if cell.metadata.papermill["status"] == "failed":
+            break
+        if cell.metadata.papermill["status"] == "pending":
+            cell.metadata.papermill["status"] = "completed"
+
+
+def _find_error(nb) -> dict | None:
+    """Like papermill.execute.raise_for_execution_errors, as a dict (None if no error)."""
+    for index, cell in enumerate(nb.cells):
+        has_sys_exit = False
+        for out in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
+            if out.get("output_type") == "error":
+                if out.get("ename") == "SystemExit" and out.get("evalue") in ("", "0"):
+                    has_sys_exit = True
+                    continue
+                tb = [_ANSI_RE.sub("", line) for line in out.get("traceback", [])]
+                return _error_dict(out.get("ename", "Error"), out.get("evalue", ""), index,
+                                   cell.get("execution_count"), tb)
+        if not has_sys_exit and cell.get("metadata", {}).get("papermill", {}).get("exception") is True:
+            return _error_dict("CellExecutionError", "", index, cell.get("execution_count"), [])
+    return None
+
+
+def _error_dict(ename: str, evalue: str, index: int | None, exec_count: Any, tb: list[str]) -> dict:
+    where = f" (cell In [{exec_count}])" if exec_count is not None else (
+        f" (cell {index})" if index is not None else "")
+    text = "\n".join(tb)
+    lines = text.splitlines()
+    return {"type": ename, "message": evalue, "cell_index": index, "execution_count": exec_count,
+            "summary": f"{ename}: {(str(evalue).strip().splitlines() or [''])[0]}{where}".strip(),
+            "traceback": "\n".join(lines[-40:])}
+
+
+def _add_error_markers(nb, error: dict) -> None:
+    import nbformat
+
+    msg = (f"<span {_ERROR_STYLE}>An Exception was encountered at "
+           f"'<a href=\"#papermill-error-cell\">In [{error.get('execution_count')}]</a>'.</span>")
+    anchor = (f'<span id="papermill-error-cell" {_ERROR_STYLE}>'
+              "Execution using papermill encountered an exception here and stopped:</span>")
+    c1 = nbformat.v4.new_markdown_cell(msg)
+    c1.metadata["tags"] = [_ERROR_MARKER_TAG]
+    c2 = nbformat.v4.new_markdown_cell(anchor)
+    c2.metadata["tags"] = [_ERROR_MARKER_TAG]
+    if error.get("cell_index") is not None:
+        nb.cells.insert(error["cell_index"], c2)
+    nb.cells.insert(0, c1)
+
+
+# ---------------------------------------------------------------------------
+# execution
+# ---------------------------------------------------------------------------
+
+async def _execute(nb, pool, cwd: str, *, timeout: float | None, kernel_name: str = "python3"):
+    """Run ``nb`` (in place) on a fresh pooled kernel. Returns (error or None, timings, notes)."""
+    import asyncio
+
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    from mkba.kernels import execute_silent
+
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    k = await pool.acquire()
+    timings["kernel_wait_s"] = time.perf_counter() - t0
+    timings["kernel_start_s"] = k.started_s
+    error = None
+    start = _nb_start(nb)
+    t1 = time.perf_counter()
+    try:
+        k.kc.allow_stdin = False
+        # the kernel was started in a neutral directory; run where the notebook lives
+        await execute_silent(k.kc, f"__import__('os').chdir({cwd!r})", timeout=30)
+        client = NotebookClient(nb, km=k.km, kernel_name=kernel_name, timeout=timeout,
+                                allow_errors=False, record_timing=True,
+                                resources={"metadata": {"path": cwd}})
+        client.kc = k.kc
+        client.reset_execution_trackers()
+        for index, cell in enumerate(nb.cells):
+            try:
+                _cell_start(cell)
+                await client.async_execute_cell(cell, index)
+            except CellExecutionError:
+                _cell_exception(nb, nb.cells[index])
+                break
+            finally:
+                _cell_complete(nb.cells[index])
+        if not nb.metadata.papermill.get("exception"):
+            msg_id = k.kc.kernel_info()
+            info = await client.async_wait_for_reply(msg_id)
+            if info is not None and "language_info" in info["content"]:
+                nb.metadata["language_info"] = info["content"]["language_info"]
+            client.set_widgets_metadata()
+    except BaseException as e:  # dead kernel, timeout, cancelled ...
+        if isinstance(e, (KeyboardInterrupt, asyncio.CancelledError)):
+            pool.release_soon(k, now=True)
+            raise
+        tail = k.log_tail()
+        error = _error_dict(type(e).__name__, str(e), None, None,
+                            traceback.format_exception_only(type(e), e)
+                            + (["kernel log:", tail] if tail.strip() else []))
+        nb.metadata.papermill["exception"] = True
+    timings["execute_s"] = time.perf_counter() - t1
+    pool.release_soon(k)
+    _nb_complete(nb, start)
+    if error is None:
+        error = _find_error(nb)
+    return error, timings
+
+
+# ---------------------------------------------------------------------------
+# export
+# ---------------------------------------------------------------------------
+
+_TEMPLATE = r"""{%- extends 'index.html.j2' -%}
+{#- mkba: the lab template without anything loaded from the network -#}
+{%- block html_head_js -%}<link rel="icon" href="data:,">{%- endblock html_head_js -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{% block extra_css %}
+<style type="text/css">
+body.jp-Notebook { max-width: 60rem; margin: 0 auto; padding: 1.5rem 1rem 3rem; }
+.jp-Cell { padding: 0; }
+.jp-OutputArea-output table { font-variant-numeric: tabular-nums; }
+.jp-OutputArea-output td, .jp-OutputArea-output th { white-space: nowrap; }
+.jp-RenderedImage img { max-width: 100%; height: auto; }
+.jp-InputPrompt, .jp-OutputPrompt { display: none; }
+@media print { body.jp-Notebook { max-width: none; padding: 0; } }
+</style>
+{% endblock extra_css %}
+"""
+
+_EXTERNAL_RE = re.compile(
+    r"<script\b[^>]*\bsrc\s*=\s*[\"']?(?:https?:)?//[^>]*>.*?</script\s*>"
+    r"|<link\b[^>]*\bhref\s*=\s*[\"']?(?:https?:)?//[^>]*>"
+    r"|<(?:iframe|embed|object)\b[^>]*\b(?:src|data)\s*=\s*[\"']?(?:https?:)?//[^>]*>",
+    re.IGNORECASE | re.DOTALL)
+_EXTERNAL_IMG_RE = re.compile(r"(<img\b[^>]*\bsrc\s*=\s*)([\"'])(?:https?:)?//[^\"']*\2",
+                              re.IGNORECASE)
+_DROP_MIMETYPES = ("application/javascript", "application/vnd.jupyter.widget-view+json",
+                   "text/vnd.mermaid")
+
+_exporters = threading.local()
+
+
+def _exporter(lang: str):
+    ex = getattr(_exporters, lang, None)
+    if ex is None:
+        from jinja2 import DictLoader
+        from nbconvert import HTMLExporter
+        from traitlets.config import Config
+
+        c = Config()
+        c.TagRemovePreprocessor.enabled = True
+        c.TagRemovePreprocessor.remove_cell_tags = {"remove-cell", "remove_cell", "parameters",
+                                                    "injected-parameters"}
+        c.TagRemovePreprocessor.remove_input_tags = {"remove-input", "remove_input"}
+        c.TagRemovePreprocessor.remove_all_outputs_tags = {"remove-output", "remove_output"}
+        ex = HTMLExporter(config=c, template_name="lab",
+                          extra_loaders=[DictLoader({"mkba_report.html.j2": _TEMPLATE})],
+                          template_file="mkba_report.html.j2", exclude_input=True,
+                          exclude_input_prompt=True, exclude_output_prompt=True,
+                          embed_images=True, language_code=lang)
+        import logging
+
+        ex.log.setLevel(logging.ERROR)  # "alternative text missing", unknown mimetype chatter
+        setattr(_exporters, lang, ex)
+    return ex
+
+
+def export_html(nb, *, title: str, lang: str = "nl", path: str | None = None) -> tuple[str, list[str]]:
+    """Self-contained HTML of an executed notebook (input hidden). Returns (html, warnings).
+
+    Key-figure outputs and JavaScript/widget outputs are dropped; anything that
+    would still load from the network is removed (and reported in warnings).
+    """
+    import warnings as _w
+
+    from mkba.reporting import strip_key_figures
+
+    strip_key_figures(nb)
+    for cell in nb.cells:
+        if cell.get("cell_type") != "code":
+            continue
+        for out in cell.get("outputs", []):
+            data = out.get("data")
+            if data and any(m in data for m in _DROP_MIMETYPES):
+                for m in _DROP_MIMETYPES:
+                    data.pop(m, None)
+    nb.metadata.pop("widgets", None)
+    nb.metadata["title"] = title
+    with _w.catch_warnings():
+        _w.simplefilter("ignore")
+        body, _ = _exporter(lang).from_notebook_node(
+            nb, resources={"metadata": {"name": title, "path": path or os.getcwd()}})
+    notes = []
+    n_ext = len(_EXTERNAL_RE.findall(body))
+    if n_ext:
+        body = _EXTERNAL_RE.sub("", body)
+        notes.append(f"removed {n_ext} external script/link/frame reference(s)")
+    n_img = len(_EXTERNAL_IMG_RE.findall(body))
+    if n_img:
+        body = _EXTERNAL_IMG_RE.sub(r'\1\2\2 data-mkba-removed="external image"', body)
+        notes.append(f"removed {n_img} external image(s); put images next to the notebook instead")
+    return body, notes
+
+
+def html_to_pdf(html: str, base_url: str | None = None) -> bytes:
+    """PDF from report HTML with WeasyPrint (optional extra ``mkba[pdf]``)."""
+    _check_weasyprint()
+    import logging
+
+    import weasyprint
+
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    return weasyprint.HTML(string=html, base_url=base_url).write_pdf()
+
+
+def _pdf_worker_main() -> None:  # pragma: no cover - runs in a PDF worker process
+    """PDF worker: length-prefixed requests on stdin, ``status + length + bytes`` on stdout."""
+    import struct
+
+    out = os.fdopen(os.dup(1), "wb")
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)  # nothing but the protocol goes to the parent
+    inp = sys.stdin.buffer
+    try:
+        _check_weasyprint()
+        import weasyprint  # noqa: F401 - import now, while kernels run
+    except Exception:
+        pass
+    while True:
+        hdr = inp.read(8)
+        if len(hdr) < 8:
+            break
+        n_meta, n_html = struct.unpack(">II", hdr)
+        meta = json.loads(inp.read(n_meta))
+        html = inp.read(n_html).decode("utf-8")
+        try:
+            data, status = html_to_pdf(html, meta.get("base_url")), 0
+        except BaseException as e:  # noqa: BLE001 - reported to the parent
+            data, status = f"{type(e).__name__}: {e}".encode(), 1
+        out.write(bytes([status]) + struct.pack(">I", len(data)) + data)
+        out.flush()
+
+
+class _PdfWorkers:
+    """A few long-lived ``python -c`` processes running WeasyPrint in parallel.
+
+    (Not multiprocessing: its spawn start method re-runs an unguarded ``__main__``.)
+    """
+
+    def __init__(self, n: int):
+        self.n = max(1, n)
+        self.procs: list = []
+        self.idle = None
+
+    async def start(self) -> None:
+        import asyncio
+
+        self.idle = asyncio.Queue()
+        for _ in range(self.n):
+            self.idle.put_nowait(await self._spawn())
+
+    async def _spawn(self):
+        import asyncio
+
+        p = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", "import mkba.render as r; r._pdf_worker_main()",
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL)
+        self.procs.append(p)
+        return p
+
+    async def render(self, html: str, base_url: str | None) -> bytes:
+        import asyncio
+        import struct
+
+        p = await self.idle.get()
+        try:
+            meta = json.dumps({"base_url": base_url}).encode()
+            body = html.encode("utf-8")
+            p.stdin.write(struct.pack(">II", len(meta), len(body)) + meta + body)
+            await p.stdin.drain()
+            hdr = await p.stdout.readexactly(5)
+            data = await p.stdout.readexactly(struct.unpack(">I", hdr[1:])[0])
+        except (asyncio.IncompleteReadError, BrokenPipeError, ConnectionResetError):
+            p = await self._spawn()  # replace the dead worker
+            raise RuntimeError("the PDF worker process died") from None
+        finally:
+            self.idle.put_nowait(p)
+        if hdr[0] != 0:
+            raise RuntimeError(data.decode("utf-8", "replace"))
+        return data
+
+    async def close(self) -> None:
+        for p in self.procs:
+            try:
+                p.stdin.close()
+            except Exception:
+                pass
+        for p in self.procs:
+            try:
+                import asyncio
+
+                await asyncio.wait_for(p.wait(), 10)
+            except Exception:
+                p.kill()
+                await p.wait()
+
+
+def _warm_exporter(lang: str) -> None:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("warm-up")])
+    export_html(nb, title="warm-up", lang=lang)
+
+
+def _notebook_json(nb) -> str:
+    from nbformat.v4.nbjson import writes
+
+    return writes(nb) + "\n"
+
+
+# ---------------------------------------------------------------------------
+# the batch
+# ---------------------------------------------------------------------------
+
+def _fingerprint(prep: _Prepared, data_fp: str | None, lang: str, pdf: bool,
+                 version: str | None = None) -> str:
+    from mkba.manifest import canonical_json, sha256_bytes
+
+    return sha256_bytes(RENDER_VERSION, version or "", prep.raw, canonical_json(prep.parameters),
+                        data_fp or "", lang, "pdf" if pdf else "", prep.title, str(prep.cwd))
+
+
+def _can_skip(prev: Mapping | None, fp: str, out_dir: Path, pdf: bool) -> bool:
+    if not prev or prev.get("fingerprint") != fp or prev.get("status") not in ("ok", "skipped"):
+        return False
+    outs = prev.get("outputs") or {}
+    if not outs.get("html") or (pdf and not outs.get("pdf")):
+        return False
+    return all((out_dir / rel).is_file() for rel in outs.values() if rel)
+
+
+class _Batch:
+    def __init__(self, preps: list[_Prepared], out_dir: Path, *, workers: int, pdf: bool,
+                 resume: bool, lang: str, progress: Callable | None, data_fingerprint: Any,
+                 assumptions_hash: Callable | None, keep_notebooks: bool, timeout: float | None,
+                 kernel_mode: str, preload: Sequence[str] | None, index_title: str | None):
+        from mkba.manifest import git_commit, load_manifest, mkba_version, now_iso
+
+        self.preps = preps
+        self.out_dir = out_dir
+        self.workers = workers
+        self.pdf = pdf
+        self.resume = resume
+        self.lang = lang
+        self.progress = progress
+        self.keep_notebooks = keep_notebooks
+        self.timeout = timeout
+        self.kernel_mode = kernel_mode
+        self.preload = preload
+        self.index_title = index_title
+        self.manifest = load_manifest(out_dir)
+        self.version = mkba_version()
+        self.commit = git_commit(preps[0].job.notebook.resolve().parent) if preps else git_commit()
+        self.started_at = now_iso()
+        self.entries: dict[str, dict] = {}
+        self.notes: list[str] = []
+        self.fps: dict[str, str] = {}
+        self.hashes: dict[str, Any] = {}
+        for p in preps:
+            dfp = data_fingerprint(p.job) if callable(data_fingerprint) else data_fingerprint
+            self.fps[p.job.name] = _fingerprint(p, dfp, lang, pdf, self.version)
+            ah = p.job.extra.get("assumptions_hash") if p.job.extra else None
+            if ah is None and assumptions_hash is not None:
+                ah = assumptions_hash(p.job)
+            self.hashes[p.job.name] = ah
+
+    # -- entries ---------------------------------------------------------------
+    def base_entry(self, p: _Prepared) -> dict:
+        from mkba.manifest import now_iso
+
+        return {
+            "name": p.job.name, "title": p.title,
+            "notebook": str(p.job.notebook), "output_stem": p.job.output_stem,
+            "parameters": p.parameters, "assumptions_hash": self.hashes[p.job.name],
+            "fingerprint": self.fps[p.job.name], "mkba_version": self.version,
+            "git_commit": self.commit, "lang": self.lang, "status": "running", "error": None,
+            "key_figures": {}, "outputs": {}, "timings": {}, "rendered_at": now_iso(),
+            "extra": _jsonable(p.job.extra), "notes": [],
+        }
+
+    def record(self, entry: dict, *, write: bool = True) -> None:
+        self.entries[entry["name"]] = entry
+        self.manifest["reports"][entry["name"]] = entry
+        if write:
+            self.write_manifest()
+        if self.progress is not None and entry.get("status") != "running":
+            try:
+                self.progress("done", entry)
+            except Exception:  # a broken progress bar must not break the batch
+                pass
+
+    def write_manifest(self, final: bool = False) -> None:
+        from mkba.manifest import INDEX_NAME, atomic_write, now_iso, render_index, write_manifest
+
+        m = self.manifest
+        m["schema"] = 1
+        m["generated_at"] = now_iso()
+        m["mkba_version"] = self.version
+        m["git_commit"] = self.commit
+        m["lang"] = self.lang
+        m["batch"] = {
+            "started_at": self.started_at, "finished_at": now_iso() if final else None,
+            "workers": self.workers, "pdf": self.pdf, "resume": self.resume,
+            "kernel_mode": getattr(self, "mode", self.kernel_mode),
+            "reports": [p.job.name for p in self.preps],
+            "ok": sum(1 for e in self.entries.values() if e["status"] == "ok"),
+            "failed": sum(1 for e in self.entries.values() if e["status"] == "failed"),
+            "skipped": sum(1 for e in self.entries.values() if e["status"] == "skipped"),
+        }
+        if final:  # stable order: earlier reports first, then this batch in job order
+            mine = [p.job.name for p in self.preps if p.job.name in m["reports"]]
+            others = [n for n in m["reports"] if n not in set(mine)]
+            m["reports"] = {n: m["reports"][n] for n in others + mine}
+        # reports from earlier batches whose files are gone are dropped from the index
+        for name in list(m["reports"]):
+            e = m["reports"][name]
+            files = list((e.get("outputs") or {}).values()) + [e.get("failed_notebook")]
+            if name not in self.entries and not any((self.out_dir / r).exists() for r in files if r):
+                del m["reports"][name]
+        write_manifest(self.out_dir, m)
+        atomic_write(self.out_dir / INDEX_NAME, render_index(m, self.lang, title=self.index_title))
+
+    # -- per report: files ------------------------------------------------------
+    def finish(self, p: _Prepared, entry: dict, nb_json: str | None, html: str | None,
+               pdf_bytes: bytes | None, error: dict | None, key_figures: dict,
+               notes: list[str]) -> dict:
+        from mkba.manifest import atomic_write
+
+        t0 = time.perf_counter()
+        stem = p.job.output_stem
+        prev = self.manifest["reports"].get(p.job.name) or {}
+        entry["key_figures"] = key_figures
+        entry["notes"] = notes
+        if error is None and html is not None:
+            outs = {"html": f"{stem}.html"}
+            atomic_write(self.out_dir / outs["html"], html)
+            if pdf_bytes is not None:
+                outs["pdf"] = f"{stem}.pdf"
+                atomic_write(self.out_dir / outs["pdf"], pdf_bytes)
+            if nb_json is not None and self.keep_notebooks:
+                (self.out_dir / "notebooks").mkdir(exist_ok=True)
+                outs["notebook"] = f"notebooks/{stem}.ipynb"
+                atomic_write(self.out_dir / outs["notebook"], nb_json)
+            stale = self.out_dir / "failed" / f"{stem}.ipynb"
+            if stale.exists():
+                stale.unlink()
+            entry["outputs"] = outs
+            entry["status"] = "ok"
+        else:
+            entry["status"] = "failed"
+            entry["error"] = error or {"type": "Error", "message": "unknown error",
+                                       "summary": "unknown error"}
+            if nb_json is not None:
+                (self.out_dir / "failed").mkdir(exist_ok=True)
+                atomic_write(self.out_dir / "failed" / f"{stem}.ipynb", nb_json)
+                entry["failed_notebook"] = f"failed/{stem}.ipynb"
+            # the earlier good report stays; the index links to it as "previous version"
+            prev_outs = prev.get("outputs") or {}
+            if prev_outs and all((self.out_dir / r).exists() for r in prev_outs.values() if r):
+                entry["previous_outputs"] = prev_outs
+                entry["previous_rendered_at"] = prev.get("rendered_at")
+            elif prev.get("previous_outputs"):
+                entry["previous_outputs"] = prev["previous_outputs"]
+                entry["previous_rendered_at"] = prev.get("previous_rendered_at")
+        entry["timings"]["write_s"] = time.perf_counter() - t0
+        return entry
+
+    # -- run ------------------------------------------------------------------------
+    def split_resume(self) -> list[_Prepared]:
+        from mkba.manifest import now_iso
+
+        todo = []
+        for p in self.preps:
+            prev = self.manifest["reports"].get(p.job.name)
+            if self.resume and _can_skip(prev, self.fps[p.job.name], self.out_dir, self.pdf):
+                e = dict(prev)  # type: ignore[arg-type]
+                e["status"] = "skipped"
+                e["skipped_at"] = now_iso()
+                e.setdefault("timings", {})
+                self.record(e, write=False)
+            else:
+                todo.append(p)
+        return todo
+
+
+def _jsonable(x: Any) -> Any:
+    from mkba.reporting import _jsonable as j
+
+    return j(x)
+
+
+async def _run_local(batch: _Batch, todo: list[_Prepared]) -> None:
+    import asyncio
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mkba.kernels import KernelPool
+
+    loop = asyncio.get_running_loop()
+    n = len(todo)
+    workers = min(batch.workers, n)
+    pool = KernelPool(size=min(n, workers + 1), mode=batch.kernel_mode, limit=n,
+                      **({"preload": batch.preload} if batch.preload is not None else {}))
+    batch.mode = pool.mode
+    export_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mkba-export")
+    pdf_pool = _PdfWorkers(max(1, min(workers, n))) if batch.pdf else None
+    try:
+        await pool.start()
+        if pdf_pool is not None:
+            await pdf_pool.start()
+        # import nbconvert and compile the template while the fork server imports
+        warm = loop.run_in_executor(export_pool, _warm_exporter, batch.lang)
+        queue: asyncio.Queue = asyncio.Queue()
+        for p in todo:
+            queue.put_nowait(p)
+
+        async def worker() -> None:
+            while True:
+                try:
+                    p = queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return
+                _raise_if_cancelled()
+                await _one_local(batch, p, pool, export_pool, pdf_pool)
+
+        await asyncio.gather(*(worker() for _ in range(workers)))
+        await warm
+        if pool.fork_fallback_reason:
+            batch.notes.append(f"kernels started without fork server: {pool.fork_fallback_reason}")
+        batch.mode = pool.mode
+    finally:
+        await pool.close()
+        export_pool.shutdown(wait=True)
+        if pdf_pool is not None:
+            await pdf_pool.close()
+
+
+def _export_and_serialize(nb, title: str, lang: str, path: str) -> tuple[str, str, dict, list]:
+    """(executed notebook JSON, html, key figures, notes) - runs in the export thread."""
+    from mkba.reporting import read_key_figures
+
+    t0 = time.perf_counter()
+    nb_json = _notebook_json(nb)
+    kf = read_key_figures(nb)
+    html, notes = export_html(nb, title=title, lang=lang, path=path)
+    return nb_json, html, kf, notes + [f"_export_s={time.perf_counter() - t0:.6f}"]
+
+
+def _raise_if_cancelled() -> None:
+    """Ctrl-C cancels the batch; nbclient may swallow the CancelledError: re-raise it here."""
+    import asyncio
+
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError()
+
+
+async def _one_local(batch: _Batch, p: _Prepared, pool, export_pool, pdf_pool) -> None:
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    t0 = time.perf_counter()
+    entry = batch.base_entry(p)
+    if batch.progress is not None:
+        try:
+            batch.progress("start", entry)
+        except Exception:
+            pass
+    nb_json = html = pdf_bytes = None
+    kf: dict = {}
+    notes: list[str] = []
+    try:
+        nb = build_notebook(p, output_path=str(batch.out_dir / f"{p.job.output_stem}.html"))
+        error, timings = await _execute(nb, pool, str(p.cwd), timeout=batch.timeout)
+        _raise_if_cancelled()
+        entry["timings"].update(timings)
+        if error is None:
+            nb_json, html, kf, notes = await loop.run_in_executor(
+                export_pool, _export_and_serialize, nb, p.title, batch.lang, str(p.cwd))
+            entry["timings"]["export_s"] = float(notes.pop()[len("_export_s="):])
+            if pdf_pool is not None:
+                t1 = time.perf_counter()
+                try:
+                    pdf_bytes = await pdf_pool.render(html, str(p.cwd) + os.sep)
+                except Exception as e:  # a PDF failure fails the report
+                    error = _error_dict(type(e).__name__, f"PDF: {e}", None, None,
+                                        traceback.format_exception_only(type(e), e))
+                entry["timings"]["pdf_s"] = time.perf_counter() - t1
+        else:
+            _add_error_markers(nb, error)
+            nb_json = _notebook_json(nb)
+            from mkba.reporting import read_key_figures
+
+            kf = read_key_figures(nb)
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        raise
+    except InputError:
+        raise
+    except Exception as e:  # renderer bug or I/O problem: record it, keep going
+        error = _error_dict(type(e).__name__, str(e), None, None,
+                            traceback.format_exception(type(e), e, e.__traceback__)[-8:])
+    entry["timings"]["total_s"] = time.perf_counter() - t0
+    try:
+        batch.finish(p, entry, nb_json, html if error is None else None, pdf_bytes, error, kf, notes)
+    except OSError as e:  # disk full, permissions changed mid-batch ...
+        entry["status"] = "failed"
+        entry["error"] = _error_dict(type(e).__name__, f"writing output: {e}", None, None, [])
+    entry["timings"]["total_s"] = time.perf_counter() - t0
+    batch.record(entry)
+
+
+# -- dask -----------------------------------------------------------------------
+
+_WORKER_STATE: dict[str, Any] = {}
+_WORKER_LOCK = threading.Lock()
+
+
+def _worker_forkserver(mode: str, preload: Sequence[str] | None):
+    """One fork server per dask worker process (started on first use)."""
+    from mkba.kernels import DEFAULT_PRELOAD, ForkServer, default_mode
+
+    if (default_mode() if mode == "auto" else mode) != "fork":
+        return None
+    with _WORKER_LOCK:
+        fs = _WORKER_STATE.get("forkserver")
+        if fs is None or not fs.alive:
+            fs = ForkServer(list(preload) if preload is not None else DEFAULT_PRELOAD,
+                            cwd=tempfile.gettempdir()).start()
+            fs.wait_ready()
+            _WORKER_STATE["forkserver"] = fs
+        return fs
+
+
+def _render_remote(payload: dict) -> dict:
+    """Run one report on a dask worker; returns files as strings/bytes for the client to write."""
+    import asyncio
+
+    import nbformat
+
+    from mkba.kernels import KernelPool
+    from mkba.reporting import read_key_figures
+
+    t0 = time.perf_counter()
+    cwd = payload["cwd"] if os.path.isdir(payload["cwd"]) else tempfile.gettempdir()
+    nb = nbformat.from_dict(payload["nb"])
+    out: dict[str, Any] = {"timings": {}, "notes": [], "worker_pid": os.getpid()}
+
+    async def run():
+        fs = _worker_forkserver(payload["kernel_mode"], payload.get("preload"))
+        kw = {"preload": payload["preload"]} if payload.get("preload") is not None else {}
+        pool = KernelPool(size=1, limit=1, mode="fork" if fs is not None else "spawn",
+                          forkserver=fs, **kw)
+        await pool.start()
+        try:
+            return await _execute(nb, pool, cwd, timeout=payload["timeout"])
+        finally:
+            await pool.close()
+
+    error, timings = asyncio.run(run())
+    out["timings"].update(timings)
+    if error is None:
+        t1 = time.perf_counter()
+        out["nb_json"] = _notebook_json(nb)
+        out["key_figures"] = read_key_figures(nb)
+        html, notes = export_html(nb, title=payload["title"], lang=payload["lang"], path=cwd)
+        out["html"], out["notes"] = html, notes
+        out["timings"]["export_s"] = time.perf_counter() - t1
+        if payload["pdf"]:
+            t2 = time.perf_counter()
+            try:
+                out["pdf"] = html_to_pdf(html, cwd + os.sep)
+            except Exception as e:
+                error = _error_dict(type(e).__name__, f"PDF: {e}", None, None, [])
+            out["timings"]["pdf_s"] = time.perf_counter() - t2
+    else:
+        _add_error_markers(nb, error)
+        out["nb_json"] = _notebook_json(nb)
+        out["key_figures"] = read_key_figures(nb)
+    out["error"] = error
+    out["timings"]["worker_total_s"] = time.perf_counter() - t0
+    return out
+
+
+def _run_dask(batch: _Batch, todo: list[_Prepared], address: str) -> None:
+    try:
+        from distributed import Client, as_completed
+    except ImportError:  # checked in validation; keep a clear message anyway
+        raise InputError("--dask needs dask.distributed", fix="pip install 'mkba[dask]'") from None
+    try:
+        client = Client(address, timeout="20s")
+    except Exception as e:
+        raise InputError(f"cannot connect to the dask scheduler ({e})", field="dask",
+                         value=address, fix="check the address (tcp://HOST:8786) and that the "
+                                            "scheduler is running") from None
+    batch.mode = f"dask:{batch.kernel_mode}"
+    try:
+        futures = {}
+        entries = {}
+        for p in todo:
+            nb = build_notebook(p, output_path=str(batch.out_dir / f"{p.job.output_stem}.html"))
+            payload = {"nb": nb, "cwd": str(p.cwd), "title": p.title, "lang": batch.lang,
+                       "pdf": batch.pdf, "timeout": batch.timeout, "kernel_mode": batch.kernel_mode,
+                       "preload": list(batch.preload) if batch.preload is not None else None}
+            entry = batch.base_entry(p)
+            entry["_t0"] = time.perf_counter()
+            if batch.progress is not None:
+                try:
+                    batch.progress("start", entry)
+                except Exception:
+                    pass
+            fut = client.submit(_render_remote, payload, pure=False, key=f"mkba-render-{p.job.name}-{os.getpid()}-{time.time_ns()}")
+            futures[fut] = p
+            entries[p.job.name] = entry
+        for fut in as_completed(list(futures)):
+            p = futures[fut]
+            entry = entries[p.job.name]
+            t0 = entry.pop("_t0")
+            try:
+                r = fut.result()
+                error = r.get("error")
+                entry["timings"].update(r.get("timings", {}))
+                entry["worker_pid"] = r.get("worker_pid")
+                batch.finish(p, entry, r.get("nb_json"), r.get("html") if error is None else None,
+                             r.get("pdf"), error, r.get("key_figures") or {}, r.get("notes") or [])
+            except Exception as e:
+                batch.finish(p, entry, None, None, None,
+                             _error_dict(type(e).__name__, str(e), None, None,
+                                         traceback.format_exception_only(type(e), e)), {}, [])
+            entry["timings"]["total_s"] = time.perf_counter() - t0
+            batch.record(entry)
+    finally:
+        client.close()
+
+
+# -- entry point -------------------------------------------------------------------
+
+def render_batch(jobs: Sequence[RenderJob], out_dir: str | os.PathLike, *, workers: int = 1,
+                 pdf: bool = False, resume: bool = False, dask_address: str | None = None,
+                 lang: str = "nl", progress: Callable[[str, dict], Any] | None = None,
+                 data_fingerprint: Callable[[RenderJob], str] | str | None = None,
+                 assumptions_hash: Callable[[RenderJob], Any] | None = None,
+                 keep_notebooks: bool = True, timeout: float | None = None,
+                 kernel_mode: str = "auto", preload: Sequence[str] | None = None,
+                 index_title: str | None = None) -> BatchResult:
+    """Render ``jobs`` into ``out_dir``; never raises for a failing report (see ``result.failed``).
+
+    Raises :class:`InputError` (before any kernel starts, with nothing written)
+    for bad input: see :func:`validate_jobs`.
+
+    ``workers``: reports rendered at the same time (kernels run in parallel
+    processes; one or two per CPU core).  ``resume``: skip a report whose
+    notebook bytes, parameters, title, language, ``data_fingerprint`` and
+    renderer version are unchanged and whose files exist.  ``progress(event,
+    entry)`` is called with ``"start"`` and ``"done"``.  ``timeout``: seconds
+    per cell (None = no limit).  ``kernel_mode``: ``auto`` (fork server on
+    Linux), ``fork`` or ``spawn``.  ``preload``: modules imported in kernels
+    ahead of time (default :data:`mkba.kernels.DEFAULT_PRELOAD`).
+    """
+    t0 = time.perf_counter()
+    _check_options(workers=workers, pdf=pdf, dask_address=dask_address)
+    if kernel_mode not in ("auto", "fork", "spawn"):
+        raise InputError("unknown kernel mode", field="kernel_mode", value=kernel_mode,
+                         fix="use 'auto', 'fork' or 'spawn'")
+    preps = _prepare(jobs, lang)
+    out = check_out_dir(out_dir)
+    # ---- from here on we write ----
+    from mkba.manifest import INDEX_NAME, MANIFEST_NAME, clean_stale_temp_files
+
+    out.mkdir(parents=True, exist_ok=True)
+    clean_stale_temp_files(out)
+    batch = _Batch(preps, out, workers=workers, pdf=pdf, resume=resume, lang=lang,
+                   progress=progress, data_fingerprint=data_fingerprint,
+                   assumptions_hash=assumptions_hash, keep_notebooks=keep_notebooks,
+                   timeout=timeout, kernel_mode=kernel_mode, preload=preload,
+                   index_title=index_title)
+    batch.mode = kernel_mode
+    todo = batch.split_resume()
+    if todo:
+        import asyncio
+
+        if dask_address:
+            _run_dask(batch, todo, dask_address)
+        else:
+            asyncio.run(_run_local(batch, todo))
+    batch.write_manifest(final=True)
+    entries = [batch.entries[p.job.name] for p in preps if p.job.name in batch.entries]
+    return BatchResult(entries=entries, out_dir=out, manifest_path=out / MANIFEST_NAME,
+                       index_path=out / INDEX_NAME, duration_s=time.perf_counter() - t0,
+                       kernel_mode=str(batch.mode), notes=batch.notes)

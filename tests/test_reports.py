@@ -1,0 +1,115 @@
+"""Rendering the real report notebooks: isolation, failures, bad input, and a browser check."""
+import json
+import os
+import shutil
+
+import pytest
+from typer.testing import CliRunner
+
+from mkba.cases import load_case
+from mkba.cli import app, build_render_jobs
+from mkba.errors import InputError
+from mkba.model import summarise
+from mkba.render import RenderJob, render_batch
+
+runner = CliRunner()
+SMALL = {"n_draws": 200}
+
+
+def job(name, case, **params):
+    nb = build_render_jobs([case], all_cases=False, notebook=None, municipalities=[], approach=None, share=0.1,
+                           params={}, lang="nl")[0].notebook
+    return RenderJob(name=name, notebook=nb, parameters={"case": case, **SMALL, **params}, title=name)
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    out = tmp_path_factory.mktemp("reports")
+    jobs = [job("a", "app_zaanstad", overrides={"benefit.cost_per_year": 15000}),
+            job("b", "fip_sittard_geleen"),
+            job("broken", "app_zaanstad", overrides={"horizon.months": 5})]   # fails inside the kernel
+    result = render_batch(jobs, out, workers=2)
+    return out, result
+
+
+@pytest.mark.slow
+def test_each_report_shows_its_own_numbers(batch):
+    out, result = batch
+    manifest = json.loads((out / "manifest.json").read_text())
+    entries = {e["name"]: e for e in manifest["reports"]} if isinstance(manifest.get("reports"), list) else manifest["reports"]
+    a = summarise(load_case("app_zaanstad", {"benefit.cost_per_year": {"value": 15000, "unit": "EUR/person-year",
+                                                                        "date": 2019, "reference": "test"}}))["metrics"]
+    b = summarise(load_case("fip_sittard_geleen"))["metrics"]
+    assert entries["a"]["key_figures"]["npv_eur"] == pytest.approx(a["npv_eur"], rel=1e-9)
+    assert entries["b"]["key_figures"]["npv_eur"] == pytest.approx(b["npv_eur"], rel=1e-9)
+    html_a, html_b = (out / "a.html").read_text(), (out / "b.html").read_text()
+    assert "APP Zaanstad" in html_a and "FIP Sittard-Geleen" not in html_a
+    assert "FIP Sittard-Geleen" in html_b and "APP Zaanstad" not in html_b
+
+
+@pytest.mark.slow
+def test_a_broken_report_does_not_stop_the_batch(batch):
+    out, result = batch
+    assert sorted(result.ok) == ["a", "b"] and result.failed == ["broken"]
+    assert result.exit_code != 0
+    entry = result.entry("broken")
+    assert entry["status"] == "failed" and "horizon" in json.dumps(entry["error"])
+    assert not (out / "broken.html").exists()
+    assert not list(out.glob("*.tmp*"))
+
+
+def test_bad_input_fails_before_any_kernel(tmp_path):
+    r = runner.invoke(app, ["render", "fip_sittard", "--out", str(tmp_path)])
+    assert r.exit_code == 2 and "did you mean 'fip_sittard_geleen'" in r.output
+    r = runner.invoke(app, ["render", "app_zaanstad", "--notebook", "busines_case", "--out", str(tmp_path)])
+    assert r.exit_code == 2 and "business_case" in r.output
+    r = runner.invoke(app, ["render", "app_zaanstad", "--param", "n_drawz=5", "--out", str(tmp_path)])
+    assert r.exit_code == 2 and "n_draws" in r.output
+    r = runner.invoke(app, ["render", "app_zaanstad", "--param", "n_draws=many", "--out", str(tmp_path)])
+    assert r.exit_code == 2 and "n_draws" in r.output
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    r = runner.invoke(app, ["render", "app_zaanstad", "--out", str(blocker)])
+    assert r.exit_code == 2
+    r = runner.invoke(app, ["render", "--municipalities", "Zaanstadt", "--approach", "app_zaanstad", "--out", str(tmp_path)])
+    assert r.exit_code == 2 and "Zaanstad" in r.output
+    assert not list(tmp_path.glob("*.html"))
+
+
+def test_municipal_jobs_select_by_province_and_code():
+    jobs = build_render_jobs([], all_cases=False, notebook=None, municipalities=["GM0479", "Zeeland"],
+                             approach="fip_sittard_geleen", share=0.1, params={}, lang="nl")
+    names = {j.name for j in jobs}
+    assert "GM0479_fip_sittard_geleen" in names and len(jobs) == 1 + 13   # Zeeland has 13 municipalities
+    with pytest.raises(InputError, match="--approach"):
+        build_render_jobs([], all_cases=False, notebook=None, municipalities=["all"], approach=None, share=0.1,
+                          params={}, lang="nl")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from test_render import _Chromium
+
+    exe = shutil.which("chromium")
+    if not exe:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed; .ci/run installs Debian's chromium")
+        pytest.skip("no chromium on PATH (apt-get install chromium)")
+    c = _Chromium(exe)
+    yield c
+    c.close()
+
+
+@pytest.mark.slow
+def test_report_and_index_in_a_browser(batch, browser):
+    out, _ = batch
+    from mkba.formatting import eur
+
+    assert browser.open((out / "index.html").as_uri()) == []
+    assert browser.open((out / "b.html").as_uri()) == []
+    images = browser.eval("Array.from(document.images).map(i => i.complete && i.naturalWidth > 0)")
+    assert images and all(images)
+    page = browser.eval("document.body.innerText")
+    m = summarise(load_case("fip_sittard_geleen"))["metrics"]
+    assert eur(m["npv_eur"], "nl") in page and "Netto contante waarde" in page
+    assert eur(m["programme_cost_eur"], "nl") in page
