@@ -50,7 +50,8 @@ INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 #: modules imported ahead of time (fork server) or right after start (spawn)
 DEFAULT_PRELOAD: tuple[str, ...] = (
     "numpy", "pandas", "matplotlib", "matplotlib.pyplot", "matplotlib_inline.backend_inline",
-    "mkba", "mkba.formatting", "mkba.reporting",
+    "mkba", "mkba.formatting", "mkba.reporting", "mkba.views", "mkba.model", "mkba.cases", "mkba.scenarios",
+    "mkba.sensitivity", "mkba.local", "mkba.municipalities", "mkba.cycle", "mkba.plots", "IPython.display",
 )
 
 
@@ -287,6 +288,14 @@ def _warm_caches() -> None:  # pragma: no cover - zygote
 
         for lang in ("nl", "en"):
             eur(1.5, lang), pct(0.5, lang), month_label("2024-01", lang)
+    except Exception:
+        pass
+    try:  # data every report reads: parsed once here, inherited by every forked kernel
+        from mkba.cycle import load_cycle_index, scenarios
+        from mkba.municipalities import load_municipalities
+        from mkba.parameters import load_parameter_set
+
+        load_parameter_set("base"), load_cycle_index(), scenarios(), load_municipalities()
     except Exception:
         pass
 
