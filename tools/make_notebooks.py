@@ -47,6 +47,11 @@ write("business_case.ipynb", [
     code("display(views.heading('headline', lang))\ndisplay(views.headline_table(c, res, lang))"),
     code("if c.published and not overrides and not variant and not scenario:\n"
          "    display(views.heading('published', lang))\n    display(views.published_table(c, lang))"),
+    code("if c.variants and not overrides and not variant and not scenario:\n"
+         "    display(views.heading('variants', lang))\n    display(views.variants_table(c, lang))\n"
+         "if c.value('secondment.share') > 0 and any(p.metric == 'secondment_break_even_month' for p in c.published):\n"
+         "    display(views.heading('family', lang, level=3))\n    family, note, family_table = views.family_view(c, lang)\n"
+         "    display(Markdown(note))\n    display(family_table)"),
     code("display(views.heading('cashflows', lang))\nviews.cumulative_cash_figure(c, res, lang);\n"
          "display(views.per_year_table(res, lang))"),
     code("views.caseload_figure(c, res, lang);"),
@@ -76,6 +81,7 @@ write("sensitivity.ipynb", [
     code("display(views.heading('two_way', lang))\nfor fig in views.two_way_figures(c, grid_points, lang):\n    display(fig)"),
     code("display(views.heading('replay', lang))\n_, _, replay, _ = views.scenarios_view(c, lang)\n"
          "display(views.format_table(replay.set_index('start_year'), lang))"),
+    code("display(views.heading('acceptability', lang))\ncurve, fig = views.acceptability_view(c, 1000, seed, lang)\ndisplay(fig)"),
     code("display(views.heading('sobol', lang))\nsob = views.sobol_view(c, sobol_n, seed, lang)\ndisplay(sob)"),
     code("emit_key_figures({'case': c.name, 'sobol_n': sobol_n})"),
 ])

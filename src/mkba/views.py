@@ -96,6 +96,20 @@ TEXTS: dict[str, dict[str, str]] = {
     "work_exit_rate": {"nl": "Gebruikte kans op uitstroom naar werk per jaar", "en": "Exit-to-work chance used per year"},
     "name": {"nl": "Gemeente", "en": "Municipality"},
     "npv_per_participant_eur": {"nl": "NCW per deelnemer", "en": "NPV per participant"},
+    "variants": {"nl": "Andere lezingen van de bron", "en": "Other readings of the source"},
+    "variant": {"nl": "Lezing", "en": "Reading"},
+    "as_published": {"nl": "zoals gekozen (basis)", "en": "as chosen (base)"},
+    "family": {"nl": "Combinaties die de gepubliceerde cijfers opleveren", "en": "Combinations consistent with the published figures"},
+    "family_note": {"nl": "{n} combinaties van uren per maand, poolgrootte en vaste kosten geven break-even in maand {be} (±1) en {plus} in jaar 1. Gekozen: {h} uur per maand, {pool} deelnemers, {c} vaste kosten per maand (zie de aannames).",
+                    "en": "{n} combinations of hours a month, pool size and fixed cost give break-even in month {be} (±1) and {plus} in year 1. Chosen: {h} hours a month, {pool} participants, {c} fixed cost a month (see the assumptions)."},
+    "hours_per_month": {"nl": "Uren per deelnemer per maand", "en": "Hours per participant per month"},
+    "pool": {"nl": "Poolgrootte", "en": "Pool size"},
+    "overhead_per_month": {"nl": "Vaste kosten per maand", "en": "Fixed cost per month"},
+    "acceptability": {"nl": "Hoeveel mag de aanpak per deelnemer extra kosten?", "en": "How much more may the approach cost per participant?"},
+    "extra_cost_per_participant": {"nl": "Extra kosten per deelnemer", "en": "Extra cost per participant"},
+    "p_pays_off": {"nl": "Kans op positieve NCW", "en": "Chance of positive NPV"},
+    "baseline.work_exit_rate": {"nl": "Uitstroom naar werk zonder aanpak (per jaar)", "en": "Exit to work without the approach (per year)"},
+    "cycle.multiplier": {"nl": "Conjunctuurfactor", "en": "Cycle factor"},
 }
 
 HEADLINE_METRICS = ("extra_ended_benefits", "benefit_months_saved", "gross_saving_eur", "programme_cost_eur",
@@ -442,10 +456,69 @@ def two_way_figures(case: Case, points: int = 21, lang: str = "nl"):
     figs = []
     for x, y in grids:
         res = two_way(model, case.values, x, y, metrics=("npv_eur", "break_even_month"))
-        names = {"npv_eur": label("npv_eur", lang), **{k: text(k, lang, default=k) for k in (res.x_name, res.y_name)}}
-        fig = plots.heatmap(res, "npv_eur", labels=names, lang=lang)
-        figs.append(fig)
+        names = {"npv_eur": label("npv_eur", lang), "break_even_month": label("break_even_month", lang),
+                 **{k: text(k, lang, default=k) for k in (res.x_name, res.y_name)}}
+        for metric in ("npv_eur", "break_even_month"):
+            figs.append(plots.heatmap(res, metric, labels=names, lang=lang))
     return figs
+
+
+def variants_table(case: Case, lang: str = "nl"):
+    """Headline metrics of the case and each named variant (the source's other readings)."""
+    import pandas as pd
+
+    from .model import summarise
+
+    rows = [(text("as_published", lang), case)]
+    rows += [(v.title, load_case(case.source_file or case.name, variant=k)) for k, v in case.variants.items()]
+    out = []
+    for title, c in rows:
+        m = summarise(c)["metrics"]
+        out.append({text("variant", lang): title, **{k: m[k] for k in ("extra_ended_benefits", "gross_saving_eur",
+                                                                     "programme_cost_eur", "net_result_eur", "npv_eur",
+                                                                     "break_even_month")}})
+    return format_table(pd.DataFrame(out).set_index(text("variant", lang)), lang)
+
+
+def family_view(case: Case, lang: str = "nl"):
+    """For a secondment case: the (hours, pool, overhead) combinations consistent with its published figures."""
+    from .calibration import secondment_family
+
+    pub = {p.metric: p for p in case.published}
+    target = pub["secondment_surplus_after_benefit_year1_eur"].value
+    be = pub["secondment_break_even_month"].value
+    fam = secondment_family(case, np.arange(100, 171, 10), np.arange(10, 101, 5), target_year1=target,
+                            break_even_month=be)
+    note = text("family_note", lang, n=len(fam), be=int(be), plus=eur(target, lang),
+                h=number(case.value("secondment.hours_per_month"), lang),
+                pool=number(case.value("cohort.initial_participants"), lang),
+                c=eur(case.value("secondment.overhead_per_month"), lang))
+    shown = fam[["hours_per_month", "pool", "overhead_per_month", "break_even_month"]]
+    table = _translate_columns(format_table(shown, lang, formats={"hours_per_month": "number", "pool": "number"}), lang)
+    return fam, note, table
+
+
+def acceptability_view(case: Case, n: int = 2000, seed: int = 20191, lang: str = "nl", points: int = 11):
+    """P(NPV > 0) against an extra programme cost per participant (0 up to the NPV per participant)."""
+    from functools import partial
+
+    from . import plots
+    from .model import evaluate_batch
+    from .sensitivity import acceptability_curve
+
+    dists = case_distributions(case)
+    npv = float(evaluate_batch(case)["npv_eur"][0])
+    people = max(case.value("cohort.initial_participants") + case.value("cohort.inflow_per_month")
+                 * min(case.value("cohort.inflow_months"), case.months), 1.0)
+    top = max(2.0 * npv / people, 1000.0)
+    costs = np.linspace(0.0, top, points)
+    curve = acceptability_curve(partial(evaluate_batch, case), case.values, dists, "programme.cost_per_participant",
+                                costs, n=n, seed=seed)
+    fig = plots.acceptability_curve(curve, cost_label=text("extra_cost_per_participant", lang))
+    fig.axes[0].set_title(text("acceptability", lang))
+    fig.axes[0].set_ylabel(text("p_pays_off", lang))
+    return curve, fig
+
 
 
 def sobol_view(case: Case, n: int = 256, seed: int = 20191, lang: str = "nl", top: int = 12):
