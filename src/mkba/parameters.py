@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+from functools import lru_cache
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
@@ -71,8 +72,8 @@ class Parameter:
 
 
 # ---------------------------------------------------------------- YAML reading
-class _StrictLoader(yaml.SafeLoader):
-    """Safe loader that rejects duplicate keys (PyYAML silently keeps the last one)."""
+class _StrictLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """Safe loader (libyaml's C parser when available) that rejects duplicate keys (PyYAML keeps the last one)."""
 
 
 def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
@@ -92,11 +93,23 @@ _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _c
 
 
 def read_yaml(path: str | Path) -> dict:
-    """Read a YAML file safely and strictly; the top level must be a mapping."""
+    """Read a YAML file safely and strictly; the top level must be a mapping.
+
+    Parsed files are cached per (path, modification time, size); callers get their own copy.
+    """
+    import copy
+
     path = Path(path)
     if not path.exists():
         raise InputError("file not found", file=str(path), fix="check the path or run `mkba cases`")
-    text = path.read_text(encoding="utf-8")
+    st = path.stat()
+    return copy.deepcopy(_read_yaml_cached(str(path.resolve()), st.st_mtime_ns, st.st_size, str(path)))
+
+
+@lru_cache(maxsize=256)
+def _read_yaml_cached(resolved: str, _mtime_ns: int, _size: int, shown: str) -> dict:
+    path = Path(shown)
+    text = Path(resolved).read_text(encoding="utf-8")
     loader = _StrictLoader(text)
     loader._mkba_file = str(path)  # type: ignore[attr-defined]
     try:
