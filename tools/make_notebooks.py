@@ -43,7 +43,7 @@ write("business_case.ipynb", [
            'n_draws = 5000                # probabilistic draws\n'
            'seed = 20191'),
     code(SETUP + "\nc = views.prepare_case(case, overrides, variant, scenario)\nres = views.results(c)\n"
-         "display(views.heading('title_case', lang, level=1, title=c.title))\ndisplay(Markdown(c.summary))"),
+         "display(views.heading('title_case', lang, level=1, title=c.title))\ndisplay(Markdown(views.summary(c, lang)))"),
     code("display(views.heading('headline', lang))\ndisplay(views.headline_table(c, res, lang))"),
     code("if c.published and not overrides and not variant and not scenario:\n"
          "    display(views.heading('published', lang))\n    display(views.published_table(c, lang))"),

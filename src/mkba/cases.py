@@ -74,6 +74,7 @@ class Pilot(BaseModel):
 class Variant(BaseModel):
     model_config = ConfigDict(extra="forbid")
     title: str
+    title_nl: str | None = None             # the title in Dutch reports
     overrides: dict[str, Any]
 
 
@@ -82,6 +83,7 @@ class CaseFile(BaseModel):
     name: str
     title: str
     summary: str
+    summary_nl: str | None = None           # the summary in Dutch reports
     extends: str = "base"
     start_date: _dt.date
     appraisal_date: _dt.date | None = None
@@ -121,6 +123,7 @@ class Case:
     notes: list[str] = field(default_factory=list)
     pilot: Pilot | None = None
     measured_in: int | None = None
+    summary_nl: str | None = None
     source_file: str | None = None
     variant: str | None = None
 
@@ -290,7 +293,8 @@ def load_case(name_or_path: str | Path, overrides: dict[str, Any] | None = None,
                 variants={**(parent.variants if parent else {}), **cf.variants},
                 notes=(parent.notes if parent else []) + cf.notes, source_file=str(path),
                 pilot=cf.pilot or (parent.pilot if parent else None),
-                measured_in=cf.measured_in or (parent.measured_in if parent else None) or cf.start_date.year)
+                measured_in=cf.measured_in or (parent.measured_in if parent else None) or cf.start_date.year,
+                summary_nl=cf.summary_nl)
     if variant:
         if variant not in case.variants:
             raise InputError(f"unknown variant '{variant}' of case {case.name}", field="variant",

@@ -215,7 +215,8 @@ def published_table(case: Case, lang: str = "nl"):
     for r in published_vs_model(case):
         name = text(r["metric"], lang, default=r["metric"].replace("_", " "))
         if r["variant"]:
-            name += f" ({case.variants[r['variant']].title})"
+            v = case.variants[r["variant"]]
+            name += f" ({(v.title_nl or v.title) if lang == 'nl' else v.title})"
         pub = ("≥ " if r["comparison"] == "at_least" else "") + _fmt_metric(r["metric"], r["published"], lang)
         rows.append({text("metric", lang): name, text("published_col", lang): pub,
                      text("model_col", lang): _fmt_metric(r["metric"], r["model"], lang),
@@ -470,7 +471,8 @@ def variants_table(case: Case, lang: str = "nl"):
     from .model import summarise
 
     rows = [(text("as_published", lang), case)]
-    rows += [(v.title, load_case(case.source_file or case.name, variant=k)) for k, v in case.variants.items()]
+    rows += [((v.title_nl or v.title) if lang == "nl" else v.title, load_case(case.source_file or case.name, variant=k))
+             for k, v in case.variants.items()]
     out = []
     for title, c in rows:
         m = summarise(c)["metrics"]
@@ -592,3 +594,8 @@ def peers_view(approach: str, gm_code: str, share_reached: float, lang: str = "n
                                                 "break_even_month"]]
     table = _translate_columns(format_table(shown, lang, formats={"participants": "number", "province": "text"}), lang)
     return peers, sentence, table
+
+
+def summary(case: Case, lang: str = "nl") -> str:
+    """The case's one-line summary in the report language."""
+    return (case.summary_nl or case.summary) if lang == "nl" else case.summary
