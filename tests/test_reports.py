@@ -58,6 +58,16 @@ def test_a_broken_report_does_not_stop_the_batch(batch):
     assert not list(out.glob("*.tmp*"))
 
 
+@pytest.mark.slow
+def test_a_municipality_without_caseload_gets_a_report_that_says_so(tmp_path):
+    result = render_batch(build_render_jobs([], all_cases=False, notebook=None, municipalities=["GM0060"],
+                                            approach="fip_sittard_geleen", share=0.1, params={"n_draws": 100},
+                                            lang="nl"), tmp_path)
+    assert result.ok == ["GM0060_fip_sittard_geleen"]
+    html = (tmp_path / "GM0060_fip_sittard_geleen.html").read_text()
+    assert "Ameland" in html and "geen bijstandsbestand" in html and "Netto contante waarde" not in html
+
+
 def test_bad_input_fails_before_any_kernel(tmp_path):
     r = runner.invoke(app, ["render", "fip_sittard", "--out", str(tmp_path)])
     assert r.exit_code == 2 and "did you mean 'fip_sittard_geleen'" in r.output
@@ -81,6 +91,10 @@ def test_municipal_jobs_select_by_province_and_code():
                              approach="fip_sittard_geleen", share=0.1, params={}, lang="nl")
     names = {j.name for j in jobs}
     assert "GM0479_fip_sittard_geleen" in names and len(jobs) == 1 + 13   # Zeeland has 13 municipalities
+    # `--municipalities GM0479 "Den Haag"`: the words after the option arrive as positional arguments
+    more = build_render_jobs(["Den Haag"], all_cases=False, notebook=None, municipalities=["GM0479,GM0060"],
+                             approach="fip_sittard_geleen", share=0.1, params={}, lang="nl")
+    assert {j.parameters["gm_code"] for j in more} == {"GM0479", "GM0060", "GM0518"}
     with pytest.raises(InputError, match="--approach"):
         build_render_jobs([], all_cases=False, notebook=None, municipalities=["all"], approach=None, share=0.1,
                           params={}, lang="nl")

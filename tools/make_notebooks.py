@@ -108,22 +108,27 @@ write("municipality.ipynb", [
            'share_reached = 0.10          # share of the algemene bijstand caseload reached\n'
            'scenario = ""                 # "", "hoogconjunctuur", "gemiddeld" or "laagconjunctuur"\n'
            'lang = "nl"\nn_draws = 2000\nseed = 20191'),
-    code(SETUP + "\nc, facts = views.municipality_case(gm_code, approach, share_reached, scenario)\nres = views.results(c)\n"
+    code(SETUP + "\nc, facts = views.municipality_case(gm_code, approach, share_reached, scenario)\n"
          "display(views.heading('title_municipality', lang, level=1, approach=views.load_case(approach).title, name=facts['name']))\n"
          "display(views.heading('local_facts', lang))\ndisplay(views.local_facts_table(facts, lang))\n"
-         "display(views.heading('data_notes', lang, level=3))\ndisplay(Markdown(views.data_notes(facts, lang)))"),
-    code("display(views.heading('local_result', lang))\ndisplay(views.headline_table(c, res, lang))\n"
-         "views.cumulative_cash_figure(c, res, lang);"),
-    code("display(views.heading('scenarios', lang))\nscen_raw, scen_table = views.municipal_scenarios(approach, facts['gm_code'], share_reached, lang)\n"
-         "display(scen_table)"),
-    code("display(views.heading('probabilistic', lang))\nprob, _ = views.probabilistic_view(c, n_draws, seed, lang)\n"
-         "display(prob.chances)"),
-    code("display(views.heading('peers', lang))\npeers, sentence, peer_table = views.peers_view(approach, facts['gm_code'], share_reached, lang)\n"
-         "display(Markdown(sentence))\ndisplay(peer_table)"),
-    code("display(views.heading('assumptions', lang))\ndisplay(views.assumptions_table(c, lang))"),
-    code("npv_by_scenario = dict(zip('npv_' + scen_raw['scenario'], scen_raw['npv_eur']))\n"
-         "emit_key_figures(views.key_figures(c, res, gm_code=facts['gm_code'], municipality=facts['name'],\n"
-         "    province=facts.get('province'), size_class=facts.get('size_class'), participants=facts['participants'],\n"
-         "    p_npv_positive=prob.p_positive, peer_rank=peers.attrs['rank'], **npv_by_scenario))"),
+         "display(views.heading('data_notes', lang, level=3))\ndisplay(Markdown(views.data_notes(facts, lang)))\n"
+         "if c is None:\n    display(Markdown(views.text('no_caseload', lang)))\n"
+         "    emit_key_figures({'gm_code': facts.get('gm_code'), 'municipality': facts['name'], 'province': facts.get('province'),\n"
+         "                      'size_class': facts.get('size_class'), 'status': 'no caseload data'})"),
+    code("if c is not None:\n    res = views.results(c)\n    display(views.heading('local_result', lang))\n"
+         "    display(views.headline_table(c, res, lang))\n    views.cumulative_cash_figure(c, res, lang)"),
+    code("if c is not None:\n    display(views.heading('scenarios', lang))\n"
+         "    scen_raw, scen_table = views.municipal_scenarios(approach, facts['gm_code'], share_reached, lang)\n"
+         "    display(scen_table)"),
+    code("if c is not None:\n    display(views.heading('probabilistic', lang))\n"
+         "    prob, _ = views.probabilistic_view(c, n_draws, seed, lang)\n    display(prob.chances)"),
+    code("if c is not None:\n    display(views.heading('peers', lang))\n"
+         "    peers, sentence, peer_table = views.peers_view(approach, facts['gm_code'], share_reached, lang)\n"
+         "    display(Markdown(sentence))\n    display(peer_table)"),
+    code("if c is not None:\n    display(views.heading('assumptions', lang))\n    display(views.assumptions_table(c, lang))"),
+    code("if c is not None:\n    npv_by_scenario = dict(zip('npv_' + scen_raw['scenario'], scen_raw['npv_eur']))\n"
+         "    emit_key_figures(views.key_figures(c, res, gm_code=facts['gm_code'], municipality=facts['name'],\n"
+         "        province=facts.get('province'), size_class=facts.get('size_class'), participants=facts['participants'],\n"
+         "        p_npv_positive=prob.p_positive, peer_rank=peers.attrs['rank'], **npv_by_scenario))"),
 ])
 print("written to", HERE)

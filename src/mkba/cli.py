@@ -250,6 +250,9 @@ def build_render_jobs(cases: list[str], *, all_cases: bool, notebook: str | None
     nb_dir = repo_root() / "notebooks"
     jobs = []
     if municipalities:
+        # `--municipalities Zeeland GM0479 "Den Haag"`: words after the option arrive as positional
+        # arguments; commas also separate (`--municipalities GM0479,GM0363`)
+        municipalities = [m.strip() for spec in [*municipalities, *cases] for m in spec.split(",") if m.strip()]
         from .municipalities import select_municipalities
 
         if not approach:
@@ -282,7 +285,7 @@ def build_render_jobs(cases: list[str], *, all_cases: bool, notebook: str | None
 def render_cmd(cases: List[str] = typer.Argument(None, help="cases to render (see `mkba cases`)"),
                all_: bool = typer.Option(False, "--all", help="every case, plus the comparison report"),
                notebook: Optional[str] = typer.Option(None, "--notebook", help="notebook in notebooks/ (default business_case)"),
-               municipalities: List[str] = typer.Option([], "--municipalities", help="'all', GM codes, names or provinces"),
+               municipalities: List[str] = typer.Option([], "--municipalities", help="'all', GM codes, names or provinces (more may follow, or separate with commas)"),
                approach: Optional[str] = typer.Option(None, "--approach", help="the case to apply per municipality"),
                share: float = typer.Option(0.10, "--share", help="share of the caseload reached (municipal reports)"),
                param: List[str] = typer.Option([], "--param", help="notebook parameter key=value (repeatable)"),

@@ -96,6 +96,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "work_exit_rate": {"nl": "Gebruikte kans op uitstroom naar werk per jaar", "en": "Exit-to-work chance used per year"},
     "name": {"nl": "Gemeente", "en": "Municipality"},
     "npv_per_participant_eur": {"nl": "NCW per deelnemer", "en": "NPV per participant"},
+    "no_caseload": {"nl": "Voor deze gemeente geeft het CBS geen bijstandsbestand om de aanpak op te schalen, dus dit rapport rekent geen resultaten uit. Geef het aantal deelnemers zelf op (`mkba new ... --participants N`) om toch een businesscase te maken.",
+                    "en": "CBS gives no caseload for this municipality to scale the approach to, so this report computes no results. Give the number of participants yourself (`mkba new ... --participants N`) to build a case anyway."},
     "variants": {"nl": "Andere lezingen van de bron", "en": "Other readings of the source"},
     "variant": {"nl": "Lezing", "en": "Reading"},
     "as_published": {"nl": "zoals gekozen (basis)", "en": "as chosen (base)"},
@@ -536,10 +538,23 @@ def sobol_view(case: Case, n: int = 256, seed: int = 20191, lang: str = "nl", to
 
 # ------------------------------------------------------------------ municipal reports
 def municipality_case(gm_code: str, approach: str, share_reached: float, scenario: str = ""):
-    """The approach localised to a municipality (mkba.local), optionally under a cycle scenario."""
-    from .local import localise
+    """The approach localised to a municipality (mkba.local), optionally under a cycle scenario.
 
-    case, facts = localise(load_case(approach), gm_code, share_reached)
+    A municipality whose caseload CBS does not give (or gives as 0) returns ``(None, facts)`` with
+    a note saying so: its report shows the figures that exist and no invented results.
+    """
+    from .errors import InputError
+    from .local import localise
+    from .municipalities import find_municipality
+
+    try:
+        case, facts = localise(load_case(approach), gm_code, share_reached)
+    except InputError as exc:
+        row = dict(find_municipality(gm_code))       # an unknown municipality still raises here
+        row.setdefault("name", gm_code)
+        row["notes"] = [exc.problem]
+        row["participants"] = None
+        return None, row
     if scenario:
         from .scenarios import scenario_case
 
@@ -556,7 +571,7 @@ def local_facts_table(facts: Mapping[str, Any], lang: str = "nl"):
     rows = [
         ("name", f"{facts['name']} ({facts['gm_code']})"), ("province", facts.get("province") or "–"),
         ("size_class", facts.get("size_class") or "–"), ("urbanisation", facts.get("urbanisation") or "–"),
-        ("population", number(facts.get("population"), lang)),
+        ("population", number(facts.get("population", facts.get("population_2024")), lang)),
         ("bijstand_2024_algemeen", number(facts.get("bijstand_2024_algemeen"), lang)),
         ("participants", number(facts.get("participants"), lang)),
         ("outflow_local_pct", pct(local / 100, lang) if local is not None else text("never", lang)),
