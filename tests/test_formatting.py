@@ -231,3 +231,22 @@ def test_import_mkba_formatting_stays_light():
             "if m in sys.modules]; print(','.join(heavy))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_scenario_npv_and_probability_key_figures_are_formatted():
+    from mkba.formatting import format_value, _kind_for
+
+    assert _kind_for("npv_laagconjunctuur") == "eur" and _kind_for("p_npv_positive") == "pct"
+    assert format_value(0.974, _kind_for("p_npv_positive"), "nl") == "97,4 %"
+
+
+def test_index_shows_municipality_province_and_size_class():
+    from mkba.manifest import render_index
+
+    manifest = {"reports": {"GM0479_x": {"name": "GM0479_x", "title": "Zaanstad", "status": "ok",
+                                         "key_figures": {"municipality": "Zaanstad", "province": "Noord-Holland",
+                                                         "size_class": "100 000 tot 150 000 inwoners",
+                                                         "npv_eur": 1.0, "case": "x"}}}}
+    html = render_index(manifest, "nl")
+    assert "<th>Provincie</th>" in html and "<th>Grootteklasse</th>" in html and "Noord-Holland" in html
+    assert "<th>case</th>" not in html

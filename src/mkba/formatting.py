@@ -206,6 +206,13 @@ LABELS: dict[str, dict[str, str]] = {
     "cost_per_extra_ended_benefit_eur": {"nl": "Kosten per extra beëindigde uitkering",
                                          "en": "Cost per extra benefit ended"},
     "participants": {"nl": "Deelnemers", "en": "Participants"},
+    "province": {"nl": "Provincie", "en": "Province"},
+    "size_class": {"nl": "Grootteklasse", "en": "Size class"},
+    "npv_hoogconjunctuur": {"nl": "NCW hoogconjunctuur", "en": "NPV boom"},
+    "npv_gemiddeld": {"nl": "NCW gemiddeld", "en": "NPV average"},
+    "npv_laagconjunctuur": {"nl": "NCW laagconjunctuur", "en": "NPV recession"},
+    "p_npv_positive": {"nl": "Kans NCW > 0", "en": "P(NPV > 0)"},
+    "peer_rank": {"nl": "Plaats onder vergelijkbare gemeenten", "en": "Rank among similar municipalities"},
     "discount_rate": {"nl": "Discontovoet", "en": "Discount rate"},
     "horizon_months": {"nl": "Tijdshorizon (maanden)", "en": "Time horizon (months)"},
     # actors
@@ -302,8 +309,10 @@ def labels(lang: str = "nl") -> dict[str, str]:
 
 def _kind_for(name: str) -> str:
     n = str(name).lower()
-    if n.endswith("_eur") or n == "eur":
+    if n.endswith("_eur") or n == "eur" or n.startswith("npv_"):
         return "eur"
+    if n.startswith("p_"):          # a probability, e.g. p_npv_positive
+        return "pct"
     if n == "bcr" or n.endswith("_ratio"):
         return "ratio"
     if n.endswith("_month") or n == "month":

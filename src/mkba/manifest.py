@@ -291,6 +291,10 @@ def _fmt_key_figure(key: str, value: Any, lang: str) -> tuple[str, str, bool]:
     return format_value(value, _kind_for(key), lang), repr(float(value)), True
 
 
+#: text key figures shown as index columns (sortable, and matched by the filter box)
+_TEXT_KEYS: tuple[str, ...] = ("municipality", "province", "size_class")
+
+
 def render_index(manifest: Mapping, lang: str = "nl", *, title: str | None = None) -> str:
     """Self-contained index.html (inline CSS and JS, no external resources)."""
     from mkba.formatting import label
@@ -300,9 +304,11 @@ def render_index(manifest: Mapping, lang: str = "nl", *, title: str | None = Non
     keys: list[str] = []
     for r in reports:
         for k, v in (r.get("key_figures") or {}).items():
-            if k not in keys and (v is None or isinstance(v, (int, float))) and not isinstance(v, bool):
+            numeric = (v is None or isinstance(v, (int, float))) and not isinstance(v, bool)
+            if k not in keys and (numeric or k in _TEXT_KEYS):
                 keys.append(k)
-    keys.sort(key=lambda k: (_PREFERRED_ORDER.index(k) if k in _PREFERRED_ORDER else 999, k))
+    keys.sort(key=lambda k: (-1 if k in _TEXT_KEYS else 0,
+                             _PREFERRED_ORDER.index(k) if k in _PREFERRED_ORDER else 999, k))
     counts = {s: sum(1 for r in reports if r.get("status") == s) for s in ("ok", "failed", "skipped")}
     title = title or label("index_title", lang)
 
