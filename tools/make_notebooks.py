@@ -78,6 +78,8 @@ write("compare_cases.ipynb", [
 write("sensitivity.ipynb", [
     params('# Sensitivity of a case: two-way grids, historical replay and Sobol indices.\ncase = "app_zaanstad"\nlang = "nl"\ngrid_points = 21\nsobol_n = 256\nseed = 20191'),
     code(SETUP + "\nc = views.prepare_case(case)\ndisplay(views.heading('title_case', lang, level=1, title=c.title))"),
+    code("display(views.heading('tornado', lang))\nfor metric in ('npv_eur', 'net_result_eur', 'break_even_month'):\n"
+         "    display(views.tornado(c, lang, metric)[1])"),
     code("display(views.heading('two_way', lang))\nfor fig in views.two_way_figures(c, grid_points, lang):\n    display(fig)"),
     code("display(views.heading('replay', lang))\n_, _, replay, _ = views.scenarios_view(c, lang)\n"
          "display(views.format_table(replay.set_index('start_year'), lang))"),

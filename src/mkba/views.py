@@ -317,7 +317,7 @@ def tornado(case: Case, lang: str = "nl", metric: str = "npv_eur", top: int = 12
 
     table = one_way(partial(evaluate_batch, case), case.values, ranges_from_case(case), metrics=(metric,))
     fig = plots.tornado(table, metric, top=top, labels={metric: label(metric, lang)}, lang=lang)
-    fig.axes[0].set_title(text("tornado", lang))
+    fig.axes[0].set_title(text("tornado", lang) if metric == "npv_eur" else label(metric, lang))
     return table, fig
 
 
