@@ -49,8 +49,11 @@ def _eur_formatter(ax_axis, lang: str | None = None):
     from matplotlib.ticker import FuncFormatter
 
     if lang is not None:
+        from matplotlib.ticker import MaxNLocator
+
         from mkba.formatting import eur
 
+        ax_axis.set_major_locator(MaxNLocator(nbins=5))   # full Dutch amounts are wide: fewer ticks
         ax_axis.set_major_formatter(FuncFormatter(lambda v, _pos: eur(v, lang)))
         return
 
