@@ -116,3 +116,38 @@ def test_every_published_figure(name):
     rows = published_vs_model(load_case(name))
     bad = [r for r in rows if not r["ok"]]
     assert not bad, bad
+
+
+def test_calibrated_values_in_the_case_files_are_re_derived():
+    """mkba.calibration.solve reproduces the 'calibrated:' values in the case files from their targets."""
+    from mkba.calibration import solve
+
+    fip = load_case("fip_sittard_geleen")
+    # control group: 55 ended benefits of 300 by month 20 (003_1cff8ea758d15861.txt:821-822)
+    assert solve(fip, "baseline.other_exit_rate", "ended_benefits_control", 55, 0.0, 0.2) == pytest.approx(
+        fip.value("baseline.other_exit_rate"), abs=5e-4)
+    # 16 extra ended benefits by month 20 (003_1cff8ea758d15861.txt:821-822)
+    assert solve(fip, "effect.stock_share", "extra_ended_benefits", 16, 0.0, 0.3) == pytest.approx(
+        fip.value("effect.stock_share"), abs=5e-4)
+    app = load_case("app_zaanstad")
+    # 24 of 80 leave in year 1 (003_1cff8ea758d15861.txt:958)
+    assert solve(app, "effect.work_exit_added", "ended_benefits_treatment_year1", 24, 0.0, 0.6) == pytest.approx(
+        app.value("effect.work_exit_added"), abs=5e-4)
+    flex = load_case("flextensie_zaanstad")
+    # € 25.000 in year 1 after benefit, top-up and costs (000_7f82048ff02a2552.txt:673-676)
+    assert solve(flex, "secondment.overhead_per_month", "secondment_surplus_after_benefit_year1_eur", 25_000,
+                 0, 20_000) == pytest.approx(flex.value("secondment.overhead_per_month"), abs=1.0)
+    buurt = load_case("buurt_mv_dordrecht")
+    # costs € 166.000 in the PBL MKBA (003_1cff8ea758d15861.txt:529)
+    assert solve(buurt, "programme.other_cost_per_month", "societal_costs_eur", 166_000, 0, 20_000) == pytest.approx(
+        buurt.value("programme.other_cost_per_month"), abs=1.0)
+
+
+def test_readings_table_keeps_topic_choice_and_why():
+    from mkba.views import readings_table
+
+    case = load_case("fip_sittard_geleen")
+    table = readings_table(case, "nl")
+    assert list(table.columns) == ["Vraag", "Gekozen lezing", "Waarom"]
+    assert len(table) == len(case.readings)
+    assert table.iloc[0]["Vraag"] == case.readings[0].topic and table.iloc[0]["Waarom"] == case.readings[0].why

@@ -61,7 +61,7 @@ write("business_case.ipynb", [
          "display(scen_table)"),
     code("display(views.heading('probabilistic', lang))\nprob, _ = views.probabilistic_view(c, n_draws, seed, lang)\n"
          "display(prob.chances)\ndisplay(prob.table)"),
-    code("display(views.heading('assumptions', lang))\ndisplay(views.assumptions_table(c, lang))\n"
+    code("display(views.heading('assumptions_sources', lang))\ndisplay(views.assumptions_table(c, lang))\n"
          "if c.readings:\n    display(views.heading('readings', lang, level=3))\n"
          "    display(views.readings_table(c, lang))"),
     code("npv_by_scenario = dict(zip('npv_' + scen['scenario'], scen['npv_eur']))\n"
@@ -100,7 +100,7 @@ write("local_case.ipynb", [
          "display(views.heading('title_case', lang, level=1, title=c.title))\n"
          "display(views.headline_table(c, res, lang))\nviews.cumulative_cash_figure(c, res, lang);"),
     code("if interactive and views.in_live_kernel():\n    display(views.sliders(case, local, lang))"),
-    code("display(views.heading('assumptions', lang))\ndisplay(views.assumptions_table(c, lang))\n"
+    code("display(views.heading('assumptions_sources', lang))\ndisplay(views.assumptions_table(c, lang))\n"
          "emit_key_figures(views.key_figures(c, res))"),
 ])
 write("municipality.ipynb", [
@@ -127,7 +127,7 @@ write("municipality.ipynb", [
     code("if c is not None:\n    display(views.heading('peers', lang))\n"
          "    peers, sentence, peer_table = views.peers_view(approach, facts['gm_code'], share_reached, lang)\n"
          "    display(Markdown(sentence))\n    display(peer_table)"),
-    code("if c is not None:\n    display(views.heading('assumptions', lang))\n    display(views.assumptions_table(c, lang))"),
+    code("if c is not None:\n    display(views.heading('assumptions_sources', lang))\n    display(views.assumptions_table(c, lang))"),
     code("if c is not None:\n    npv_by_scenario = dict(zip('npv_' + scen_raw['scenario'], scen_raw['npv_eur']))\n"
          "    emit_key_figures(views.key_figures(c, res, gm_code=facts['gm_code'], municipality=facts['name'],\n"
          "        province=facts.get('province'), size_class=facts.get('size_class'), participants=facts['participants'],\n"

@@ -210,7 +210,7 @@ def _parse_casefile(raw: dict, path: Path) -> CaseFile:
     return cf
 
 
-def _override_leaf(name: str, node: Any, *, file: str, base: Parameter | None) -> Parameter:
+def _override_leaf(name: str, node: Any, *, file: str) -> Parameter:
     if name not in SCHEMA:
         raise InputError(f"unknown parameter '{name}'", file=file, field=f"overrides.{name}",
                          fix=did_you_mean(name, SCHEMA))
@@ -223,7 +223,7 @@ def _override_leaf(name: str, node: Any, *, file: str, base: Parameter | None) -
 
 def _apply_overrides(params: dict[str, Parameter], overrides: dict[str, Any], *, file: str) -> None:
     for name, node in overrides.items():
-        params[name] = _override_leaf(name, node, file=file, base=params.get(name))
+        params[name] = _override_leaf(name, node, file=file)
 
 
 def parse_set_values(pairs: list[str]) -> dict[str, Any]:

@@ -64,10 +64,6 @@ class States:
     cum_returns: np.ndarray
     inflow: np.ndarray
 
-    @property
-    def n(self) -> int:
-        return self.B_end.shape[2]
-
 
 def effect_weight(P: dict, t) -> np.ndarray:
     """Weight of the approach's effect in month(s) ``t``: 0 in lock-in, linear ramp, then decay.

@@ -20,19 +20,13 @@ def comparison_overrides() -> dict:
     }
 
 
-def _on_common_footing(case: Case) -> Case:
-    over = comparison_overrides()
-    # keep count dates and build-ups inside the common horizon
-    return case.with_overrides(over, source="mkba compare")
-
-
 def compare_cases(names: list[str] | None = None):
     """One row per case: the headline metrics on a common footing, published vs net of the null alternative."""
     import pandas as pd
 
     rows = []
     for name in names or [n for n, _ in list_cases()]:
-        case = _on_common_footing(load_case(name))
+        case = load_case(name).with_overrides(comparison_overrides(), source="mkba compare")
         m = summarise(case)["metrics"]
         row = {"case": name, "title": case.title, "perspective": case.perspective}
         row.update({k: m[k] for k in COMPARE_METRICS})

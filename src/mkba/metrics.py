@@ -64,6 +64,12 @@ class Ledger:
     retention: np.ndarray         # (n,)
     secondment_surplus: np.ndarray  # (T, n) municipal secondment result minus the benefit of the seconded
 
+    def view(self, perspective: str) -> tuple[np.ndarray, np.ndarray]:
+        """(net, programme cost) per month, (T, n), for the municipality's cash or for society."""
+        if perspective == "municipality":
+            return self.muni_net, self.muni_cost
+        return self.soc_net, self.soc_cost
+
 
 def _safe_div(a, b):
     a = np.asarray(a, dtype=float)
@@ -105,7 +111,7 @@ def compute(ledger: Ledger, values: dict[str, np.ndarray], *, perspective: str, 
     extra = ended_t - ended_c
     beq_saved = ledger.beq[:, CONTROL, :] - ledger.beq[:, TREATMENT, :]
 
-    net, cost = (ledger.muni_net, ledger.muni_cost) if perspective == "municipality" else (ledger.soc_net, ledger.soc_cost)
+    net, cost = ledger.view(perspective)
     gross = net + cost
     pv_net, pv_cost, pv_gross = (df * net).sum(0), (df * cost).sum(0), (df * gross).sum(0)
     soc_pv_cost = (df * ledger.soc_cost).sum(0)
@@ -165,7 +171,7 @@ def per_year(ledger: Ledger, values: dict[str, np.ndarray], *, perspective: str,
 
     T = ledger.muni_net.shape[0]
     df = discount_factors(T, float(values["discount.rate"][col]), convention)
-    net, cost = (ledger.muni_net, ledger.muni_cost) if perspective == "municipality" else (ledger.soc_net, ledger.soc_cost)
+    net, cost = ledger.view(perspective)
     net, cost = net[:, col], cost[:, col]
     year = np.arange(T) // 12 + 1
     extra = ledger.cum_ended[:, TREATMENT, col] - ledger.cum_ended[:, CONTROL, col]

@@ -22,7 +22,7 @@ import numpy as np
 from . import cashflows as cf
 from . import metrics as mx
 from .cases import Case
-from .cohort import MONTHS_PER_YEAR, States, simulate
+from .cohort import MONTHS_PER_YEAR, simulate
 from .errors import InputError, did_you_mean
 from .parameters import check_value
 from .schema import SCHEMA
@@ -106,16 +106,12 @@ class _LedgerBuilder:
                          retention=self.P["benefit.retention_share"], secondment_surplus=self.secondment)
 
 
-def book_month(flows: list[cf.Flow], m, muni_net, muni_cost, soc_net, soc_cost, secondment) -> None:
-    """Add the treatment-minus-control flows of month(s) ``m`` to the ledger rows.
-
-    ``m`` is a month index (flows of shape (1, 2, n)) or a slice over all months.
-    """
+def book_month(flows: list[cf.Flow], m: int, muni_net, muni_cost, soc_net, soc_cost, secondment) -> None:
+    """Add month ``m``'s treatment-minus-control flows (each of shape (1, 2, n)) to the ledger rows."""
     prog_items = {f.item for f in flows if f.category == "programme"}
     for f in flows:
-        d = f.values[:, 0, :] - f.values[:, 1, :]
-        soc_net[m] += d if isinstance(m, slice) else d[0]
-        dd = d if isinstance(m, slice) else d[0]
+        dd = f.values[0, 0, :] - f.values[0, 1, :]
+        soc_net[m] += dd
         if f.actor == "municipality":
             muni_net[m] += dd
             if f.category == "programme":
@@ -292,14 +288,14 @@ def ledger_from_table(table, case: Case) -> mx.Ledger:
 
 
 def summarise(case: Case, table=None, *, cycle_path=None) -> dict:
-    """Headline metrics (floats) and the per-year table, computed from the tidy table."""
+    """Headline metrics (floats), the per-year table and the monthly ledger, computed from the tidy table."""
     table = run(case, cycle_path=cycle_path) if table is None else table
     P, _ = parameter_arrays(case)
     ledger = ledger_from_table(table, case)
     m = mx.compute(ledger, P, perspective=case.perspective, convention=case.discount_convention)
     metrics = {k: float(v[0]) for k, v in m.items()}
     py = mx.per_year(ledger, P, perspective=case.perspective, convention=case.discount_convention)
-    return {"metrics": metrics, "per_year": py, "table": table}
+    return {"metrics": metrics, "per_year": py, "table": table, "ledger": ledger}
 
 
 def per_actor(table, *, discounted: bool = True):

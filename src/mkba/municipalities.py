@@ -375,7 +375,7 @@ for _y, (_t, _b, _rc, _stock, _n, _pct) in OUTFLOW.items():
     _register(f"outflow_to_work_{_y}", _t, _n, {"Leeftijd": OUTFLOW_AGE},
               f"persons leaving bijstand for work in {_y} (boundaries {_b})")
     _register(f"outflow_to_work_pct_{_y}", _t, _pct, {"Leeftijd": OUTFLOW_AGE},
-              f"outflow to work as % (CBS); merged municipalities: recipient-weighted mean of predecessors")
+              "outflow to work as % (CBS); merged municipalities: recipient-weighted mean of predecessors")
 _register("notes", "-", "-", None, "merges, splits and missing values, by column year")
 
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 from functools import lru_cache
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -66,9 +66,6 @@ class Parameter:
     range_reason: str | None = None
     note: str | None = None
     source_file: str | None = None
-
-    def with_value(self, value: float, reference: str, source_file: str | None = None) -> "Parameter":
-        return replace(self, value=value, reference=reference, source_file=source_file or self.source_file)
 
 
 # ---------------------------------------------------------------- YAML reading

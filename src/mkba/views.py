@@ -38,13 +38,16 @@ TEXTS: dict[str, dict[str, str]] = {
     "start_year": {"nl": "Startjaar", "en": "Start year"},
     "probabilistic": {"nl": "Kans dat de aanpak zich terugverdient", "en": "Chance the approach pays off"},
     "p_positive": {"nl": "Kans op een positieve netto contante waarde: {p}", "en": "Chance of a positive net present value: {p}"},
-    "assumptions": {"nl": "Aannames en bronnen", "en": "Assumptions and sources"},
+    "assumptions_sources": {"nl": "Aannames en bronnen", "en": "Assumptions and sources"},
     "readings": {"nl": "Gekozen lezing waar de bron dubbelzinnig is", "en": "Reading chosen where the source is ambiguous"},
+    "reading_topic": {"nl": "Vraag", "en": "Question"},
+    "reading_choice": {"nl": "Gekozen lezing", "en": "Reading chosen"},
+    "reading_why": {"nl": "Waarom", "en": "Why"},
     "month_axis": {"nl": "Maand", "en": "Month"},
     "persons": {"nl": "Personen", "en": "People"},
     "perspective_municipality": {"nl": "perspectief: gemeente (kasstromen)", "en": "perspective: municipality (cash)"},
     "perspective_society": {"nl": "perspectief: maatschappij (MKBA)", "en": "perspective: society (MKBA)"},
-    "never": {"nl": "niet binnen de horizon", "en": "not within the horizon"},
+    "never_within_horizon": {"nl": "niet binnen de horizon", "en": "not within the horizon"},
     "compare": {"nl": "Alle gepubliceerde casussen naast elkaar (5 jaar, 2,25 %)",
                 "en": "All published cases side by side (5 years, 2.25%)"},
     "unit_value": {"nl": "€ 14.000 per beëindigde uitkering, nagerekend", "en": "€14,000 per ended benefit, reconciled"},
@@ -81,16 +84,14 @@ TEXTS: dict[str, dict[str, str]] = {
     "local_facts": {"nl": "De gemeente in cijfers (CBS)", "en": "The municipality in figures (CBS)"},
     "local_result": {"nl": "Wat de aanpak hier zou doen", "en": "What the approach would do here"},
     "peers": {"nl": "Vergeleken met vergelijkbare gemeenten", "en": "Compared with similar municipalities"},
-    "peer_rank": {"nl": "Plaats {rank} van {size} gemeenten van dezelfde grootteklasse en stedelijkheid ({rule}), gemeten in netto contante waarde per deelnemer.",
+    "peer_rank_sentence": {"nl": "Plaats {rank} van {size} gemeenten van dezelfde grootteklasse en stedelijkheid ({rule}), gemeten in netto contante waarde per deelnemer.",
                   "en": "Rank {rank} of {size} municipalities of the same size class and urbanisation ({rule}), by net present value per participant."},
     "data_notes": {"nl": "Opmerkingen over de gegevens", "en": "Notes on the data"},
     "no_data_notes": {"nl": "Alle gebruikte CBS-gegevens zijn beschikbaar.", "en": "All CBS figures used are available."},
-    "province": {"nl": "Provincie", "en": "Province"},
-    "size_class": {"nl": "Grootteklasse", "en": "Size class"},
     "urbanisation": {"nl": "Stedelijkheid", "en": "Urbanisation"},
     "population": {"nl": "Inwoners", "en": "Population"},
     "bijstand_2024_algemeen": {"nl": "Algemene bijstand 2024", "en": "General social assistance 2024"},
-    "participants": {"nl": "Deelnemers (bereikt aandeel x bijstand)", "en": "Participants (share reached x caseload)"},
+    "participants_reached": {"nl": "Deelnemers (bereikt aandeel x bijstand)", "en": "Participants (share reached x caseload)"},
     "outflow_local_pct": {"nl": "Uitstroom naar werk 2015-2017 (gemeente)", "en": "Outflow to work 2015-2017 (local)"},
     "outflow_national": {"nl": "Uitstroom naar werk 2015-2017 (Nederland)", "en": "Outflow to work 2015-2017 (national)"},
     "work_exit_rate": {"nl": "Gebruikte kans op uitstroom naar werk per jaar", "en": "Exit-to-work chance used per year"},
@@ -187,7 +188,7 @@ def results(case: Case) -> dict:
 # ------------------------------------------------------------------ tables
 def _fmt_metric(key: str, value: Any, lang: str) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return text("never", lang) if key.endswith("month") else "–"
+        return text("never_within_horizon", lang) if key.endswith("month") else "–"
     if key.endswith("_eur"):
         return eur(value, lang)
     if key == "bcr":
@@ -256,7 +257,8 @@ def assumptions_table(case: Case, lang: str = "nl"):
 def readings_table(case: Case, lang: str = "nl"):
     import pandas as pd
 
-    return pd.DataFrame([{"": r.topic, "→": r.choice, "": r.why} for r in case.readings]) if case.readings else pd.DataFrame()
+    cols = [text(k, lang) for k in ("reading_topic", "reading_choice", "reading_why")]
+    return pd.DataFrame([dict(zip(cols, (r.topic, r.choice, r.why))) for r in case.readings], columns=cols)
 
 
 # ------------------------------------------------------------------ figures
@@ -270,13 +272,8 @@ def cumulative_cash_figure(case: Case, res: dict, lang: str = "nl"):
     from .metrics import cumsum_months
     from .reporting import eur_axis
 
-    t = res["table"]
-    eur_rows = t[t["unit"] == "EUR"]
-    actor_mask = eur_rows["actor"] == "municipality" if case.perspective == "municipality" else slice(None)
-    sub = eur_rows[actor_mask]
-    signed = np.where(sub["group"] == "treatment", sub["nominal"], -sub["nominal"])
-    monthly = sub.assign(v=signed).groupby("month")["v"].sum().reindex(range(case.months), fill_value=0.0).to_numpy()
-    cum = cumsum_months(monthly[:, None])[:, 0]
+    net, _cost = res["ledger"].view(case.perspective)
+    cum = cumsum_months(net)[:, 0]
     fig, ax = _ax()
     months = np.arange(1, case.months + 1)
     ax.plot(months, cum, color="#1f5f8b", lw=2)
@@ -573,8 +570,8 @@ def local_facts_table(facts: Mapping[str, Any], lang: str = "nl"):
         ("size_class", facts.get("size_class") or "–"), ("urbanisation", facts.get("urbanisation") or "–"),
         ("population", number(facts.get("population", facts.get("population_2024")), lang)),
         ("bijstand_2024_algemeen", number(facts.get("bijstand_2024_algemeen"), lang)),
-        ("participants", number(facts.get("participants"), lang)),
-        ("outflow_local_pct", pct(local / 100, lang) if local is not None else text("never", lang)),
+        ("participants_reached", number(facts.get("participants"), lang)),
+        ("outflow_local_pct", pct(None if local is None else local / 100, lang)),
         ("outflow_national", pct(nat_mean, lang)),
         ("work_exit_rate", pct(facts.get("work_exit_rate"), lang)),
     ]
@@ -604,7 +601,7 @@ def peers_view(approach: str, gm_code: str, share_reached: float, lang: str = "n
 
     peers = compare_with_peers(load_case(approach), gm_code, share_reached)
     a = peers.attrs
-    sentence = text("peer_rank", lang, rank=a["rank"], size=a["group_size"], rule=a["rule"])
+    sentence = text("peer_rank_sentence", lang, rank=a["rank"], size=a["group_size"], rule=a["rule"])
     shown = peers.head(top).set_index("name")[["province", "participants", "npv_eur", "npv_per_participant_eur",
                                                 "break_even_month"]]
     table = _translate_columns(format_table(shown, lang, formats={"participants": "number", "province": "text"}), lang)
