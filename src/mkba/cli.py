@@ -96,8 +96,9 @@ def run_cmd(case: str = typer.Argument(..., help="case name or path to a case YA
 
 @app.command("compare")
 def compare_cmd(fmt: str = typer.Option("table", "--format", help="table | json | csv")) -> None:
-    """One table over all cases on a common footing (5 years, 2,25 %)."""
-    from .compare import compare_cases
+    """All cases on a common footing (5 years, 2,25 %): one block per perspective (municipality, society)."""
+    from .compare import COMPARE_PERSPECTIVES, compare_cases
+    from .formatting import label
 
     df = compare_cases()
     if fmt == "json":
@@ -109,7 +110,10 @@ def compare_cmd(fmt: str = typer.Option("table", "--format", help="table | json 
         import pandas as pd
 
         with pd.option_context("display.width", 200, "display.max_columns", 20):
-            typer.echo(df.drop(columns=["title"]).round(2).to_string(index=False))
+            for i, view in enumerate(COMPARE_PERSPECTIVES):
+                block = df[df["perspective"] == view].drop(columns=["title", "perspective"])
+                typer.echo(("\n" if i else "") + f"== perspective: {view} - {label(f'perspective_{view}', 'en')} ==")
+                typer.echo(block.round(2).to_string(index=False))
 
 
 def _grid_spec(spec: str):
