@@ -17,8 +17,8 @@ import pytest
 
 from mkba import manifest as mf
 from mkba.errors import InputError
-from mkba.render import (BatchResult, NonLiteral, RenderJob, build_notebook, notebook_parameters,
-                         render_batch, resolve_notebook, validate_jobs)
+from mkba.render import (BatchResult, NonLiteral, RenderJob, notebook_parameters, render_batch,
+                         resolve_notebook, validate_jobs)
 
 pytestmark = pytest.mark.slow
 
@@ -103,30 +103,41 @@ def test_kernel_is_this_interpreter():
 # papermill semantics
 # ---------------------------------------------------------------------------
 
-def test_injected_cell_matches_papermill(tmp_path):
+def test_reports_run_through_papermill_on_the_mkba_engine(batch):
+    """papermill itself parameterised and ran the notebook: its injected cell and metadata."""
     pm = pytest.importorskip("papermill")
-    from papermill.translators import translate_parameters
+    from papermill.engines import papermill_engines
 
-    from mkba.render import _codify
+    from mkba.pm_engine import MkbaEngine
 
-    params = {"municipality": 'Súdwest-Fryslân "x"', "participants": 7, "effect_pp": 0.1,
-              "fail": True, "note": None, "scenarios": ["a", "b"], "nan": float("nan"),
-              "d": {"k": [1, 2.5]}}
-    assert _codify(params) == translate_parameters("python3", "python", params, "Parameters")
+    assert papermill_engines.get_engine("mkba") is MkbaEngine  # the entry point
+    _, out, _ = batch
+    nb = json.loads((out / "notebooks" / "alpha.ipynb").read_text())
+    meta = nb["metadata"]["papermill"]
+    assert meta["version"] == pm.__version__
+    assert meta["parameters"] == {"municipality": "Alphen", "participants": 100}
+    injected = [c for c in nb["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
+    assert len(injected) == 1 and 'municipality = "Alphen"' in "".join(injected[0]["source"])
+    failed = json.loads((out / "failed" / "gamma.ipynb").read_text())
+    assert "papermill-error-cell-tag" in failed["cells"][0]["metadata"]["tags"]
 
-    out = tmp_path / "pm.ipynb"
-    small = {k: params[k] for k in ("municipality", "participants", "fail")}
-    ref = pm.execute_notebook(str(REPORT), str(out), parameters=small, prepare_only=True,
-                              progress_bar=False)
-    mine = build_notebook(json.loads(REPORT.read_text()), small, input_path=str(REPORT),
-                          output_path=str(out))
 
-    def shape(nb):
-        return [(c.cell_type, c.source, c.metadata.get("tags")) for c in nb.cells]
+def test_papermill_engine_refuses_bad_parameters_before_any_kernel(tmp_path, no_kernels):
+    """`--engine mkba` gives mkba render's errors for what papermill only warns about."""
+    pm = pytest.importorskip("papermill")
 
-    assert shape(mine) == shape(ref)
-    assert mine.metadata.papermill["parameters"] == ref.metadata.papermill["parameters"]
-    assert mine.metadata.papermill["input_path"] == ref.metadata.papermill["input_path"]
+    from mkba.pm_engine import NotebookParameterError
+
+    with pytest.raises(NotebookParameterError, match="no cell tagged 'parameters'"):
+        pm.execute_notebook(str(NO_PARAMS), str(tmp_path / "o.ipynb"), parameters={"x": 1},
+                            engine_name="mkba", progress_bar=False)
+    with pytest.raises(NotebookParameterError, match="unknown parameter.*did you mean 'participants'"):
+        pm.execute_notebook(str(REPORT), str(tmp_path / "o.ipynb"), parameters={"participant": 1},
+                            engine_name="mkba", progress_bar=False)
+    with pytest.raises(NotebookParameterError, match="wrong type"):
+        pm.execute_notebook(str(REPORT), str(tmp_path / "o.ipynb"), parameters={"participants": "x"},
+                            engine_name="mkba", progress_bar=False)
+    assert list(tmp_path.iterdir()) == []  # nothing written
 
 
 # ---------------------------------------------------------------------------
@@ -478,7 +489,7 @@ def test_spawn_mode_english_and_timeout(tmp_path):
     res = render_batch([job("en", municipality="Elst"), slow], tmp_path, lang="en",
                        kernel_mode="spawn", workers=2, timeout=4)
     assert res.ok == ["en"], res.entries[0].get("error")
-    assert res.entry("slow")["error"]["type"] == "CellTimeoutError"
+    assert res.entry("slow")["error"]["type"] == "ReportTimeout"  # per report, recorded as failed
     html = (tmp_path / "en.html").read_text(encoding="utf-8")
     assert "Net present value: -€" in html  # the notebook's `lang` parameter got "en"
     assert '<html lang="en"' in html

@@ -127,3 +127,32 @@ def test_report_and_index_in_a_browser(batch, browser):
     m = summarise(load_case("fip_sittard_geleen"))["metrics"]
     assert eur(m["npv_eur"], "nl") in page and "Netto contante waarde" in page
     assert eur(m["programme_cost_eur"], "nl") in page
+
+
+@pytest.mark.slow
+def test_papermill_cli_with_mkba_engine_gives_the_same_figures_as_mkba_render(batch, tmp_path):
+    """`papermill notebooks/business_case.ipynb out.ipynb -p case ... --engine mkba`."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from mkba.reporting import read_key_figures
+
+    import nbformat
+
+    out, _ = batch
+    nb = job("x", "fip_sittard_geleen").notebook
+    papermill = Path(sys.executable).with_name("papermill")
+    dst = tmp_path / "pm.ipynb"
+    r = subprocess.run([str(papermill), str(nb), str(dst), "-p", "case", "fip_sittard_geleen",
+                        "-p", "n_draws", str(SMALL["n_draws"]), "--engine", "mkba", "--no-progress-bar"],
+                       capture_output=True, text=True, timeout=300, cwd=nb.parent)
+    assert r.returncode == 0, r.stderr[-2000:]
+    mine = read_key_figures(nbformat.read(dst, as_version=4))
+    rendered = json.loads((out / "manifest.json").read_text())["reports"]["b"]["key_figures"]
+    assert mine and mine == rendered
+    # ... and the same error as `mkba render` for an unknown parameter, before any kernel starts
+    r = subprocess.run([str(papermill), str(nb), str(tmp_path / "bad.ipynb"), "-p", "cas", "x",
+                        "--engine", "mkba"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "field 'cas': unknown parameter" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "bad.ipynb").exists()
