@@ -805,9 +805,9 @@ def _notebook_json(nb) -> str:
 
 def _fingerprint(prep: _Prepared, data_fp: str | None, lang: str, pdf: bool,
                  version: str | None = None) -> str:
-    from mkba.manifest import canonical_json, sha256_bytes
+    from mkba.manifest import canonical_json, code_fingerprint, sha256_bytes
 
-    return sha256_bytes(RENDER_VERSION, version or "", prep.raw, canonical_json(prep.parameters),
+    return sha256_bytes(RENDER_VERSION, version or "", code_fingerprint(), prep.raw, canonical_json(prep.parameters),
                         data_fp or "", lang, "pdf" if pdf else "", prep.title, str(prep.cwd))
 
 
@@ -817,7 +817,23 @@ def _can_skip(prev: Mapping | None, fp: str, out_dir: Path, pdf: bool) -> bool:
     outs = prev.get("outputs") or {}
     if not outs.get("html") or (pdf and not outs.get("pdf")):
         return False
-    return all((out_dir / rel).is_file() for rel in outs.values() if rel)
+    # the files must be the ones this batch wrote: same size and hash (a truncated or
+    # edited report is rendered again)
+    from mkba.manifest import file_fingerprint
+
+    files = prev.get("output_files") or {}
+    for rel in outs.values():
+        if not rel:
+            continue
+        if rel not in files or not (out_dir / rel).is_file():
+            return False
+        try:
+            if (out_dir / rel).stat().st_size != files[rel].get("size") or \
+                    file_fingerprint(out_dir / rel) != files[rel]:
+                return False
+        except OSError:
+            return False
+    return True
 
 
 class _Batch:
@@ -825,7 +841,7 @@ class _Batch:
                  resume: bool, lang: str, progress: Callable | None, data_fingerprint: Any,
                  assumptions_hash: Callable | None, keep_notebooks: bool, timeout: float | None,
                  kernel_mode: str, preload: Sequence[str] | None, index_title: str | None):
-        from mkba.manifest import git_commit, load_manifest, mkba_version, now_iso
+        from mkba.manifest import git_commit, load_manifest, manifest_lock, mkba_version, now_iso
 
         self.preps = preps
         self.out_dir = out_dir
@@ -839,12 +855,13 @@ class _Batch:
         self.kernel_mode = kernel_mode
         self.preload = preload
         self.index_title = index_title
-        self.manifest = load_manifest(out_dir)
+        self.notes: list[str] = []
+        with manifest_lock(out_dir):
+            self.manifest = load_manifest(out_dir, notes=self.notes)
         self.version = mkba_version()
         self.commit = git_commit(preps[0].job.notebook.resolve().parent) if preps else git_commit()
         self.started_at = now_iso()
         self.entries: dict[str, dict] = {}
-        self.notes: list[str] = []
         self.fps: dict[str, str] = {}
         self.hashes: dict[str, Any] = {}
         self.lock = threading.RLock()
@@ -906,35 +923,44 @@ class _Batch:
                 pass
 
     def write_manifest(self, final: bool = False) -> None:
-        from mkba.manifest import INDEX_NAME, atomic_write, now_iso, render_index, write_manifest
+        """Re-read the manifest under the lock, merge this batch's entries, write it and the index.
 
-        m = self.manifest
-        m["schema"] = 1
-        m["generated_at"] = now_iso()
-        m["mkba_version"] = self.version
-        m["git_commit"] = self.commit
-        m["lang"] = self.lang
-        m["batch"] = {
-            "started_at": self.started_at, "finished_at": now_iso() if final else None,
-            "workers": self.workers, "pdf": self.pdf, "resume": self.resume,
-            "kernel_mode": getattr(self, "mode", self.kernel_mode),
-            "reports": [p.job.name for p in self.preps],
-            "ok": sum(1 for e in self.entries.values() if e["status"] == "ok"),
-            "failed": sum(1 for e in self.entries.values() if e["status"] == "failed"),
-            "skipped": sum(1 for e in self.entries.values() if e["status"] == "skipped"),
-        }
-        if final:  # stable order: earlier reports first, then this batch in job order
-            mine = [p.job.name for p in self.preps if p.job.name in m["reports"]]
-            others = [n for n in m["reports"] if n not in set(mine)]
-            m["reports"] = {n: m["reports"][n] for n in others + mine}
-        # reports from earlier batches whose files are gone are dropped from the index
-        for name in list(m["reports"]):
-            e = m["reports"][name]
-            files = list((e.get("outputs") or {}).values()) + [e.get("failed_notebook")]
-            if name not in self.entries and not any((self.out_dir / r).exists() for r in files if r):
-                del m["reports"][name]
-        write_manifest(self.out_dir, m)
-        atomic_write(self.out_dir / INDEX_NAME, render_index(m, self.lang, title=self.index_title))
+        Another batch writing into the same directory at the same time keeps its
+        entries: each batch only replaces the entries of its own reports.
+        """
+        from mkba.manifest import (INDEX_NAME, atomic_write, load_manifest, manifest_lock, now_iso,
+                                   render_index, write_manifest)
+
+        with manifest_lock(self.out_dir):
+            m = load_manifest(self.out_dir, notes=self.notes)
+            m["reports"].update(self.entries)
+            m["schema"] = 1
+            m["generated_at"] = now_iso()
+            m["mkba_version"] = self.version
+            m["git_commit"] = self.commit
+            m["lang"] = self.lang
+            m["batch"] = {
+                "started_at": self.started_at, "finished_at": now_iso() if final else None,
+                "workers": self.workers, "pdf": self.pdf, "resume": self.resume,
+                "kernel_mode": getattr(self, "mode", self.kernel_mode),
+                "reports": [p.job.name for p in self.preps],
+                "ok": sum(1 for e in self.entries.values() if e["status"] == "ok"),
+                "failed": sum(1 for e in self.entries.values() if e["status"] == "failed"),
+                "skipped": sum(1 for e in self.entries.values() if e["status"] == "skipped"),
+            }
+            if final:  # stable order: earlier reports first, then this batch in job order
+                mine = [p.job.name for p in self.preps if p.job.name in m["reports"]]
+                others = [n for n in m["reports"] if n not in set(mine)]
+                m["reports"] = {n: m["reports"][n] for n in others + mine}
+            # reports from earlier batches whose files are gone are dropped from the index
+            for name in list(m["reports"]):
+                e = m["reports"][name]
+                files = list((e.get("outputs") or {}).values()) + [e.get("failed_notebook")]
+                if name not in self.entries and not any((self.out_dir / r).exists() for r in files if r):
+                    del m["reports"][name]
+            write_manifest(self.out_dir, m)
+            atomic_write(self.out_dir / INDEX_NAME, render_index(m, self.lang, title=self.index_title))
+            self.manifest = m
 
     # -- per report: files ------------------------------------------------------
     def finish(self, p: _Prepared, entry: dict, nb_json: str | None, html: str | None,
@@ -947,6 +973,9 @@ class _Batch:
         prev = self.manifest["reports"].get(p.job.name) or {}
         entry["key_figures"] = key_figures
         entry["notes"] = notes
+        computed = key_figures.get("assumptions_hash") if isinstance(key_figures, dict) else None
+        if computed:  # what the notebook actually computed (with its overrides)
+            entry["assumptions_hash"] = computed
         if error is None and html is not None:
             outs = {"html": f"{stem}.html"}
             atomic_write(self.out_dir / outs["html"], html)
@@ -960,7 +989,10 @@ class _Batch:
             stale = self.out_dir / "failed" / f"{stem}.ipynb"
             if stale.exists():
                 stale.unlink()
+            from mkba.manifest import file_fingerprint
+
             entry["outputs"] = outs
+            entry["output_files"] = {rel: file_fingerprint(self.out_dir / rel) for rel in outs.values()}
             entry["status"] = "ok"
         else:
             entry["status"] = "failed"
@@ -1042,6 +1074,8 @@ def _one_report(batch: "_Batch", p: _Prepared, kernels, pdf_render) -> None:
         nb, error, timings = run_report(p.job.notebook, p.parameters, cwd=p.cwd, kernels=kernels,
                                         timeout=batch.timeout)
         entry["timings"].update(timings)
+        if nb is not None:  # lets a lost manifest be rebuilt from the notebooks on disk
+            nb.metadata["mkba"] = {"report": p.job.name, "title": p.title}
         if batch.cancelled:  # interrupted: the kernel was killed, nothing to record
             return
         if error is None:
@@ -1165,6 +1199,7 @@ def _render_remote(payload: dict) -> dict:
             os.unlink(tmp)
     if nb is not None:
         nb.metadata.papermill["input_path"] = payload["notebook"]
+        nb.metadata["mkba"] = {"report": payload["name"], "title": payload["title"]}
     out["timings"].update(timings)
     if error is None:
         t1 = time.perf_counter()
@@ -1211,7 +1246,7 @@ def _run_dask(batch: "_Batch", todo: list[_Prepared], address: str) -> None:
         futures = {}
         entries = {}
         for p in todo:
-            payload = {"notebook": str(p.job.notebook.resolve()), "raw": p.raw,
+            payload = {"name": p.job.name, "notebook": str(p.job.notebook.resolve()), "raw": p.raw,
                        "notebook_sha256": hashlib.sha256(p.raw).hexdigest(),
                        "parameters": p.parameters, "cwd": str(p.cwd), "title": p.title,
                        "lang": batch.lang, "pdf": batch.pdf, "timeout": batch.timeout,
