@@ -165,6 +165,7 @@ class CaseFile(BaseModel):
     pilot: Pilot | None = None
     notes: list[str] = []
     calibration: Calibration | None = None  # what `mkba calibrate` fits to which published figures
+    price_year: int | None = None           # year whose prices all amounts are in (default: the appraisal year)
 
     @field_validator("name")
     @classmethod
@@ -196,6 +197,8 @@ class Case:
     source_file: str | None = None
     variant: str | None = None
     calibration: Calibration | None = None
+    price_year: int | None = None           # all amounts are in prices of this year (mkba.prices)
+    price_conversions: dict = field(default_factory=dict)   # name -> mkba.prices.PriceConversion
 
     @property
     def values(self) -> dict[str, float]:
@@ -220,10 +223,20 @@ class Case:
         return {k: (p.low, p.high, p.range_reason or "") for k, p in self.parameters.items()
                 if k in SCHEMA and p.low is not None}
 
-    def with_overrides(self, overrides: dict[str, Any], *, source: str = "override") -> "Case":
+    def with_overrides(self, overrides: dict[str, Any], *, source: str = "override", dated: bool = False) -> "Case":
+        """A copy with ``overrides`` (leaf mappings) applied.
+
+        Amounts in euro are taken to be in the case's price year and are dated in it (``--set``,
+        sweeps, local figures), unless ``dated=True`` (case and variant files): then each amount is
+        in prices of its own ``date`` and is converted to the price year (:mod:`mkba.prices`).
+        """
         params = dict(self.parameters)
         _apply_overrides(params, overrides, file=source)
-        new = Case(**{**self.__dict__, "parameters": params})
+        conversions = {k: c for k, c in self.price_conversions.items() if k not in overrides}
+        if self.price_year is not None:
+            params, conversions = _in_price_year(params, self.price_year, conversions, list(overrides),
+                                                 file=source, dated=dated)
+        new = Case(**{**self.__dict__, "parameters": params, "price_conversions": conversions})
         check_consistency(new, file=source)
         return new
 
@@ -235,6 +248,32 @@ class Case:
                  "source_file": Path(p.source_file).name if p.source_file else None}
                 for k, p in sorted(self.parameters.items()) if k in SCHEMA]
         return pd.DataFrame(rows)
+
+
+def _in_price_year(params: dict[str, Parameter], price_year: int, conversions: dict, names, *, file: str,
+                   dated: bool = True) -> tuple[dict[str, Parameter], dict]:
+    """Amounts of ``names`` in prices of ``price_year`` (``dated``: convert by their date; else re-date)."""
+    import dataclasses
+
+    from . import prices
+
+    conversions = dict(conversions)
+    if not dated:
+        params = dict(params)
+        for name in names:
+            p = params.get(name)
+            if p is not None and name in SCHEMA and prices.is_amount(p.unit) and p.date != str(price_year):
+                params[name] = dataclasses.replace(p, date=str(price_year),
+                                                   reference=f"{p.reference} (in prices of {price_year})")
+        return params, conversions
+    params, done = prices.express_in_price_year(params, price_year, names=names, file=file)
+    for c in done:
+        merged = prices.compose(conversions.get(c.parameter), c)
+        if merged is None:
+            conversions.pop(c.parameter, None)
+        else:
+            conversions[c.parameter] = merged
+    return params, conversions
 
 
 # ---------------------------------------------------------------- discovery
@@ -400,6 +439,8 @@ def load_case(name_or_path: str | Path, overrides: dict[str, Any] | None = None,
     if missing:
         raise InputError(f"missing parameters: {', '.join(missing)}", file=str(path), field=missing[0],
                          fix="add them to the parameter set or the case's overrides")
+    price_year, conversions = _price_year_of(cf, parent, appraisal, path)
+    params, conversions = _in_price_year(params, price_year, conversions, list(params), file=str(path))
     case = Case(name=cf.name, title=cf.title, summary=cf.summary, start_date=cf.start_date, appraisal_date=appraisal,
                 perspective=cf.perspective, discount_convention=cf.discount_convention, parameters=params,
                 readings=(parent.readings if parent else []) + cf.readings,
@@ -409,19 +450,33 @@ def load_case(name_or_path: str | Path, overrides: dict[str, Any] | None = None,
                 pilot=cf.pilot or (parent.pilot if parent else None),
                 measured_in=cf.measured_in or (parent.measured_in if parent else None) or cf.start_date.year,
                 summary_nl=cf.summary_nl,
-                calibration=cf.calibration or (parent.calibration if parent else None))
+                calibration=cf.calibration or (parent.calibration if parent else None),
+                price_year=price_year, price_conversions=conversions)
     check_calibration(case, file=str(path))
     if variant:
         if variant not in case.variants:
             raise InputError(f"unknown variant '{variant}' of case {case.name}", field="variant",
                              fix=did_you_mean(variant, case.variants) + f" (variants: {', '.join(case.variants) or 'none'})")
-        case = case.with_overrides(case.variants[variant].overrides, source=f"{path}#variants.{variant}")
+        case = case.with_overrides(case.variants[variant].overrides, source=f"{path}#variants.{variant}", dated=True)
         case.variant = variant
         case.title = f"{case.title} - {cf.variants[variant].title if variant in cf.variants else variant}"
     if overrides:
         case = case.with_overrides(overrides, source="--set")
     check_consistency(case, file=str(path))
     return case
+
+
+def _price_year_of(cf: CaseFile, parent: Case | None, appraisal: _dt.date, path: Path) -> tuple[int, dict]:
+    """The case's price year (stated, else the year of its appraisal date), checked against the CPI
+    data, and the parent case's conversions of the amounts this case does not override."""
+    from . import prices
+
+    stated = cf.price_year
+    year = stated if stated is not None else appraisal.year
+    what = "price year" if stated is not None else f"price year (by default the year of the appraisal date {appraisal})"
+    prices.check_year(year, file=str(path), field="price_year", what=what)
+    conversions = {k: c for k, c in (parent.price_conversions if parent else {}).items() if k not in cf.overrides}
+    return year, conversions
 
 
 # ---------------------------------------------------------------- consistency

@@ -29,6 +29,15 @@ def _clean(v):
     return v
 
 
+def _prices_payload(c) -> dict:
+    """The price year of a run's amounts and every amount converted to it (mkba.prices)."""
+    from .prices import SOURCE, price_year_note
+
+    return {"price_year": c.price_year, "note_nl": price_year_note(c.price_year, "nl"),
+            "note_en": price_year_note(c.price_year, "en"), "index": SOURCE,
+            "conversions": [v.as_dict() for _, v in sorted(c.price_conversions.items())]}
+
+
 @app.command("cases")
 def cases_cmd() -> None:
     """List the cases with a one-line description."""
@@ -104,7 +113,9 @@ def run_cmd(case: str = typer.Argument(..., help="case name or path to a case YA
 
         payload = {"case": {"name": c.name, "title": c.title, "variant": c.variant, "perspective": c.perspective,
                             "start_date": c.start_date.isoformat(), "horizon_months": c.months,
-                            "discount_rate": c.value("discount.rate"), "discount_convention": c.discount_convention},
+                            "discount_rate": c.value("discount.rate"), "discount_convention": c.discount_convention,
+                            "price_year": c.price_year},
+                   "prices": _prices_payload(c),
                    "assumptions_hash": c.assumptions_hash(), "metrics": metrics, "per_year": per_year,
                    "scenario": scenario, "replay_start_year": replay,
                    "published": [{k: _clean(v) for k, v in r.items()} for r in published_vs_model(c)]

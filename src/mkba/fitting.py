@@ -357,6 +357,15 @@ def provenance(result: FitResult, when: str | None = None) -> str:
     return f"mkba calibrate {when}: fitted {', '.join(others)} to {targets}"
 
 
+def _new_entry_year(case: Case, unit: str, when: str | None):
+    """Date of a new fitted entry: an amount in euro is in the case's price year (mkba.prices), else today."""
+    from .prices import is_amount
+
+    if is_amount(unit) and getattr(case, "price_year", None) is not None:
+        return case.price_year
+    return _dt.date.today().year if when is None else when[:4]
+
+
 def write_fitted(case: Case, result: FitResult, *, path: str | Path | None = None, when: str | None = None) -> dict:
     """Write the (rounded) fitted values with provenance into the case file; returns the values written.
 
@@ -387,7 +396,7 @@ def write_fitted(case: Case, result: FitResult, *, path: str | Path | None = Non
         if node is None:
             spec = SCHEMA[name]
             additions.append(f"{name}: {{value: {_format_value(value)}, unit: {_yaml_str(spec.unit)}, "
-                             f"date: {_dt.date.today().year if when is None else when[:4]}, "
+                             f"date: {_new_entry_year(case, spec.unit, when)}, "
                              f"reference: {_yaml_str('calibrated: ' + note)}}}")
             continue
         if not isinstance(node, yaml.MappingNode):

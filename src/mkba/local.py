@@ -610,6 +610,8 @@ def _render_case_file(*, name: str, case: Case, extends: str, from_label: str, l
             "discount_convention": case.discount_convention}
     if getattr(case, "measured_in", None) is not None:
         meta["measured_in"] = int(case.measured_in)
+    if getattr(case, "price_year", None) is not None:
+        meta["price_year"] = int(case.price_year)   # the amounts below are in prices of this year
     lines.append(_dump_block(meta).rstrip())
     if notes:
         lines.append(_dump_block({"notes": notes}).rstrip())

@@ -248,6 +248,7 @@ def run(case: Case, *, cycle_path=None):
     table.insert(2, "date", np.tile(dates.to_numpy(), k))
     table.attrs["case"] = case.name
     table.attrs["assumptions_hash"] = case.assumptions_hash()
+    table.attrs["price_year"] = case.price_year      # every EUR row is in prices of this year (mkba.prices)
     return table
 
 

@@ -153,6 +153,8 @@ def express_in_price_year(params: Mapping, price_year: int, *, names=None, file:
         p = params.get(name)
         if p is None or name not in SCHEMA or p.value is None or not is_amount(p.unit):
             continue
+        if p.value == 0 and not p.low and not p.high:
+            continue                                     # nothing is nothing in any year's prices
         year = amount_year(name, p.date, file=p.source_file or file)
         if year == price_year:
             continue
@@ -175,3 +177,14 @@ def price_year_note(price_year: int, lang: str = "nl") -> str:
     if lang == "nl":
         return f"bedragen in prijzen van {price_year} (CPI, CBS {CPI_TABLE_ID})"
     return f"amounts in prices of {price_year} (CPI, CBS {CPI_TABLE_ID})"
+
+
+def compose(earlier: PriceConversion | None, later: PriceConversion) -> PriceConversion | None:
+    """One conversion for an amount converted twice (a case extending a case with another price year)."""
+    if earlier is None:
+        return later
+    if earlier.from_year == later.to_year:
+        return None
+    return PriceConversion(parameter=later.parameter, from_year=earlier.from_year, to_year=later.to_year,
+                           cpi_from=earlier.cpi_from, cpi_to=later.cpi_to, factor=earlier.factor * later.factor,
+                           value_before=earlier.value_before, value_after=later.value_after)
