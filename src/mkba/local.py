@@ -18,21 +18,25 @@ Rules (each applied in :func:`localise` and, identically, in :func:`evaluate_mun
    about 3.250 recipients, about 9 %; see :data:`DEFAULT_SHARE_REACHED_REFERENCE`).
    A closed cohort gets all participants at month 0; a case with inflow keeps its split
    between starters and monthly inflow (starters rounded, inflow per month takes the rest).
-2. **Cost per participant stays as in the case.** Every fixed cost of the approach is
-   multiplied by ``k = participants / participants of the case`` (participants of the case =
-   initial + inflow per month x inflow months within the horizon): ``programme.staff_fte``,
-   ``programme.setup_cost``, ``programme.other_cost_per_month`` and
-   ``secondment.overhead_per_month``. Per-participant and per-hour costs are unchanged. No
-   economies (or diseconomies) of scale are assumed. Sensitivity ranges are scaled with them.
+2. **Money and staff follow their scaling rule** (:mod:`mkba.scaling`, one rule per parameter):
+   staff by the case's caseload ratio (FTE = participants / (participants of the case / FTE of
+   the case); participants of the case = initial + inflow per month x inflow months within the
+   horizon); per-participant amounts and prices stay (the model multiplies them by the people);
+   fixed running costs and one-off set-up costs stay, and the file says what they would be if
+   they grew with the participants. Sensitivity ranges of a scaled value are scaled with it.
 3. **Exit to work without the approach** (``baseline.work_exit_rate``) is multiplied by the
    municipality's outflow to work relative to the Netherlands in the CBS tables *Sociale
    zekerheid: gemeenten* 2015-2017 (83450NED ``UitstromersNaarWerk_9``, 83747NED and 84066NED
-   ``UitstroomNaarWerk_9``: % of bijstand recipients who left for work, age 15 jaar of ouder):
-   ratio = mean of the municipality's available percentages / mean of the Nederland row of
-   the same tables over the same years. Years without a CBS percentage are left out (noted).
-   If no year has one, or the municipality had fewer than :data:`MIN_RECIPIENTS_FOR_LOCAL_RATE`
-   recipients a year on average in the years used, the rate is left unchanged, with a note --
-   never set to 0. A rate of 0 in the case (e.g. the € 14.000 rule) stays 0.
+   ``UitstroomNaarWerk_9``: % of bijstand recipients who left for work, age 15 jaar of ouder),
+   **in the years of the case's own exit chances** (start year .. ``measured_in``) that CBS
+   covers: ratio = mean of the municipality's percentages / mean of the Nederland row over the
+   same years. A case from years CBS does not cover (Buurt-m/v 2012-2013) keeps its national
+   rate, with the reason (a ratio from other years would mix labour markets). Years without a
+   CBS percentage are left out (noted). If no year has one, or the municipality had fewer than
+   :data:`MIN_RECIPIENTS_FOR_LOCAL_RATE` recipients a year on average in the years used, the
+   rate is left unchanged, with a note -- never set to 0. A rate of 0 in the case stays 0.
+   Several municipalities, a province or an arbeidsmarktregio (:func:`_area`) are summed:
+   caseload and recipients added, percentages weighted by recipients.
 4. **Count date**: ``evaluation.month`` is reset to 0 (extra ended benefits read at the end
    of the horizon): the case's count date belongs to its publication, and a local case has
    no published figures.
@@ -42,11 +46,14 @@ Rules (each applied in :func:`localise` and, identically, in :func:`evaluate_mun
 
 Case files (:func:`new_case_file`)
 ---------------------------------
-The written file lists every parameter of :data:`mkba.schema.SCHEMA` under ``overrides`` and
-``extends`` the parameter set at the root of the from-case's chain (``base``), not the from-case:
-:func:`mkba.cases.load_case` would otherwise inherit the original's published figures (an
-empty ``published:`` falls back to the parent's), pilot and variants. The from-case is named in
-the header and ``notes``; its readings are copied; ``measured_in`` and the dates are kept.
+The written file has its own identity (start today or ``--start``, appraisal date today and so
+the discount rate in force, Dutch ``[invullen]`` title and summary that ``mkba validate`` flags,
+the perspective asked for, ``measured_in`` = the year of the exit chances used), lists every
+other parameter of :data:`mkba.schema.SCHEMA` under ``overrides`` in block style within 100
+columns, grouped by mechanism with a Dutch description each, and ``extends`` the parameter set
+at the root of the from-case's chain (``base``), not the from-case: :func:`mkba.cases.load_case`
+would otherwise inherit the original's published figures, pilot and variants. Readings record
+the values they explain (:mod:`mkba.readings`), so a changed value makes its reading stale.
 
 Economic cycle (:func:`default_scenario_multipliers`)
 ----------------------------------------------------
@@ -90,9 +97,6 @@ PARTICIPANTS_COLUMN = "AlgemeneBijstand_23"
 PARTICIPANTS_FIELD = "bijstand_2024_algemeen"
 PARTICIPANTS_YEAR = 2024
 
-#: Fixed costs that scale with the number of participants (rule 2).
-SCALED_WITH_PARTICIPANTS = ("programme.staff_fte", "programme.setup_cost", "programme.other_cost_per_month",
-                            "secondment.overhead_per_month")
 #: Metrics returned per municipality and scenario by :func:`evaluate_municipalities`.
 LOCAL_METRICS = ("extra_ended_benefits", "benefit_months_saved", "gross_saving_eur", "programme_cost_eur",
                  "net_result_eur", "npv_eur", "bcr", "break_even_month", "cost_per_extra_ended_benefit_eur",
