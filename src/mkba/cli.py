@@ -225,7 +225,9 @@ def sweep_cmd(case: str = typer.Argument(..., help="case name or path"),
               seed: int = typer.Option(20191, "--seed", help="random seed (draws, Sobol, Morris)"),
               dask: Optional[str] = typer.Option(None, "--dask", help="dask.distributed scheduler address, or 'local'"),
               out: Optional[Path] = typer.Option(None, "--out", help="also write tables (CSV) and figures (PNG) here"),
-              fmt: str = typer.Option("table", "--format", help="table | json | csv")) -> None:
+              fmt: str = typer.Option("table", "--format", help="table | json | csv"),
+              include_defaults: bool = typer.Option(False, "--include-defaults", help="also vary parameters without a documented low/high (default rule)"),
+              all_rows: bool = typer.Option(False, "--all", help="one-way table: every parameter, not the top 15")) -> None:
     """Sensitivity sweeps of a case: one-way, two-way, probabilistic, Sobol, Morris, cycle."""
     import functools
 
@@ -245,7 +247,8 @@ def sweep_cmd(case: str = typer.Argument(..., help="case name or path"),
         c = load_case(case)
         model = functools.partial(evaluate_batch, c)
         base = c.values
-        ranges = sa.ranges_from_case(c)
+        selection = sa.case_selection(c, include_defaults=include_defaults) if (one_way or sobol or morris) else None
+        ranges = selection.ranges if selection is not None else {}
         executor = None
         if dask:
             from .scaleout import DaskExecutor
@@ -253,7 +256,12 @@ def sweep_cmd(case: str = typer.Argument(..., help="case name or path"),
             executor = DaskExecutor(None if dask == "local" else dask)
         tables: dict = {}
         if one_way:
-            tables["one_way"] = sa.one_way(model, base, ranges, executor=executor)
+            if not ranges:
+                raise InputError("nothing to vary: no parameter of the case has a documented range (low/high)",
+                                 field="--one-way", value=c.name, fix="document low/high in the case file, or add "
+                                 "--include-defaults")
+            tables["one_way"] = sa.one_way(model, base, ranges, parameters=list(ranges), executor=executor)
+            tables["one_way"].attrs["not_varied"] = dict(selection.not_varied)
         if two_way:
             if len(two_way) != 2:
                 raise InputError("--two-way needs exactly two grids", field="--two-way", value=two_way,
@@ -280,7 +288,8 @@ def sweep_cmd(case: str = typer.Argument(..., help="case name or path"),
             tables["sobol"] = sa.sobol(model, base, ranges, N=sobol, seed=seed, parameters=list(ranges) or None,
                                        executor=executor)
         if morris:
-            tables["morris"] = sa.morris(model, base, ranges, N=morris, seed=seed, executor=executor)
+            tables["morris"] = sa.morris(model, base, ranges, N=morris, seed=seed, parameters=list(ranges) or None,
+                                         executor=executor)
         if scenarios or replay:
             from .scenarios import replay_table, scenario_table
 
@@ -296,8 +305,11 @@ def sweep_cmd(case: str = typer.Argument(..., help="case name or path"),
         return
     import pandas as pd
 
+    not_varied = tables["one_way"].attrs.get("not_varied", {}) if "one_way" in tables else {}
     tables = {k: (v if isinstance(v.index, pd.RangeIndex) else v.reset_index()) for k, v in tables.items()
               if v is not None}
+    if selection is not None and selection.not_varied:
+        tables["not_varied"] = selection.not_varied_table()
     if out:
         out.mkdir(parents=True, exist_ok=True)
         for k, v in tables.items():
@@ -309,6 +321,11 @@ def sweep_cmd(case: str = typer.Argument(..., help="case name or path"),
     else:
         with pd.option_context("display.width", 200, "display.max_columns", 30, "display.max_rows", 100):
             for k, v in tables.items():
+                if fmt != "csv" and k == "one_way":
+                    typer.echo(sa.tornado_text(v, top=None if all_rows else 15, not_varied=not_varied), nl=False)
+                    continue
+                if fmt != "csv" and k == "not_varied":
+                    continue  # listed under the one-way table
                 typer.echo(f"== {k}")
                 typer.echo(v.to_csv(index=False) if fmt == "csv" else v.round(4).to_string(index=False))
 
