@@ -122,6 +122,17 @@ def run_cmd(case: str = typer.Argument(..., help="case name or path to a case YA
             text = "n/a" if v is None else (f"EUR {v:,.0f}" if k.endswith("_eur") else f"{v:,.2f}")
             typer.echo(f"  {k:<36} {text}")
         typer.echo(res["per_year"].round(0).to_string(index=False))
+        if c.published and not (set_ or variant or scenario or replay):
+            from .compare import published_vs_model
+
+            typer.echo("published figures (input: typed in; calibrated: a parameter was fitted to it; "
+                       "derived: follows from the other inputs):")
+            for r in published_vs_model(c):
+                sign = ">=" if r["comparison"] == "at_least" else ("<=" if r["comparison"] == "at_most" else "=")
+                status = ("reproduced" if r["kind"] == "derived" else "met") if r["ok"] else "MISSED"
+                where = f" [{r['variant']}]" if r["variant"] else ""
+                typer.echo(f"  {r['kind']:<10} {r['metric'] + where:<52} {sign} {r['published']:<10g} "
+                           f"model {r['model']:<12.6g} {status}  ({r['reference']})")
 
 
 @app.command("compare")
@@ -356,6 +367,7 @@ def build_render_jobs(cases: list[str], *, all_cases: bool, notebook: str | None
 
     nb_dir = repo_root() / "notebooks"
     jobs = []
+    _check_render_params(params, municipal=bool(municipalities), share=share)
     if municipalities:
         # `--municipalities Zeeland GM0479 "Den Haag"`: words after the option arrive as positional
         # arguments; commas also separate (`--municipalities GM0479,GM0363`)
@@ -388,6 +400,30 @@ def build_render_jobs(cases: list[str], *, all_cases: bool, notebook: str | None
     return jobs
 
 
+#: notebook parameters that say which report it is: set by the command, never by --param
+_IDENTITY_PARAMS = {"case": "name the case as an argument (mkba render CASE)",
+                    "gm_code": "choose municipalities with --municipalities",
+                    "approach": "use --approach",
+                    "share_reached": "use --share"}
+
+
+def _check_render_params(params: dict, *, municipal: bool, share: float) -> None:
+    """Refuse --param values that would give a report another report's figures, and bad ranges."""
+    for key, fix in _IDENTITY_PARAMS.items():
+        if key in params:
+            raise InputError("this parameter names the report (its file name, title and index entry) "
+                             "and cannot be overridden", field="--param", value=f"{key}={params[key]}",
+                             fix=fix)
+    if municipal and not (isinstance(share, (int, float)) and 0 < share <= 1):
+        raise InputError("the share of the caseload reached must be a fraction above 0 and at most 1",
+                         field="--share", value=share, fix="e.g. --share 0.05 for 5 %")
+    if "n_draws" in params:
+        n = params["n_draws"]
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise InputError("the number of random draws must be a whole number of at least 1",
+                             field="--param", value=f"n_draws={n}", fix="e.g. --param n_draws=2000")
+
+
 @app.command("render")
 def render_cmd(cases: List[str] = typer.Argument(None, help="cases to render (see `mkba cases`)"),
                all_: bool = typer.Option(False, "--all", help="every case, plus the comparison report"),
@@ -401,7 +437,8 @@ def render_cmd(cases: List[str] = typer.Argument(None, help="cases to render (se
                out: Path = typer.Option(Path("reports"), "--out", help="output directory"),
                resume: bool = typer.Option(False, "--resume", help="skip reports whose notebook, parameters and data are unchanged"),
                dask: Optional[str] = typer.Option(None, "--dask", help="dask.distributed scheduler address"),
-               lang: str = typer.Option("nl", "--lang", help="nl | en")) -> None:
+               lang: str = typer.Option("nl", "--lang", help="nl | en"),
+               timeout: float = typer.Option(600.0, "--timeout", help="seconds per report; a report still running then is stopped and recorded as failed")) -> None:
     """Render reports (HTML, optionally PDF) with index.html and manifest.json."""
     try:
         from .manifest import fingerprint_paths
@@ -411,6 +448,9 @@ def render_cmd(cases: List[str] = typer.Argument(None, help="cases to render (se
         jobs = build_render_jobs(cases or [], all_cases=all_, notebook=notebook, municipalities=municipalities,
                                  approach=approach, share=share, params=_parse_params(param), lang=lang)
         validate_jobs(jobs, out, lang=lang, pdf=pdf, dask_address=dask, workers=workers)
+        if not timeout > 0:
+            raise InputError("the timeout must be a positive number of seconds", field="--timeout",
+                             value=timeout, fix="e.g. --timeout 600")
     except InputError as exc:
         _fail(exc)
         return
@@ -426,13 +466,17 @@ def render_cmd(cases: List[str] = typer.Argument(None, help="cases to render (se
 
     try:
         result = render_batch(jobs, out, workers=workers, pdf=pdf, resume=resume, dask_address=dask, lang=lang,
-                              progress=progress, data_fingerprint=fp)
+                              progress=progress, data_fingerprint=fp, timeout=timeout)
     except InputError as exc:
         _fail(exc)
         return
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        from .render import Terminated
+
         typer.echo("interrupted: finished reports are kept", err=True)
-        raise typer.Exit(code=130)
+        raise typer.Exit(code=143 if isinstance(exc, Terminated) else 130)
+    for note in result.notes:
+        typer.echo(f"warning: {note}", err=True)
     typer.echo(f"{len(result.ok)} rendered, {len(result.failed)} failed, {len(result.skipped)} unchanged -> {result.index_path}")
     raise typer.Exit(code=result.exit_code)
 
@@ -485,6 +529,69 @@ def export_cmd(case: str = typer.Argument(..., help="case name or path to a case
         _fail(exc)
         return
     typer.echo(f"wrote {path}")
+
+
+@app.command("calibrate")
+def calibrate_cmd(case: str = typer.Argument(..., help="case name or path to a case YAML"),
+                  write: bool = typer.Option(False, "--write", help="write the fitted values with provenance into the case file"),
+                  identify: bool = typer.Option(True, "--identify/--no-identify",
+                                                help="also search the plausible ranges for every parameter set that meets the targets"),
+                  fmt: str = typer.Option("table", "--format", help="table | json")) -> None:
+    """Fit the case's free parameters to its published targets (calibration: section), print the
+    residuals and how well the published figures pin down the headline results."""
+    try:
+        from . import fitting
+        from .cases import load_case
+
+        if fmt not in ("table", "json"):
+            raise InputError("unknown format", field="--format", value=fmt, fix="use table or json")
+        c = load_case(case)
+        result = fitting.calibrate(c)
+        ident = fitting.identify(c) if identify else None
+        written = fitting.write_fitted(c, result) if write else None
+    except InputError as exc:
+        _fail(exc)
+        return
+    if fmt == "json":
+        payload = {"case": c.name, "fitted": result.values, "start": result.start,
+                   "bounds": {k: list(v) for k, v in result.bounds.items()},
+                   "targets": [{k: _clean(v) for k, v in r.items()} for r in result.residual_table().to_dict("records")],
+                   "evaluations": result.evaluations, "written": written}
+        if ident is not None:
+            payload["identification"] = {
+                "grid_points": ident.n_grid, "sets": len(ident.sets),
+                "free": {k: [float(v.min()), float(v.max()), len(v)] for k, v in ident.grid.items()},
+                "ranges": [{k: _clean(v) for k, v in r.items()} for r in ident.ranges.to_dict("records")]}
+        typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+        return
+    typer.echo(f"{c.title}: calibration ({c.perspective} view, {c.months} months)")
+    typer.echo(f"fitted with scipy.optimize.least_squares ({result.evaluations} model evaluations):")
+    for n, v in result.values.items():
+        lo, hi = result.bounds[n]
+        typer.echo(f"  {n:<36} {result.start[n]:>14.6g} -> {v:<14.6g} range [{lo:g}, {hi:g}]")
+    typer.echo("targets (published figure, model at the fit, residual):")
+    for r in result.residual_table().to_dict("records"):
+        sign = ">=" if r["comparison"] == "at_least" else ("<=" if r["comparison"] == "at_most" else "=")
+        tol = f" +- {r['tolerance']:g}" if r["comparison"] == "approx" else ""
+        typer.echo(f"  {r['metric']:<44} {sign} {r['published']:<12g}{tol:<10} model {r['model']:<14.6g} "
+                   f"residual {r['residual']:+.3g}  {'ok' if r['ok'] else 'MISSED'}  ({r['reference']})")
+    if ident is not None:
+        axes = ", ".join(f"{k} {v.min():g}..{v.max():g} ({len(v)})" for k, v in ident.grid.items())
+        typer.echo(f"identification: {len(ident.sets)} of {ident.n_grid} parameter sets on the grid over the plausible "
+                   f"ranges ({axes}) meet every target within its tolerance")
+        if len(ident.sets):
+            for k in ident.grid:
+                typer.echo(f"  {k:<36} {ident.sets[k].min():g} .. {ident.sets[k].max():g}")
+            typer.echo("headline ranges across them:")
+            for r in ident.ranges.to_dict("records"):
+                lo, hi = r["min"], r["max"]
+                money = r["metric"].endswith("_eur")
+                fmt_ = (lambda x: f"EUR {x:,.0f}") if money else (lambda x: f"{x:,.2f}")
+                never = f" (never in {r['never']} sets)" if r["never"] else ""
+                span = "n/a" if math.isnan(lo) else f"{fmt_(lo)} .. {fmt_(hi)}"
+                typer.echo(f"  {r['perspective']:<13} {r['metric']:<18} {span}{never}")
+    if written is not None:
+        typer.echo(f"wrote {', '.join(f'{k} = {v:g}' for k, v in written.items())} with provenance to {c.source_file}")
 
 
 @app.command("validate")
