@@ -297,7 +297,7 @@ CATALOGUE = [
         ["--set", "horizon.months", "6000", "between 12 and 600"]),
     Bad("set-no-participants", {}, ["run", "app_zaanstad", "--set", "cohort.initial_participants=0"],
         ["--set", "cohort.initial_participants", "give the number"]),
-    Bad("replay-out-of-range", {}, ["run", "app_zaanstad", "--replay", "1800"], ["start_year", "1800", "2002"]),
+    Bad("replay-out-of-range", {}, ["run", "app_zaanstad", "--replay", "1800"], ["--replay", "1800", "2002"]),
     Bad("two-way-one-grid", {}, ["sweep", "app_zaanstad", "--two-way", "baseline.work_exit_rate:0.02:0.1:5"],
         ["--two-way", "exactly two"]),
     Bad("two-way-not-numbers", {}, ["sweep", "app_zaanstad", "--two-way", "a:b:c:d", "--two-way", "x:1:2:3"],
