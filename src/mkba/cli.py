@@ -137,13 +137,14 @@ def run_cmd(case: str = typer.Argument(..., help="case name or path to a case YA
 
 @app.command("compare")
 def compare_cmd(fmt: str = typer.Option("table", "--format", help="table | json | csv")) -> None:
-    """One table over all cases on a common footing (5 years, 2,25 %)."""
+    """All cases on a common footing (5 years, 2,25 %): one block per perspective (municipality, society)."""
     try:
         _check_format(fmt, ("table", "json", "csv"))
     except InputError as exc:
         _fail(exc)
     from .cases import cases_dir, load_case
-    from .compare import compare_cases
+    from .compare import COMPARE_PERSPECTIVES, compare_cases
+    from .formatting import label
 
     good, broken = [], []
     for path in sorted(cases_dir().glob("*.yaml")):
@@ -165,7 +166,10 @@ def compare_cmd(fmt: str = typer.Option("table", "--format", help="table | json 
         import pandas as pd
 
         with pd.option_context("display.width", 200, "display.max_columns", 20):
-            typer.echo(df.drop(columns=["title"]).round(2).to_string(index=False))
+            for i, view in enumerate(COMPARE_PERSPECTIVES):
+                block = df[df["perspective"] == view].drop(columns=["title", "perspective"])
+                typer.echo(("\n" if i else "") + f"== perspective: {view} - {label(f'perspective_{view}', 'en')} ==")
+                typer.echo(block.round(2).to_string(index=False))
     _report_broken(broken)
 
 

@@ -438,7 +438,9 @@ def sliders(case: str, local: Mapping[str, float], lang: str = "nl"):
 def compare_view(lang: str = "nl"):
     from .compare import compare_cases
 
-    df = compare_cases().set_index("title").drop(columns=["case", "perspective"])
+    df = compare_cases()
+    df["perspective"] = [label(f"perspective_{p}", lang) for p in df["perspective"]]
+    df = df.set_index(["perspective", "title"]).drop(columns=["case", "case_perspective"])
     return format_table(df, lang)
 
 
