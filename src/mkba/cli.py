@@ -300,9 +300,10 @@ def sweep_cmd(case: str = typer.Argument(..., help="case name or path"),
 
             d = case_distributions(c)
             if dists:
-                from .distributions import from_yaml
+                from .distributions import check_file_dists, from_yaml
 
                 d = from_yaml(dists)
+                check_file_dists(d, base, file=str(dists))
             pr = sa.probabilistic(model, base, d, n=prob, seed=seed, executor=executor)
             tables["probabilistic"] = pr.summary
         if sobol:
