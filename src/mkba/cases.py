@@ -46,6 +46,7 @@ class Reading(BaseModel):
     why: str
     reference: str | None = None
     alternatives: list[str] = []
+    values: dict[str, float] = {}           # the parameter values this reading explains (mkba.readings)
 
 
 class Published(BaseModel):

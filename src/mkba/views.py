@@ -269,8 +269,11 @@ def assumptions_table(case: Case, lang: str = "nl"):
 def readings_table(case: Case, lang: str = "nl"):
     import pandas as pd
 
+    from .readings import mark
+
     cols = [text(k, lang) for k in ("reading_topic", "reading_choice", "reading_why")]
-    return pd.DataFrame([dict(zip(cols, (r.topic, r.choice, r.why))) for r in case.readings], columns=cols)
+    return pd.DataFrame([dict(zip(cols, (r.topic, (f"{m}. " if (m := mark(case, r, lang)) else "") + r.choice, r.why)))
+                         for r in case.readings], columns=cols)
 
 
 # ------------------------------------------------------------------ figures
