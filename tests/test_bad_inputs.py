@@ -361,6 +361,7 @@ def _materialise(bad: Bad, tmp_path, monkeypatch) -> list[str]:
         for p in (data_dir() / "cases").glob("*.yaml"):
             shutil.copy(p, data / "cases" / p.name)
         (data / "parameters").symlink_to(data_dir() / "parameters")
+        (data / "raw").symlink_to(data_dir() / "raw")      # CBS tables, e.g. the CPI of mkba.prices
         for name, content in bad.data_cases.items():
             (data / "cases" / name).write_text(content, encoding="utf-8")
         monkeypatch.setenv("MKBA_DATA_DIR", str(data))
