@@ -25,14 +25,15 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Mapping
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from .errors import InputError, did_you_mean
-from .parameters import (Parameter, check_value, data_dir, parse_leaf, read_yaml, load_parameter_set,
+from .parameters import (Parameter, _number, check_value, load_yaml_text, data_dir, parse_leaf, read_yaml, load_parameter_set,
                          series_value_at, parameter_set_path)
+from .parameters import NATIONAL_BIJSTAND_BENEFITS_2024, PLAUSIBLE_MAXIMUM
 from .schema import SCHEMA
 
 DISCOUNT_SCHEDULE = "reference.discount_rates"
@@ -58,6 +59,73 @@ class Published(BaseModel):
     quote: str | None = None
     variant: str | None = None              # evaluated on a named variant of the case
     note: str | None = None
+
+    def tolerance_abs(self) -> float:
+        """The absolute tolerance of an ``approx`` figure (``tolerance``, else ``tolerance_rel`` x |value|)."""
+        return self.tolerance if self.tolerance is not None else abs(self.value) * (self.tolerance_rel or 0.0)
+
+    def holds(self, model):
+        """Whether model value(s) meet the published figure (scalar or numpy array, elementwise)."""
+        import numpy as np
+
+        model = np.asarray(model, dtype=float)
+        if self.comparison == "at_least":
+            ok = model >= self.value
+        elif self.comparison == "at_most":
+            ok = model <= self.value
+        else:
+            ok = np.abs(model - self.value) <= self.tolerance_abs()
+        return bool(ok) if ok.ndim == 0 else ok
+
+
+PUBLISHED_KINDS = ("input", "calibrated", "derived")
+
+
+class FreeParameter(BaseModel):
+    """A parameter the published figures are used to pin down (``calibration.free``)."""
+    model_config = ConfigDict(extra="forbid")
+    low: float                              # plausible range searched by the fit and the identification grid
+    high: float
+    fit: bool = True                        # fitted by `mkba calibrate`; False: only varied in the identification
+    points: int | None = None               # identification grid points over [low, high]
+    why: str | None = None                  # where the plausible range comes from
+
+
+class PublishedKind(BaseModel):
+    """What a published figure is, when it is not a calibration target (those are 'calibrated')."""
+    model_config = ConfigDict(extra="forbid")
+    metric: str
+    variant: str | None = None
+    kind: Literal["input", "calibrated", "derived"]
+    why: str
+
+
+class Calibration(BaseModel):
+    """What `mkba calibrate` fits (``free``) to which published figures (``targets``, metrics of
+    ``published:`` entries of the case itself); ``kinds`` says what the other published figures are
+    (default: derived, i.e. they follow from the inputs and are a check of the model)."""
+    model_config = ConfigDict(extra="forbid")
+    free: dict[str, FreeParameter] = {}
+    targets: list[str] = []
+    kinds: list[PublishedKind] = []
+    max_grid: int = 250_000                 # cap on the identification grid (product of points)
+
+    def kind_of(self, p: "Published") -> tuple[str, str]:
+        """(kind, why) of a published figure."""
+        if p.variant is None and p.metric in self.targets:
+            fitted = [k for k, f in self.free.items() if f.fit]
+            return "calibrated", "fitted: " + ", ".join(fitted)
+        for k in self.kinds:
+            if k.metric == p.metric and k.variant == p.variant:
+                return k.kind, k.why
+        return "derived", "follows from the inputs"
+
+
+def published_kind(case: "Case", p: Published) -> tuple[str, str]:
+    """(input | calibrated | derived, why) of a published figure of ``case``."""
+    if case.calibration is None:
+        return "derived", "follows from the inputs"
+    return case.calibration.kind_of(p)
 
 
 class Pilot(BaseModel):
@@ -112,7 +180,11 @@ class CaseFile(BaseModel):
     variants: dict[str, Variant] = {}
     pilot: Pilot | None = None
     notes: list[str] = []
+<<<<<<< HEAD
     groups: dict[str, Group] = {}
+=======
+    calibration: Calibration | None = None  # what `mkba calibrate` fits to which published figures
+>>>>>>> main
 
     @field_validator("name")
     @classmethod
@@ -143,7 +215,11 @@ class Case:
     summary_nl: str | None = None
     source_file: str | None = None
     variant: str | None = None
+<<<<<<< HEAD
     groups: dict[str, ResolvedGroup] = field(default_factory=dict)
+=======
+    calibration: Calibration | None = None
+>>>>>>> main
 
     @property
     def values(self) -> dict[str, float]:
@@ -206,8 +282,17 @@ def case_path(name_or_path: str | Path) -> Path:
     candidate = cases_dir() / f"{name_or_path}.yaml"
     if candidate.exists():
         return candidate
-    raise InputError(f"unknown case '{name_or_path}'", field="case", fix=did_you_mean(str(name_or_path),
-                     [n for n, _ in list_cases()]) + " (run `mkba cases` for the list)")
+    if p.suffix in (".yaml", ".yml"):
+        from .parameters import read_text_file
+
+        read_text_file(p, what="case file")
+    raise InputError(f"unknown case '{name_or_path}'", field="case", value=str(name_or_path),
+                     fix=did_you_mean(str(name_or_path), case_names()) + " (run `mkba cases` for the list)")
+
+
+def case_names() -> list[str]:
+    """Names of the case files in data/cases (without reading them)."""
+    return sorted(p.stem for p in cases_dir().glob("*.yaml"))
 
 
 # ---------------------------------------------------------------- loading
@@ -220,12 +305,31 @@ def _parse_casefile(raw: dict, path: Path) -> CaseFile:
         if err["type"] == "extra_forbidden":
             raise InputError(f"unknown key '{loc}' in a case file", file=str(path), field=loc,
                              fix=did_you_mean(str(err["loc"][-1]), CaseFile.model_fields)) from None
-        raise InputError(err["msg"], file=str(path), field=loc, value=err.get("input"),
-                         fix="see data/cases/README.md for the case format") from None
+        raise InputError(err["msg"], file=str(path), field=loc, value=err.get("input"), has_value=True,
+                         fix=_casefile_fix(err, loc)) from None
     if cf.name != path.stem:
         raise InputError(f"the case name must equal the file name '{path.stem}'", file=str(path), field="name",
                          value=cf.name, fix=f"write name: {path.stem}")
     return cf
+
+
+def _casefile_fix(err: dict, loc: str) -> str:
+    """A fix for a case-file field pydantic refused (the format is documented in this module and README.md)."""
+    kind = err.get("type", "")
+    if "date" in kind:
+        return f"write {loc}: YYYY-MM-DD, a date that exists (e.g. 2019-07-01)"
+    if kind == "missing":
+        return f"add '{loc}: ...' (see an existing case in data/cases/, e.g. fip_sittard_geleen.yaml)"
+    if kind == "literal_error":
+        return f"use one of the allowed values: {err.get('ctx', {}).get('expected', '')}"
+    if kind in ("string_type", "float_type", "float_parsing", "int_type", "int_parsing", "list_type", "dict_type",
+                "model_type", "bool_type"):
+        want = {"string_type": "text (quote it)", "float_type": "a number", "float_parsing": "a number",
+                "int_type": "a whole number", "int_parsing": "a whole number", "list_type": "a list ('- ...' lines)",
+                "dict_type": "a mapping ('key: value' lines)", "model_type": "a mapping ('key: value' lines)",
+                "bool_type": "true or false"}[kind]
+        return f"give {want} for '{loc}' (see an existing case in data/cases/, e.g. fip_sittard_geleen.yaml)"
+    return f"correct '{loc}' (see an existing case in data/cases/, e.g. fip_sittard_geleen.yaml)"
 
 
 def _override_leaf(name: str, node: Any, *, file: str) -> Parameter:
@@ -240,8 +344,21 @@ def _override_leaf(name: str, node: Any, *, file: str) -> Parameter:
 
 
 def _apply_overrides(params: dict[str, Parameter], overrides: dict[str, Any], *, file: str) -> None:
+    if not isinstance(overrides, dict):
+        raise InputError("overrides must be a mapping of parameter name -> {value, unit, date, reference}", file=file,
+                         field="overrides", value=overrides, has_value=True,
+                         fix="write one 'name: {value: ..., unit: ..., date: ..., reference: ...}' per line")
     for name, node in overrides.items():
         params[name] = _override_leaf(name, node, file=file)
+
+
+def _set_scalar(text: str) -> Any:
+    """A ``--set`` value as a YAML scalar (with mkba's reader: '1e5' is a number, floats keep their text)."""
+    try:
+        value = load_yaml_text(text, file="--set")
+    except InputError:
+        return text
+    return text if isinstance(value, (dict, list)) else value
 
 
 def parse_set_values(pairs: list[str]) -> dict[str, Any]:
@@ -253,15 +370,13 @@ def parse_set_values(pairs: list[str]) -> dict[str, Any]:
         key, text = (s.strip() for s in pair.split("=", 1))
         if key not in SCHEMA:
             raise InputError(f"unknown parameter '{key}'", field="--set", value=pair, fix=did_you_mean(key, SCHEMA))
-        try:
-            value = yaml.safe_load(text)
-        except yaml.YAMLError:
-            value = text
+        value = _set_scalar(text)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             fix = "give a plain number with a decimal point, e.g. 0.3 or 14000"
             if isinstance(value, str) and ("%" in value or "," in value):
                 fix = "write 0.3 for 30 %, 14000 for € 14.000 (no '%', no Dutch separators)"
-            raise InputError("value must be a number", field=key, value=text, fix=fix)
+            raise InputError("value must be a number", file="--set", field=key, value=text, fix=fix)
+        value = _number(value, file="--set", field=key, spec=SCHEMA[key])
         check_value(key, float(value), file="--set")
         out[key] = {"value": value, "unit": SCHEMA[key].unit, "date": _dt.date.today().isoformat(),
                     "reference": "assumption: set on the command line (--set)"}
@@ -285,8 +400,11 @@ def load_case(name_or_path: str | Path, overrides: dict[str, Any] | None = None,
             parent = load_case(cf.extends, _seen=_seen + (path.stem,))
         except InputError as exc:
             if "unknown case" in exc.problem:
+                sets = sorted(p.stem for p in (data_dir() / "parameters").glob("*.yaml"))
                 raise InputError(f"'{cf.extends}' is neither a parameter set nor a case", file=str(path),
-                                 field="extends", fix=exc.fix) from None
+                                 field="extends", value=cf.extends,
+                                 fix=did_you_mean(cf.extends, sets + case_names())
+                                 + f" (parameter sets: {', '.join(sets)}; cases: `mkba cases`)") from None
             raise
         params = dict(parent.parameters)
     _apply_overrides(params, cf.overrides, file=str(path))
@@ -295,10 +413,12 @@ def load_case(name_or_path: str | Path, overrides: dict[str, Any] | None = None,
             and "discount.rate" not in cf.overrides:
         schedule = params.get(DISCOUNT_SCHEDULE)
         if schedule is not None and schedule.series:
-            rate = series_value_at(schedule, appraisal)
+            from .discounting import rate_in_force
+
+            rate, since, source = rate_in_force(schedule, appraisal)
             params["discount.rate"] = Parameter(
                 name="discount.rate", value=rate, unit=SCHEMA["discount.rate"].unit, date=appraisal.isoformat(),
-                reference=f"{schedule.reference} (rate in force on the appraisal date {appraisal.isoformat()})",
+                reference=f"{source} (the rate in force since {since}, on the appraisal date {appraisal.isoformat()})",
                 low=None, high=None, source_file=schedule.source_file)
     missing = sorted(set(SCHEMA) - set(params))
     if missing:
@@ -312,8 +432,14 @@ def load_case(name_or_path: str | Path, overrides: dict[str, Any] | None = None,
                 notes=(parent.notes if parent else []) + cf.notes, source_file=str(path),
                 pilot=cf.pilot or (parent.pilot if parent else None),
                 measured_in=cf.measured_in or (parent.measured_in if parent else None) or cf.start_date.year,
+<<<<<<< HEAD
                 summary_nl=cf.summary_nl, groups=_resolve_groups(cf.groups, file=str(path)) or
                 (parent.groups if parent else {}))
+=======
+                summary_nl=cf.summary_nl,
+                calibration=cf.calibration or (parent.calibration if parent else None))
+    check_calibration(case, file=str(path))
+>>>>>>> main
     if variant:
         if variant not in case.variants:
             raise InputError(f"unknown variant '{variant}' of case {case.name}", field="variant",
@@ -357,6 +483,24 @@ def check_consistency(case: Case, *, file: str | None = None) -> None:
     def fail(problem: str, field: str, fix: str):
         raise InputError(problem, file=file or case.source_file, field=field, fix=fix)
 
+    if people > PLAUSIBLE_MAXIMUM["cohort.initial_participants"][0]:
+        fail(f"the case has {people:,.0f} participants (initial participants plus inflow), more than all "
+             f"{NATIONAL_BIJSTAND_BENEFITS_2024:,} bijstand benefits in the Netherlands (CBS 85383NED, 2024)",
+             "cohort.initial_participants", "give the number of people this case is about")
+    combined = {"treatment (baseline x ratio x cycle + added)":
+                v["baseline.work_exit_rate"] * v.get("effect.work_exit_ratio", 1.0) * v.get("cycle.multiplier", 1.0)
+                + v.get("effect.work_exit_added", 0.0),
+                "control (baseline x cycle)": v["baseline.work_exit_rate"] * v.get("cycle.multiplier", 1.0)}
+    for who, p in combined.items():
+        if not (0.0 <= p <= 1.0):
+            fail(f"the yearly chance of leaving benefit for work in the {who} is {p:g}, outside [0, 1]; the model "
+                 f"would have to clip it", "effect.work_exit_added" if "treatment" in who else "cycle.multiplier",
+                 "lower the effect, the ratio or the cycle multiplier so the chance stays between 0 and 1")
+    other = v["baseline.other_exit_rate"] + v.get("effect.other_exit_added", 0.0)
+    if not (0.0 <= other <= 1.0):
+        fail(f"the yearly chance of other exits (baseline.other_exit_rate + effect.other_exit_added) is {other:g}, "
+             f"outside [0, 1]; the model would have to clip it", "effect.other_exit_added",
+             "keep baseline + added between 0 and 1")
     if people <= 0:
         fail("the case has no participants (initial participants and inflow are both 0)", "cohort.initial_participants",
              "give the number of participants")
@@ -394,8 +538,78 @@ def check_consistency(case: Case, *, file: str | None = None) -> None:
             if ended is not None and ended > size:
                 fail(f"more exits than people: {ended} ended benefits in a {grp} group of {size}", f"pilot.{grp}_ended",
                      "check the counts")
+<<<<<<< HEAD
     from .cohort import check_inputs   # the model's own checks on timing, cost shares and stated outcomes
 
     check_inputs(v, file=file or case.source_file)
     for name, g in case.groups.items():
         check_inputs({**v, **g.values}, file=f"{file or case.source_file}#groups.{name}")
+=======
+
+
+def check_calibration(case: Case, *, file: str | None = None) -> None:
+    """Reject a ``calibration:`` section that names unknown parameters or figures, naming the field."""
+    cal = case.calibration
+    if cal is None:
+        return
+    file = file or case.source_file
+
+    def fail(problem: str, field: str, value, fix: str):
+        raise InputError(problem, file=file, field=field, value=value, fix=fix)
+
+    for name, fp in cal.free.items():
+        if name not in SCHEMA:
+            fail(f"unknown parameter '{name}'", f"calibration.free.{name}", None, did_you_mean(name, SCHEMA))
+        if not fp.low < fp.high:
+            fail(f"the plausible range of {name} is empty (low {fp.low:g}, high {fp.high:g})", f"calibration.free.{name}",
+                 None, "give low < high")
+        for bound in (fp.low, fp.high):
+            check_value(name, bound, file=file)
+        if fp.points is not None and fp.points < 1:
+            fail("an identification grid needs at least one point", f"calibration.free.{name}.points", fp.points,
+                 "give points >= 2")
+    base = {p.metric for p in case.published if p.variant is None}
+    for t in cal.targets:
+        if t not in base:
+            where = [p.variant for p in case.published if p.metric == t]
+            fix = (f"'{t}' is published only for variant {where[0]}; calibration fits the case itself" if where else
+                   did_you_mean(t, sorted(base)) + " (a target is the metric of one of the case's published: entries)")
+            fail(f"calibration target '{t}' is not a published figure of case {case.name}", "calibration.targets", t, fix)
+    for k in cal.kinds:
+        if not any(p.metric == k.metric and p.variant == k.variant for p in case.published):
+            fail(f"no published figure '{k.metric}'" + (f" for variant {k.variant}" if k.variant else ""),
+                 "calibration.kinds", k.metric, did_you_mean(k.metric, sorted({p.metric for p in case.published})))
+        if k.variant is None and k.metric in cal.targets:
+            fail(f"'{k.metric}' is a calibration target, so it is 'calibrated'", "calibration.kinds", k.metric,
+                 "remove it from calibration.kinds")
+
+
+# ---------------------------------------------------------------- full validation (mkba validate)
+def check_published_metrics(case: Case, metrics: Mapping[str, Any], *, file: str | None = None) -> None:
+    """Every ``published:`` entry must name a metric the model computes."""
+    for i, p in enumerate(case.published):
+        if p.metric not in metrics:
+            raise InputError(f"unknown metric '{p.metric}' in published figure {i + 1}", file=file or case.source_file,
+                             field=f"published[{i}].metric", value=p.metric,
+                             fix=did_you_mean(p.metric, sorted(metrics)) + " (the metrics are listed by "
+                                 "`mkba run <case> --format json`)")
+        if p.variant is not None and p.variant not in case.variants:
+            raise InputError(f"published figure {i + 1} refers to an unknown variant '{p.variant}'",
+                             file=file or case.source_file, field=f"published[{i}].variant", value=p.variant,
+                             fix=did_you_mean(p.variant, case.variants) + f" (variants: {', '.join(case.variants) or 'none'})")
+
+
+def validate_case_fully(path: str | Path) -> tuple[Case, list[str]]:
+    """Load a case, each of its variants, and check its published metrics (what ``mkba validate`` runs).
+
+    Returns the case and the names of the variants checked.
+    """
+    from .model import summarise
+
+    case = load_case(path)
+    metrics = summarise(case)["metrics"]
+    for name in case.variants:
+        load_case(path, variant=name)
+    check_published_metrics(case, metrics)
+    return case, list(case.variants)
+>>>>>>> main

@@ -32,10 +32,40 @@ def _clean(v):
 @app.command("cases")
 def cases_cmd() -> None:
     """List the cases with a one-line description."""
-    from .cases import list_cases
+    from .cases import cases_dir
+    from .parameters import read_yaml
 
-    for name, summary in list_cases():
-        typer.echo(f"{name:<24} {summary}")
+    broken = []
+    for path in sorted(cases_dir().glob("*.yaml")):
+        try:
+            raw = read_yaml(path)
+        except InputError as exc:
+            broken.append(exc)
+            typer.echo(f"{path.stem:<24} (broken: see the error below)")
+            continue
+        typer.echo(f"{path.stem:<24} {raw.get('summary', '')}")
+    _report_broken(broken)
+
+
+def _report_broken(broken: list) -> None:
+    """Name every broken case file after the good ones were listed; exit 2 if there was one."""
+    for exc in broken:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+    if broken:
+        raise typer.Exit(code=2)
+
+
+def _check_format(fmt: str, allowed: tuple[str, ...]) -> None:
+    if fmt not in allowed:
+        raise InputError("unknown format", field="--format", value=fmt, fix="use " + ", ".join(allowed[:-1])
+                         + f" or {allowed[-1]}")
+
+
+def _check_out_dir(out: Path | None, option: str = "--out") -> None:
+    """An output folder option must not name an existing file."""
+    if out is not None and out.exists() and not out.is_dir():
+        raise InputError("this is a file, not a folder", file=str(out), field=option,
+                         fix=f"give a folder for {option} (it is created if missing)")
 
 
 @app.command("run")
@@ -43,7 +73,7 @@ def run_cmd(case: str = typer.Argument(..., help="case name or path to a case YA
             set_: List[str] = typer.Option([], "--set", help="override: key=value (repeatable)"),
             variant: Optional[str] = typer.Option(None, "--variant", help="a named variant of the case"),
             scenario: Optional[str] = typer.Option(None, "--scenario", help="hoogconjunctuur | gemiddeld | laagconjunctuur"),
-            replay: Optional[int] = typer.Option(None, "--replay", help="run as if the case started in this year (2002-2022)"),
+            replay: Optional[int] = typer.Option(None, "--replay", help="run as if the case started in this year (2002-2023; quarterly cycle from 2008)"),
             fmt: str = typer.Option("table", "--format", help="table | json | csv")) -> None:
     """Run one case and print its headline metrics and per-year table."""
     try:
@@ -55,12 +85,18 @@ def run_cmd(case: str = typer.Argument(..., help="case name or path to a case YA
         c = load_case(case, parse_set_values(set_), variant=variant)
         path = None
         if scenario:
+            from .cycle import resolve_scenario
             from .scenarios import scenario_case
 
+            try:
+                resolve_scenario(scenario)
+            except InputError as exc:
+                raise InputError(exc.problem, field="--scenario", value=scenario, fix=exc.fix) from None
             c = scenario_case(c, scenario)
         if replay is not None:
-            from .cycle import multiplier_path
+            from .cycle import REPLAY_START_YEARS, _check_year, multiplier_path
 
+            _check_year(replay, "--replay", *REPLAY_START_YEARS)
             path = multiplier_path(replay, c.months, reference_year=c.measured_in)
         res = summarise(c, cycle_path=path)
     except InputError as exc:
@@ -92,14 +128,41 @@ def run_cmd(case: str = typer.Argument(..., help="case name or path to a case YA
             text = "n/a" if v is None else (f"EUR {v:,.0f}" if k.endswith("_eur") else f"{v:,.2f}")
             typer.echo(f"  {k:<36} {text}")
         typer.echo(res["per_year"].round(0).to_string(index=False))
+        if c.published and not (set_ or variant or scenario or replay):
+            from .compare import published_vs_model
+
+            typer.echo("published figures (input: typed in; calibrated: a parameter was fitted to it; "
+                       "derived: follows from the other inputs):")
+            for r in published_vs_model(c):
+                sign = ">=" if r["comparison"] == "at_least" else ("<=" if r["comparison"] == "at_most" else "=")
+                status = ("reproduced" if r["kind"] == "derived" else "met") if r["ok"] else "MISSED"
+                where = f" [{r['variant']}]" if r["variant"] else ""
+                typer.echo(f"  {r['kind']:<10} {r['metric'] + where:<52} {sign} {r['published']:<10g} "
+                           f"model {r['model']:<12.6g} {status}  ({r['reference']})")
 
 
 @app.command("compare")
 def compare_cmd(fmt: str = typer.Option("table", "--format", help="table | json | csv")) -> None:
-    """One table over all cases on a common footing (5 years, 2,25 %)."""
-    from .compare import compare_cases
+    """All cases on a common footing (5 years, 2,25 %): one block per perspective (municipality, society)."""
+    try:
+        _check_format(fmt, ("table", "json", "csv"))
+    except InputError as exc:
+        _fail(exc)
+    from .cases import cases_dir, load_case
+    from .compare import COMPARE_PERSPECTIVES, compare_cases
+    from .formatting import label
 
-    df = compare_cases()
+    good, broken = [], []
+    for path in sorted(cases_dir().glob("*.yaml")):
+        try:
+            load_case(path.stem)
+            good.append(path.stem)
+        except InputError as exc:
+            broken.append(exc.with_file(str(path)))
+    df = compare_cases(good) if good else None
+    if df is None:
+        _report_broken(broken or [InputError("no case files", file=str(cases_dir()),
+                                             fix="add a case (see `mkba new --help`)")])
     if fmt == "json":
         typer.echo(json.dumps([{k: _clean(v) for k, v in r.items()} for r in df.to_dict("records")], indent=2,
                               ensure_ascii=False))
@@ -109,7 +172,32 @@ def compare_cmd(fmt: str = typer.Option("table", "--format", help="table | json 
         import pandas as pd
 
         with pd.option_context("display.width", 200, "display.max_columns", 20):
-            typer.echo(df.drop(columns=["title"]).round(2).to_string(index=False))
+            for i, view in enumerate(COMPARE_PERSPECTIVES):
+                block = df[df["perspective"] == view].drop(columns=["title", "perspective"])
+                typer.echo(("\n" if i else "") + f"== perspective: {view} - {label(f'perspective_{view}', 'en')} ==")
+                typer.echo(block.round(2).to_string(index=False))
+    _report_broken(broken)
+
+
+#: Largest grid per axis of a two-way sweep (a 1.000 x 1.000 grid is a million model runs).
+MAX_GRID_POINTS = 1000
+#: Largest number of probabilistic draws on one machine (one million fit in 0,5 GiB, README).
+MAX_DRAWS = 10_000_000
+
+
+def _check_sweep_options(prob: int, sobol: int, morris: int, seed: int) -> None:
+    if prob < 0 or prob > MAX_DRAWS:
+        raise InputError(f"the number of draws must be between 1 and {MAX_DRAWS:,} (0 = no probabilistic run)",
+                         field="--prob", value=prob, fix="give e.g. --prob 10000")
+    if sobol < 0 or (sobol and sobol & (sobol - 1)):
+        raise InputError("Sobol needs a power of two base samples", field="--sobol", value=sobol,
+                         fix="give e.g. --sobol 1024")
+    if morris < 0 or morris == 1:
+        raise InputError("Morris screening needs at least 2 trajectories", field="--morris", value=morris,
+                         fix="give e.g. --morris 50")
+    if seed < 0:
+        raise InputError("the seed must be a non-negative whole number", field="--seed", value=seed,
+                         fix="give e.g. --seed 1")
 
 
 def _grid_spec(spec: str):
@@ -128,6 +216,20 @@ def _grid_spec(spec: str):
                          fix="write e.g. cycle.multiplier:0.5:1.4:19") from None
     if n < 1:
         raise InputError("a grid needs at least one point", field="--two-way", value=spec, fix="give points >= 2")
+    if n > MAX_GRID_POINTS:
+        raise InputError(f"a grid has at most {MAX_GRID_POINTS} points per axis", field="--two-way", value=spec,
+                         fix="give e.g. 21 points")
+    from .parameters import check_value
+    from .schema import SCHEMA
+    from .errors import did_you_mean
+
+    if name not in SCHEMA:
+        raise InputError(f"unknown parameter '{name}'", field="--two-way", value=spec, fix=did_you_mean(name, SCHEMA))
+    for what, v in (("low", lo_f), ("high", hi_f)):
+        check_value(name, v, file="--two-way", what=what)
+    if lo_f > hi_f or (lo_f == hi_f and n > 1):
+        raise InputError("the grid's low end must be below its high end", field="--two-way", value=spec,
+                         fix=f"write {name}:{hi_f:g}:{lo_f:g}:{n}" if lo_f > hi_f else "widen the grid")
     return name, np.linspace(lo_f, hi_f, n)
 
 
@@ -144,7 +246,9 @@ def sweep_cmd(case: str = typer.Argument(..., help="case name or path"),
               seed: int = typer.Option(20191, "--seed", help="random seed (draws, Sobol, Morris)"),
               dask: Optional[str] = typer.Option(None, "--dask", help="dask.distributed scheduler address, or 'local'"),
               out: Optional[Path] = typer.Option(None, "--out", help="also write tables (CSV) and figures (PNG) here"),
-              fmt: str = typer.Option("table", "--format", help="table | json | csv")) -> None:
+              fmt: str = typer.Option("table", "--format", help="table | json | csv"),
+              include_defaults: bool = typer.Option(False, "--include-defaults", help="also vary parameters without a documented low/high (default rule)"),
+              all_rows: bool = typer.Option(False, "--all", help="one-way table: every parameter, not the top 15")) -> None:
     """Sensitivity sweeps of a case: one-way, two-way, probabilistic, Sobol, Morris, cycle."""
     import functools
 
@@ -153,10 +257,19 @@ def sweep_cmd(case: str = typer.Argument(..., help="case name or path"),
         from .cases import load_case
         from .model import evaluate_batch
 
+        _check_format(fmt, ("table", "json", "csv"))
+        _check_sweep_options(prob, sobol, morris, seed)
+        _check_out_dir(out)
+        if dists is not None:
+            from .parameters import read_text_file
+
+            if not dists.exists() or dists.is_dir():
+                read_text_file(dists, what="distributions file", option="--dists")
         c = load_case(case)
         model = functools.partial(evaluate_batch, c)
         base = c.values
-        ranges = sa.ranges_from_case(c)
+        selection = sa.case_selection(c, include_defaults=include_defaults) if (one_way or sobol or morris) else None
+        ranges = selection.ranges if selection is not None else {}
         executor = None
         if dask:
             from .scaleout import DaskExecutor
@@ -164,7 +277,12 @@ def sweep_cmd(case: str = typer.Argument(..., help="case name or path"),
             executor = DaskExecutor(None if dask == "local" else dask)
         tables: dict = {}
         if one_way:
-            tables["one_way"] = sa.one_way(model, base, ranges, executor=executor)
+            if not ranges:
+                raise InputError("nothing to vary: no parameter of the case has a documented range (low/high)",
+                                 field="--one-way", value=c.name, fix="document low/high in the case file, or add "
+                                 "--include-defaults")
+            tables["one_way"] = sa.one_way(model, base, ranges, parameters=list(ranges), executor=executor)
+            tables["one_way"].attrs["not_varied"] = dict(selection.not_varied)
         if two_way:
             if len(two_way) != 2:
                 raise InputError("--two-way needs exactly two grids", field="--two-way", value=two_way,
@@ -191,7 +309,8 @@ def sweep_cmd(case: str = typer.Argument(..., help="case name or path"),
             tables["sobol"] = sa.sobol(model, base, ranges, N=sobol, seed=seed, parameters=list(ranges) or None,
                                        executor=executor)
         if morris:
-            tables["morris"] = sa.morris(model, base, ranges, N=morris, seed=seed, executor=executor)
+            tables["morris"] = sa.morris(model, base, ranges, N=morris, seed=seed, parameters=list(ranges) or None,
+                                         executor=executor)
         if scenarios or replay:
             from .scenarios import replay_table, scenario_table
 
@@ -207,8 +326,11 @@ def sweep_cmd(case: str = typer.Argument(..., help="case name or path"),
         return
     import pandas as pd
 
+    not_varied = tables["one_way"].attrs.get("not_varied", {}) if "one_way" in tables else {}
     tables = {k: (v if isinstance(v.index, pd.RangeIndex) else v.reset_index()) for k, v in tables.items()
               if v is not None}
+    if selection is not None and selection.not_varied:
+        tables["not_varied"] = selection.not_varied_table()
     if out:
         out.mkdir(parents=True, exist_ok=True)
         for k, v in tables.items():
@@ -220,6 +342,11 @@ def sweep_cmd(case: str = typer.Argument(..., help="case name or path"),
     else:
         with pd.option_context("display.width", 200, "display.max_columns", 30, "display.max_rows", 100):
             for k, v in tables.items():
+                if fmt != "csv" and k == "one_way":
+                    typer.echo(sa.tornado_text(v, top=None if all_rows else 15, not_varied=not_varied), nl=False)
+                    continue
+                if fmt != "csv" and k == "not_varied":
+                    continue  # listed under the one-way table
                 typer.echo(f"== {k}")
                 typer.echo(v.to_csv(index=False) if fmt == "csv" else v.round(4).to_string(index=False))
 
@@ -249,6 +376,7 @@ def build_render_jobs(cases: list[str], *, all_cases: bool, notebook: str | None
 
     nb_dir = repo_root() / "notebooks"
     jobs = []
+    _check_render_params(params, municipal=bool(municipalities), share=share)
     if municipalities:
         # `--municipalities Zeeland GM0479 "Den Haag"`: words after the option arrive as positional
         # arguments; commas also separate (`--municipalities GM0479,GM0363`)
@@ -281,6 +409,30 @@ def build_render_jobs(cases: list[str], *, all_cases: bool, notebook: str | None
     return jobs
 
 
+#: notebook parameters that say which report it is: set by the command, never by --param
+_IDENTITY_PARAMS = {"case": "name the case as an argument (mkba render CASE)",
+                    "gm_code": "choose municipalities with --municipalities",
+                    "approach": "use --approach",
+                    "share_reached": "use --share"}
+
+
+def _check_render_params(params: dict, *, municipal: bool, share: float) -> None:
+    """Refuse --param values that would give a report another report's figures, and bad ranges."""
+    for key, fix in _IDENTITY_PARAMS.items():
+        if key in params:
+            raise InputError("this parameter names the report (its file name, title and index entry) "
+                             "and cannot be overridden", field="--param", value=f"{key}={params[key]}",
+                             fix=fix)
+    if municipal and not (isinstance(share, (int, float)) and 0 < share <= 1):
+        raise InputError("the share of the caseload reached must be a fraction above 0 and at most 1",
+                         field="--share", value=share, fix="e.g. --share 0.05 for 5 %")
+    if "n_draws" in params:
+        n = params["n_draws"]
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise InputError("the number of random draws must be a whole number of at least 1",
+                             field="--param", value=f"n_draws={n}", fix="e.g. --param n_draws=2000")
+
+
 @app.command("render")
 def render_cmd(cases: List[str] = typer.Argument(None, help="cases to render (see `mkba cases`)"),
                all_: bool = typer.Option(False, "--all", help="every case, plus the comparison report"),
@@ -294,7 +446,8 @@ def render_cmd(cases: List[str] = typer.Argument(None, help="cases to render (se
                out: Path = typer.Option(Path("reports"), "--out", help="output directory"),
                resume: bool = typer.Option(False, "--resume", help="skip reports whose notebook, parameters and data are unchanged"),
                dask: Optional[str] = typer.Option(None, "--dask", help="dask.distributed scheduler address"),
-               lang: str = typer.Option("nl", "--lang", help="nl | en")) -> None:
+               lang: str = typer.Option("nl", "--lang", help="nl | en"),
+               timeout: float = typer.Option(600.0, "--timeout", help="seconds per report; a report still running then is stopped and recorded as failed")) -> None:
     """Render reports (HTML, optionally PDF) with index.html and manifest.json."""
     try:
         from .manifest import fingerprint_paths
@@ -304,6 +457,9 @@ def render_cmd(cases: List[str] = typer.Argument(None, help="cases to render (se
         jobs = build_render_jobs(cases or [], all_cases=all_, notebook=notebook, municipalities=municipalities,
                                  approach=approach, share=share, params=_parse_params(param), lang=lang)
         validate_jobs(jobs, out, lang=lang, pdf=pdf, dask_address=dask, workers=workers)
+        if not timeout > 0:
+            raise InputError("the timeout must be a positive number of seconds", field="--timeout",
+                             value=timeout, fix="e.g. --timeout 600")
     except InputError as exc:
         _fail(exc)
         return
@@ -319,13 +475,17 @@ def render_cmd(cases: List[str] = typer.Argument(None, help="cases to render (se
 
     try:
         result = render_batch(jobs, out, workers=workers, pdf=pdf, resume=resume, dask_address=dask, lang=lang,
-                              progress=progress, data_fingerprint=fp)
+                              progress=progress, data_fingerprint=fp, timeout=timeout)
     except InputError as exc:
         _fail(exc)
         return
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        from .render import Terminated
+
         typer.echo("interrupted: finished reports are kept", err=True)
-        raise typer.Exit(code=130)
+        raise typer.Exit(code=143 if isinstance(exc, Terminated) else 130)
+    for note in result.notes:
+        typer.echo(f"warning: {note}", err=True)
     typer.echo(f"{len(result.ok)} rendered, {len(result.failed)} failed, {len(result.skipped)} unchanged -> {result.index_path}")
     raise typer.Exit(code=result.exit_code)
 
@@ -365,12 +525,82 @@ def export_cmd(case: str = typer.Argument(..., help="case name or path to a case
 
         c = load_case(case, parse_set_values(set_), variant=variant)
         fname = f"{c.name}{'-' + variant if variant else ''}.xlsx"
-        target = out if out is not None and not out.is_dir() else (out or Path.cwd()) / fname
+        if out is not None and out.suffix.lower() not in ("", ".xlsx") and not out.is_dir():
+            raise InputError("the export is an Excel workbook", file=str(out), field="--out",
+                             value=out.suffix, fix=f"give a folder or a file name ending in .xlsx, e.g. {fname}")
+        if out is not None and out.exists() and not out.is_dir() and out.suffix.lower() != ".xlsx":
+            raise InputError("this is a file, not a folder", file=str(out), field="--out",
+                             fix="give a folder (it is created if missing) or a .xlsx file name")
+        is_file = out is not None and out.suffix.lower() == ".xlsx" and not out.is_dir()
+        target = out if is_file else (out or Path.cwd()) / fname
         path = export_xlsx(c, target)
     except InputError as exc:
         _fail(exc)
         return
     typer.echo(f"wrote {path}")
+
+
+@app.command("calibrate")
+def calibrate_cmd(case: str = typer.Argument(..., help="case name or path to a case YAML"),
+                  write: bool = typer.Option(False, "--write", help="write the fitted values with provenance into the case file"),
+                  identify: bool = typer.Option(True, "--identify/--no-identify",
+                                                help="also search the plausible ranges for every parameter set that meets the targets"),
+                  fmt: str = typer.Option("table", "--format", help="table | json")) -> None:
+    """Fit the case's free parameters to its published targets (calibration: section), print the
+    residuals and how well the published figures pin down the headline results."""
+    try:
+        from . import fitting
+        from .cases import load_case
+
+        if fmt not in ("table", "json"):
+            raise InputError("unknown format", field="--format", value=fmt, fix="use table or json")
+        c = load_case(case)
+        result = fitting.calibrate(c)
+        ident = fitting.identify(c) if identify else None
+        written = fitting.write_fitted(c, result) if write else None
+    except InputError as exc:
+        _fail(exc)
+        return
+    if fmt == "json":
+        payload = {"case": c.name, "fitted": result.values, "start": result.start,
+                   "bounds": {k: list(v) for k, v in result.bounds.items()},
+                   "targets": [{k: _clean(v) for k, v in r.items()} for r in result.residual_table().to_dict("records")],
+                   "evaluations": result.evaluations, "written": written}
+        if ident is not None:
+            payload["identification"] = {
+                "grid_points": ident.n_grid, "sets": len(ident.sets),
+                "free": {k: [float(v.min()), float(v.max()), len(v)] for k, v in ident.grid.items()},
+                "ranges": [{k: _clean(v) for k, v in r.items()} for r in ident.ranges.to_dict("records")]}
+        typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+        return
+    typer.echo(f"{c.title}: calibration ({c.perspective} view, {c.months} months)")
+    typer.echo(f"fitted with scipy.optimize.least_squares ({result.evaluations} model evaluations):")
+    for n, v in result.values.items():
+        lo, hi = result.bounds[n]
+        typer.echo(f"  {n:<36} {result.start[n]:>14.6g} -> {v:<14.6g} range [{lo:g}, {hi:g}]")
+    typer.echo("targets (published figure, model at the fit, residual):")
+    for r in result.residual_table().to_dict("records"):
+        sign = ">=" if r["comparison"] == "at_least" else ("<=" if r["comparison"] == "at_most" else "=")
+        tol = f" +- {r['tolerance']:g}" if r["comparison"] == "approx" else ""
+        typer.echo(f"  {r['metric']:<44} {sign} {r['published']:<12g}{tol:<10} model {r['model']:<14.6g} "
+                   f"residual {r['residual']:+.3g}  {'ok' if r['ok'] else 'MISSED'}  ({r['reference']})")
+    if ident is not None:
+        axes = ", ".join(f"{k} {v.min():g}..{v.max():g} ({len(v)})" for k, v in ident.grid.items())
+        typer.echo(f"identification: {len(ident.sets)} of {ident.n_grid} parameter sets on the grid over the plausible "
+                   f"ranges ({axes}) meet every target within its tolerance")
+        if len(ident.sets):
+            for k in ident.grid:
+                typer.echo(f"  {k:<36} {ident.sets[k].min():g} .. {ident.sets[k].max():g}")
+            typer.echo("headline ranges across them:")
+            for r in ident.ranges.to_dict("records"):
+                lo, hi = r["min"], r["max"]
+                money = r["metric"].endswith("_eur")
+                fmt_ = (lambda x: f"EUR {x:,.0f}") if money else (lambda x: f"{x:,.2f}")
+                never = f" (never in {r['never']} sets)" if r["never"] else ""
+                span = "n/a" if math.isnan(lo) else f"{fmt_(lo)} .. {fmt_(hi)}"
+                typer.echo(f"  {r['perspective']:<13} {r['metric']:<18} {span}{never}")
+    if written is not None:
+        typer.echo(f"wrote {', '.join(f'{k} = {v:g}' for k, v in written.items())} with provenance to {c.source_file}")
 
 
 @app.command("validate")
@@ -380,11 +610,13 @@ def validate_cmd(file: Path = typer.Argument(..., help="a case or parameter YAML
         from .parameters import load_parameter_file, read_yaml
 
         raw = read_yaml(file)
-        if "name" in raw and "start_date" in raw:
-            from .cases import load_case
+        if "name" in raw or "start_date" in raw or "extends" in raw or "overrides" in raw:
+            from .cases import validate_case_fully
 
-            c = load_case(file)
-            typer.echo(f"ok: case {c.name} ({len(c.values)} parameters, assumptions {c.assumptions_hash()})")
+            c, variants = validate_case_fully(file)
+            checked = f", variants {', '.join(variants)}" if variants else ""
+            typer.echo(f"ok: case {c.name} ({len(c.values)} parameters, assumptions {c.assumptions_hash()}"
+                       f"{checked}; {len(c.published)} published figures name known metrics)")
         else:
             params = load_parameter_file(file)
             typer.echo(f"ok: parameter file with {len(params)} entries")

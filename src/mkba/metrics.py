@@ -121,3 +121,12 @@ def per_year(ledger: Ledger, values: dict[str, np.ndarray], *, perspective: str,
 def cumsum_months(x: np.ndarray) -> np.ndarray:
     """Cumulative sum over months (axis 0), for the views' cumulative figures."""
     return np.cumsum(x, axis=0)
+
+
+# ------------------------------------------------------------------ both perspectives, always
+#: (key prefix, Ledger.view name): every run reports both, whatever the case's own perspective.
+PERSPECTIVES = (("municipal", "municipality"), ("societal", "society"))
+#: Headline figures given per perspective as ``<prefix>_<name>`` (e.g. ``societal_bcr``); the kernel
+#: computes them all (``municipal_net_result_eur``, ``municipal_npv_eur``, ``municipal_bcr``,
+#: ``societal_net_result_eur``, ``societal_npv_eur``, ``societal_bcr``) next to the case's own view.
+PERSPECTIVE_METRICS = ("net_result_eur", "npv_eur", "bcr")
