@@ -180,11 +180,8 @@ class CaseFile(BaseModel):
     variants: dict[str, Variant] = {}
     pilot: Pilot | None = None
     notes: list[str] = []
-<<<<<<< HEAD
     groups: dict[str, Group] = {}
-=======
     calibration: Calibration | None = None  # what `mkba calibrate` fits to which published figures
->>>>>>> main
 
     @field_validator("name")
     @classmethod
@@ -215,11 +212,8 @@ class Case:
     summary_nl: str | None = None
     source_file: str | None = None
     variant: str | None = None
-<<<<<<< HEAD
     groups: dict[str, ResolvedGroup] = field(default_factory=dict)
-=======
     calibration: Calibration | None = None
->>>>>>> main
 
     @property
     def values(self) -> dict[str, float]:
@@ -432,14 +426,10 @@ def load_case(name_or_path: str | Path, overrides: dict[str, Any] | None = None,
                 notes=(parent.notes if parent else []) + cf.notes, source_file=str(path),
                 pilot=cf.pilot or (parent.pilot if parent else None),
                 measured_in=cf.measured_in or (parent.measured_in if parent else None) or cf.start_date.year,
-<<<<<<< HEAD
                 summary_nl=cf.summary_nl, groups=_resolve_groups(cf.groups, file=str(path)) or
-                (parent.groups if parent else {}))
-=======
-                summary_nl=cf.summary_nl,
+                (parent.groups if parent else {}),
                 calibration=cf.calibration or (parent.calibration if parent else None))
     check_calibration(case, file=str(path))
->>>>>>> main
     if variant:
         if variant not in case.variants:
             raise InputError(f"unknown variant '{variant}' of case {case.name}", field="variant",
@@ -538,13 +528,11 @@ def check_consistency(case: Case, *, file: str | None = None) -> None:
             if ended is not None and ended > size:
                 fail(f"more exits than people: {ended} ended benefits in a {grp} group of {size}", f"pilot.{grp}_ended",
                      "check the counts")
-<<<<<<< HEAD
     from .cohort import check_inputs   # the model's own checks on timing, cost shares and stated outcomes
 
     check_inputs(v, file=file or case.source_file)
     for name, g in case.groups.items():
         check_inputs({**v, **g.values}, file=f"{file or case.source_file}#groups.{name}")
-=======
 
 
 def check_calibration(case: Case, *, file: str | None = None) -> None:
@@ -612,4 +600,3 @@ def validate_case_fully(path: str | Path) -> tuple[Case, list[str]]:
         load_case(path, variant=name)
     check_published_metrics(case, metrics)
     return case, list(case.variants)
->>>>>>> main
