@@ -660,7 +660,7 @@ def _metrics(rows, T, df, municipality, prog_months, eval_month, out, j):
     be_net = np.nan if last_neg_net == T - 1 else last_neg_net + 2.0
     be_sec = np.nan if last_neg_sec == T - 1 else last_neg_sec + 2.0
     vals = (extra, s_extra / T, s_saved, rows[R_EV_T, ei] - rows[R_EV_C, ei],
-            s_gross, s_cost, s_net, pv_net, _safe_div(pv_gross, pv_cost), be_cum,
+            s_gross, s_cost, s_net, pv_net, _safe_div(pv_net + pv_cost, pv_cost), be_cum,
             be_net, _safe_div(s_cost, extra), _safe_div(s_cost, extra),
             run_rate, cost_per_year, run_rate - cost_per_year,
             gbs, allex, 1.0 - _safe_div(gbs, allex),

@@ -34,7 +34,9 @@ from .schema import SCHEMA
 
 GROUPS = ("treatment", "control")
 DEFAULT_CHUNK = 65536          # scenarios per kernel call (parameter tensor ~1,4 kB per scenario and group)
-ENGINES = ("auto", "numba")
+# There is one engine; "numpy" is still accepted (it names the same compiled kernel) so callers written for
+# the former two engines keep working.
+ENGINES = ("auto", "numba", "numpy")
 # Split by a sub-group's share unless the group sets its own value: the people and the fixed costs.
 GROUP_SCALED = ("cohort.initial_participants", "cohort.inflow_per_month", "programme.staff_fte",
                 "programme.setup_cost", "programme.other_cost_per_month", "secondment.overhead_per_month")
