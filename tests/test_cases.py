@@ -81,3 +81,34 @@ def test_build_up_longer_than_horizon(tmp_path):
     """)
     with pytest.raises(InputError, match=r"build-up \(secondment.ramp_months = 18\) is longer than the horizon \(horizon.months = 12\)"):
         load_case(p)
+
+
+def _templates():
+    from mkba.parameters import data_dir
+
+    return sorted((data_dir() / "templates").glob("*.yaml"))
+
+
+def test_the_cookbook_templates_exist():
+    names = {p.stem for p in _templates()}
+    assert {"intensive_case_management", "subsidised_job", "secondment_benefit_kept", "training_part_time",
+            "placement_agency"} <= names
+
+
+@pytest.mark.parametrize("path", _templates(), ids=lambda p: p.stem)
+def test_every_template_validates_runs_and_makes_a_new_case(path, tmp_path):
+    """Each template (docs/cookbook.md) is a case that loads, runs and is a valid --from for `mkba new`."""
+    import math
+
+    from mkba.local import new_case_file
+    from mkba.model import case_warnings, evaluate_batch, summarise
+
+    case = load_case(path)
+    m = summarise(case)["metrics"]
+    assert all(math.isfinite(m[k]) for k in ("npv_eur", "municipal_npv_eur", "societal_npv_eur"))
+    assert m["extra_ended_benefits"] <= case.value("cohort.initial_participants") + case.value(
+        "cohort.inflow_per_month") * case.value("cohort.inflow_months") + 1e-9
+    assert not case_warnings(case), case_warnings(case)
+    out = new_case_file(f"my_{path.stem}", path.stem, out_dir=tmp_path)
+    new = load_case(out)
+    assert evaluate_batch(new)["npv_eur"][0] == pytest.approx(evaluate_batch(new)["npv_eur"][0])
