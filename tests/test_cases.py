@@ -112,3 +112,24 @@ def test_every_template_validates_runs_and_makes_a_new_case(path, tmp_path):
     out = new_case_file(f"my_{path.stem}", path.stem, out_dir=tmp_path)
     new = load_case(out)
     assert evaluate_batch(new)["npv_eur"][0] == pytest.approx(evaluate_batch(new)["npv_eur"][0])
+
+
+def test_validate_names_an_effect_that_outlasts_paid_participation(tmp_path):
+    """APP's variant effect_as_published lets the effect run on after the paid year without a source."""
+    from typer.testing import CliRunner
+
+    from mkba.cli import app
+    from mkba.model import case_warnings
+
+    warn = case_warnings(load_case("app_zaanstad", variant="effect_as_published"))
+    assert warn and "effect.persistence_months" in warn[0] and "participation.months = 12" in warn[0]
+    assert not case_warnings(load_case("app_zaanstad"))
+    src = load_case("app_zaanstad").source_file
+    text = open(src, encoding="utf-8").read().replace(
+        "  participation.months: {value: 12,",
+        "  effect.persistence_months: {value: 6, unit: months, date: 2018, reference: \"assumption: test\"}\n"
+        "  participation.months: {value: 12,")
+    p = tmp_path / "app_zaanstad.yaml"
+    p.write_text(text, encoding="utf-8")
+    r = CliRunner().invoke(app, ["validate", str(p)])
+    assert "warning:" in r.output and "effect.persistence_months" in r.output, r.output
