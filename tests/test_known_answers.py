@@ -24,12 +24,12 @@ def synthetic(tmp_path, extra: str = "", name: str = "synthetic", horizon: int =
     to the chance of leaving for work for 12 months of participation; costs: EUR 50 per participation
     month for everyone taking part, 1 FTE at EUR 60.000 a year for 6 months; benefit EUR 12.000 a year,
     the municipality keeps all of it; 3 % real discount rate, Excel's NPV per year."""
-    leaf = 'date: 2026, reference: "test: synthetic"'
+    leaf = 'date: 2019, reference: "test: synthetic"'
     body = textwrap.dedent(f"""
         name: {name}
         title: synthetic
         summary: hand-computed case
-        start_date: 2026-01-01
+        start_date: 2019-01-01
         perspective: municipality
         overrides:
           horizon.months: {{value: {horizon}, unit: months, {leaf}}}
@@ -90,7 +90,7 @@ def test_people_off_benefit_and_benefit_months(tmp_path):
 def test_returns_are_subtracted_from_people_but_not_from_exit_events(tmp_path):
     """With 50 % a year returning: people off benefit = exits - returns, exit events count every exit."""
     case = synthetic(tmp_path, """
-        baseline.return_rate: {value: 0.5, unit: 1/year (probability), date: 2026, reference: "test"}
+        baseline.return_rate: {value: 0.5, unit: 1/year (probability), date: 2019, reference: "test"}
     """)
     path = hand_path(24, weight=lambda t: 1.0 if t < 12 else 0.0, ret=0.5)
     m = evaluate_batch(case)
@@ -126,7 +126,7 @@ def test_per_participation_month_cost_can_stop_at_exit(tmp_path):
     """participation.stops_at_exit = 1: charged only while on benefit: EUR 50 x sum of the average number on
     benefit over months 0-11."""
     case = synthetic(tmp_path, """
-        participation.stops_at_exit: {value: 1, unit: fraction, date: 2026, reference: "test"}
+        participation.stops_at_exit: {value: 1, unit: fraction, date: 2019, reference: "test"}
     """)
     path = hand_path(12)
     months_on_benefit = sum(0.5 * (b0 + b1) for b0, b1, _ in path)
@@ -163,7 +163,7 @@ def test_npv_bcr_and_break_even(tmp_path):
 def test_retention_share_halves_the_municipal_saving(tmp_path):
     """benefit.retention_share 0,5: the municipality keeps half of the benefit saving, the Rijk the rest."""
     case = synthetic(tmp_path, """
-        benefit.retention_share: {value: 0.5, unit: fraction, date: 2026, reference: "test"}
+        benefit.retention_share: {value: 0.5, unit: fraction, date: 2019, reference: "test"}
     """)
     m = evaluate_batch(case)
     path = hand_path(24, weight=lambda t: 1.0 if t < 12 else 0.0)
@@ -177,9 +177,9 @@ def test_decay_and_ramp_up_written_out(tmp_path):
     """Ramp-up over 4 months (weight (t + 1) / 4), decay from month 6 with a 3-month half-life
     (weight x 2^-((t - 6) / 3)), effect until month 12 (participation)."""
     case = synthetic(tmp_path, """
-        effect.ramp_months: {value: 4, unit: months, date: 2026, reference: "test"}
-        effect.decay_start_month: {value: 6, unit: months, date: 2026, reference: "test"}
-        effect.decay_half_life_months: {value: 3, unit: months, date: 2026, reference: "test"}
+        effect.ramp_months: {value: 4, unit: months, date: 2019, reference: "test"}
+        effect.decay_start_month: {value: 6, unit: months, date: 2019, reference: "test"}
+        effect.decay_half_life_months: {value: 3, unit: months, date: 2019, reference: "test"}
     """)
 
     def weight(t):
@@ -198,7 +198,7 @@ def test_effect_persists_only_when_stated(tmp_path):
     """effect.persistence_months 6: the added chance continues for 6 months after participation (18 in all):
     100 x (1 - 0,88 ** (18 / 12)) people off benefit."""
     case = synthetic(tmp_path, """
-        effect.persistence_months: {value: 6, unit: months, date: 2026, reference: "test"}
+        effect.persistence_months: {value: 6, unit: months, date: 2019, reference: "test"}
     """)
     assert evaluate_batch(case)["extra_ended_benefits"][0] == pytest.approx(100 * (1 - 0.88 ** 1.5), rel=1e-12)
     from mkba.model import case_warnings
@@ -210,9 +210,9 @@ def test_each_entrant_has_its_own_participation_window(tmp_path):
     """10 people enter every month for 3 months (months 0, 1, 2); each gets 12 months of effect from their own
     entry, so each entry cohort ends with 10 x 0,88 on benefit: 3 x 1,2 = 3,6 people off benefit."""
     case = synthetic(tmp_path, """
-        cohort.initial_participants: {value: 0, unit: persons, date: 2026, reference: "test"}
-        cohort.inflow_per_month: {value: 10, unit: persons/month, date: 2026, reference: "test"}
-        cohort.inflow_months: {value: 3, unit: months, date: 2026, reference: "test"}
+        cohort.initial_participants: {value: 0, unit: persons, date: 2019, reference: "test"}
+        cohort.inflow_per_month: {value: 10, unit: persons/month, date: 2019, reference: "test"}
+        cohort.inflow_months: {value: 3, unit: months, date: 2019, reference: "test"}
     """)
     assert evaluate_batch(case)["extra_ended_benefits"][0] == pytest.approx(3 * 10 * 0.12, rel=1e-12)
 
@@ -221,29 +221,29 @@ def test_each_entrant_has_its_own_participation_window(tmp_path):
 CHANNELS = {
     "the added effect": "",
     "moves from a contract to regular work": """
-        effect.work_exit_added: {value: 0.0, unit: fraction/year (pp/100), date: 2026, reference: "test"}
-        jobs.share: {value: 1.0, unit: fraction, date: 2026, reference: "test"}
-        jobs.start_month: {value: 1, unit: months, date: 2026, reference: "test"}
-        jobs.end_month: {value: 12, unit: months, date: 2026, reference: "test"}
-        jobs.to_work_rate: {value: 0.3, unit: 1/year (probability), date: 2026, reference: "test"}
-        jobs.to_work_share: {value: 0.5, unit: fraction, date: 2026, reference: "test"}
+        effect.work_exit_added: {value: 0.0, unit: fraction/year (pp/100), date: 2019, reference: "test"}
+        jobs.share: {value: 1.0, unit: fraction, date: 2019, reference: "test"}
+        jobs.start_month: {value: 1, unit: months, date: 2019, reference: "test"}
+        jobs.end_month: {value: 12, unit: months, date: 2019, reference: "test"}
+        jobs.to_work_rate: {value: 0.3, unit: 1/year (probability), date: 2019, reference: "test"}
+        jobs.to_work_share: {value: 0.5, unit: fraction, date: 2019, reference: "test"}
     """,
     "drop-outs from a contract": """
-        effect.work_exit_added: {value: 0.0, unit: fraction/year (pp/100), date: 2026, reference: "test"}
-        jobs.share: {value: 1.0, unit: fraction, date: 2026, reference: "test"}
-        jobs.start_month: {value: 1, unit: months, date: 2026, reference: "test"}
-        jobs.end_month: {value: 12, unit: months, date: 2026, reference: "test"}
-        jobs.dropout_rate: {value: 0.3, unit: 1/year (probability), date: 2026, reference: "test"}
-        jobs.dropout_cycle_sensitivity: {value: 1.0, unit: fraction, date: 2026, reference: "test"}
+        effect.work_exit_added: {value: 0.0, unit: fraction/year (pp/100), date: 2019, reference: "test"}
+        jobs.share: {value: 1.0, unit: fraction, date: 2019, reference: "test"}
+        jobs.start_month: {value: 1, unit: months, date: 2019, reference: "test"}
+        jobs.end_month: {value: 12, unit: months, date: 2019, reference: "test"}
+        jobs.dropout_rate: {value: 0.3, unit: 1/year (probability), date: 2019, reference: "test"}
+        jobs.dropout_cycle_sensitivity: {value: 1.0, unit: fraction, date: 2019, reference: "test"}
     """,
     "part-time to full work": """
-        baseline.part_time_share: {value: 1.0, unit: fraction, date: 2026, reference: "test"}
-        baseline.partial_to_work_rate: {value: 0.5, unit: 1/year (probability), date: 2026, reference: "test"}
-        baseline.partial_return_rate: {value: 0.0, unit: 1/year (probability), date: 2026, reference: "test"}
+        baseline.part_time_share: {value: 1.0, unit: fraction, date: 2019, reference: "test"}
+        baseline.partial_to_work_rate: {value: 0.5, unit: 1/year (probability), date: 2019, reference: "test"}
+        baseline.partial_return_rate: {value: 0.0, unit: 1/year (probability), date: 2019, reference: "test"}
     """,
     "returns to benefit": """
-        baseline.return_rate: {value: 0.3, unit: 1/year (probability), date: 2026, reference: "test"}
-        baseline.return_cycle_sensitivity: {value: 1.0, unit: fraction, date: 2026, reference: "test"}
+        baseline.return_rate: {value: 0.3, unit: 1/year (probability), date: 2019, reference: "test"}
+        baseline.return_cycle_sensitivity: {value: 1.0, unit: fraction, date: 2019, reference: "test"}
     """,
 }
 
@@ -263,13 +263,13 @@ def test_contract_wage_is_paid_by_employer_and_subsidy_and_transfers_cancel(tmp_
     1.000 x 1,1 / 0,7 a month), employer pays 40 %: per month the employer pays 0,4 x 100 x 1.571,43 and the
     municipality 0,6 x it; the participant gets 0,7 of the wage cost, the Rijk 0,3; the item nets to 0."""
     case = synthetic(tmp_path, """
-        effect.work_exit_added: {value: 0.0, unit: fraction/year (pp/100), date: 2026, reference: "test"}
-        jobs.share: {value: 1.0, unit: fraction, date: 2026, reference: "test"}
-        jobs.start_month: {value: 0, unit: months, date: 2026, reference: "test"}
-        jobs.end_month: {value: 12, unit: months, date: 2026, reference: "test"}
-        jobs.wage_benefit_ratio: {value: 1.1, unit: ratio, date: 2026, reference: "test"}
-        jobs.employer_share: {value: 0.4, unit: fraction, date: 2026, reference: "test"}
-        work.net_wage_share: {value: 0.7, unit: fraction, date: 2026, reference: "test"}
+        effect.work_exit_added: {value: 0.0, unit: fraction/year (pp/100), date: 2019, reference: "test"}
+        jobs.share: {value: 1.0, unit: fraction, date: 2019, reference: "test"}
+        jobs.start_month: {value: 0, unit: months, date: 2019, reference: "test"}
+        jobs.end_month: {value: 12, unit: months, date: 2019, reference: "test"}
+        jobs.wage_benefit_ratio: {value: 1.1, unit: ratio, date: 2019, reference: "test"}
+        jobs.employer_share: {value: 0.4, unit: fraction, date: 2019, reference: "test"}
+        work.net_wage_share: {value: 0.7, unit: fraction, date: 2019, reference: "test"}
     """)
     pa = per_actor(run(case), discounted=False)
     wage_month = 1000.0 * 1.1 / 0.7
@@ -282,8 +282,8 @@ def test_contract_wage_is_paid_by_employer_and_subsidy_and_transfers_cancel(tmp_
 
 def test_cost_sharing_splits_an_item_over_actors(tmp_path):
     case = synthetic(tmp_path, """
-        sharing.programme_staff.municipality: {value: 0.5, unit: fraction, date: 2026, reference: "test"}
-        sharing.programme_staff.housing_corporation: {value: 0.5, unit: fraction, date: 2026, reference: "test"}
+        sharing.programme_staff.municipality: {value: 0.5, unit: fraction, date: 2019, reference: "test"}
+        sharing.programme_staff.housing_corporation: {value: 0.5, unit: fraction, date: 2019, reference: "test"}
     """)
     pa = per_actor(run(case), discounted=False)
     assert pa.loc["programme_staff", "municipality"] == pytest.approx(-15_000, rel=1e-12)
@@ -299,7 +299,7 @@ def test_cost_shares_that_do_not_add_up_are_an_error(tmp_path):
 
     with pytest.raises(InputError, match="sum to 1.2.*sharing.programme_staff"):
         synthetic(tmp_path, """
-            sharing.programme_staff.rijk: {value: 0.2, unit: fraction, date: 2026, reference: "test"}
+            sharing.programme_staff.rijk: {value: 0.2, unit: fraction, date: 2019, reference: "test"}
         """)
 
 
@@ -311,7 +311,7 @@ def test_sub_groups_add_up_to_the_whole(tmp_path):
     p.write_text(p.read_text() + textwrap.dedent("""
         groups:
           site_a: {share: 0.5}
-          site_b: {share: 0.5, overrides: {effect.work_exit_added: {value: 0.0, unit: fraction/year (pp/100), date: 2026, reference: "test"}}}
+          site_b: {share: 0.5, overrides: {effect.work_exit_added: {value: 0.0, unit: fraction/year (pp/100), date: 2019, reference: "test"}}}
     """), encoding="utf-8")
     split = load_case(p)
     whole = evaluate_batch(same)
@@ -338,5 +338,5 @@ def test_participation_longer_than_the_horizon_is_an_error(tmp_path):
 
     with pytest.raises(InputError, match="participation.months"):
         synthetic(tmp_path, """
-            participation.months: {value: 30, unit: months, date: 2026, reference: "test"}
+            participation.months: {value: 30, unit: months, date: 2019, reference: "test"}
         """)

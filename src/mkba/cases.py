@@ -270,7 +270,7 @@ class Case:
 
 
 def _in_price_year(params: dict[str, Parameter], price_year: int, conversions: dict, names, *, file: str,
-                   dated: bool = True) -> tuple[dict[str, Parameter], dict]:
+                   dated: bool = True, what: str = "price year") -> tuple[dict[str, Parameter], dict]:
     """Amounts of ``names`` in prices of ``price_year`` (``dated``: convert by their date; else re-date)."""
     import dataclasses
 
@@ -285,7 +285,7 @@ def _in_price_year(params: dict[str, Parameter], price_year: int, conversions: d
                 params[name] = dataclasses.replace(p, date=str(price_year),
                                                    reference=f"{p.reference} (in prices of {price_year})")
         return params, conversions
-    params, done = prices.express_in_price_year(params, price_year, names=names, file=file)
+    params, done = prices.express_in_price_year(params, price_year, names=names, file=file, what=what)
     for c in done:
         merged = prices.compose(conversions.get(c.parameter), c)
         if merged is None:
@@ -460,8 +460,8 @@ def load_case(name_or_path: str | Path, overrides: dict[str, Any] | None = None,
     if missing:
         raise InputError(f"missing parameters: {', '.join(missing)}", file=str(path), field=missing[0],
                          fix="add them to the parameter set or the case's overrides")
-    price_year, conversions = _price_year_of(cf, parent, appraisal, path)
-    params, conversions = _in_price_year(params, price_year, conversions, list(params), file=str(path))
+    price_year, conversions, what = _price_year_of(cf, parent, appraisal, path)
+    params, conversions = _in_price_year(params, price_year, conversions, list(params), file=str(path), what=what)
     case = Case(name=cf.name, title=cf.title, summary=cf.summary, start_date=cf.start_date, appraisal_date=appraisal,
                 perspective=cf.perspective, discount_convention=cf.discount_convention, parameters=params,
                 readings=(parent.readings if parent else []) + cf.readings,
@@ -488,7 +488,7 @@ def load_case(name_or_path: str | Path, overrides: dict[str, Any] | None = None,
     return case
 
 
-def _price_year_of(cf: CaseFile, parent: Case | None, appraisal: _dt.date, path: Path) -> tuple[int, dict]:
+def _price_year_of(cf: CaseFile, parent: Case | None, appraisal: _dt.date, path: Path) -> tuple[int, dict, str]:
     """The case's price year (stated, else the year of its appraisal date), checked against the CPI
     data, and the parent case's conversions of the amounts this case does not override."""
     from . import prices
@@ -496,9 +496,9 @@ def _price_year_of(cf: CaseFile, parent: Case | None, appraisal: _dt.date, path:
     stated = cf.price_year
     year = stated if stated is not None else appraisal.year
     what = "price year" if stated is not None else f"price year (by default the year of the appraisal date {appraisal})"
-    prices.check_year(year, file=str(path), field="price_year", what=what)
+    prices.check_price_year(year, file=str(path), what=what)
     conversions = {k: c for k, c in (parent.price_conversions if parent else {}).items() if k not in cf.overrides}
-    return year, conversions
+    return year, conversions, what
 
 
 def _resolve_groups(groups: dict[str, Group], *, file: str) -> dict[str, ResolvedGroup]:

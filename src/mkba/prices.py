@@ -95,6 +95,15 @@ def check_year(year, *, file: str | None = None, field: str = "price_year", what
     return year
 
 
+def check_price_year(year, *, file: str | None = None, what: str = "price year") -> int:
+    """``year`` as a plausible calendar year; the CPI range is checked where an amount is converted."""
+    if isinstance(year, bool) or not isinstance(year, int) or not 1900 <= year <= 2100:
+        lo, hi = cpi_years()
+        raise InputError(f"the {what} {year!r} is not a calendar year", file=file, field="price_year", value=year,
+                         fix=f"write a year such as {hi} (the CBS consumer price data cover {lo}-{hi})")
+    return year
+
+
 def factor(from_year: int, to_year: int) -> float:
     """CPI(to_year) / CPI(from_year): what one euro of ``from_year`` is in prices of ``to_year``."""
     check_year(from_year, field="from_year", what="year")
@@ -136,7 +145,8 @@ def check_base(params: Mapping) -> None:
                          fix=f"use the byte-identical CBS {CPI_TABLE_ID} export (2015 = 100) in data/raw/cbs/{CPI_TABLE}.csv")
 
 
-def express_in_price_year(params: Mapping, price_year: int, *, names=None, file: str | None = None):
+def express_in_price_year(params: Mapping, price_year: int, *, names=None, file: str | None = None,
+                          what: str = "price year"):
     """``(params, conversions)``: every amount (of ``names``, default all) in prices of ``price_year``.
 
     Only model parameters in euro (:func:`is_amount`) dated in another year change; a converted
@@ -145,8 +155,7 @@ def express_in_price_year(params: Mapping, price_year: int, *, names=None, file:
     """
     from .schema import SCHEMA
 
-    check_year(price_year, file=file)
-    check_base(params)
+    check_base(params)          # the price year itself is checked against the CPI only where an amount needs it
     out = dict(params)
     done: list[PriceConversion] = []
     for name in (params if names is None else names):
@@ -159,6 +168,14 @@ def express_in_price_year(params: Mapping, price_year: int, *, names=None, file:
         if year == price_year:
             continue
         check_year(year, file=p.source_file or file, field=f"{name}.date", what="year of the amount")
+        lo, hi = cpi_years()
+        if not lo <= price_year <= hi:
+            origin = p.source_file or file
+            raise InputError(f"the {what} {price_year} is outside the CBS consumer price data ({lo}-{hi}), and "
+                             f"{name} ({p.value:g} {p.unit} of {year}, from {origin}) must be expressed in it",
+                             file=file or origin, field="price_year", value=price_year,
+                             fix=f"choose a year from {lo} to {hi} (price_year: {hi}), or state every amount in prices "
+                                 f"of {price_year}, or add the newer yearly CPI rows to data/raw/cbs/{CPI_TABLE}.csv")
         f = factor(year, price_year)
         index = cpi()
         conv = PriceConversion(parameter=name, from_year=year, to_year=price_year, cpi_from=index[year],
