@@ -45,6 +45,9 @@ class Reading(BaseModel):
     why: str
     reference: str | None = None
     alternatives: list[str] = []
+    topic_nl: str | None = None             # Dutch text for Dutch reports (issue 10, point 5)
+    choice_nl: str | None = None
+    why_nl: str | None = None
 
 
 class Published(BaseModel):
@@ -84,6 +87,7 @@ class CaseFile(BaseModel):
     title: str
     summary: str
     summary_nl: str | None = None           # the summary in Dutch reports
+    title_nl: str | None = None             # the title in Dutch reports (default: title)
     extends: str = "base"
     start_date: _dt.date
     appraisal_date: _dt.date | None = None
@@ -124,6 +128,7 @@ class Case:
     pilot: Pilot | None = None
     measured_in: int | None = None
     summary_nl: str | None = None
+    title_nl: str | None = None
     source_file: str | None = None
     variant: str | None = None
 
@@ -294,7 +299,7 @@ def load_case(name_or_path: str | Path, overrides: dict[str, Any] | None = None,
                 notes=(parent.notes if parent else []) + cf.notes, source_file=str(path),
                 pilot=cf.pilot or (parent.pilot if parent else None),
                 measured_in=cf.measured_in or (parent.measured_in if parent else None) or cf.start_date.year,
-                summary_nl=cf.summary_nl)
+                summary_nl=cf.summary_nl, title_nl=cf.title_nl)
     if variant:
         if variant not in case.variants:
             raise InputError(f"unknown variant '{variant}' of case {case.name}", field="variant",

@@ -815,6 +815,7 @@ body.jp-Notebook { max-width: 60rem; margin: 0 auto; padding: 1.5rem 1rem 3rem; 
 </style>
 {% endblock extra_css %}
 """
+_TEMPLATE = __import__("mkba.report_style").report_style.template(_TEMPLATE)  # report CSS and figure alt texts
 
 _EXTERNAL_RE = re.compile(
     r"<script\b[^>]*\bsrc\s*=\s*[\"']?(?:https?:)?//[^>]*>.*?</script\s*>"
