@@ -182,7 +182,7 @@ def test_find_municipality():
 
 @pytest.mark.parametrize("query, match", [
     ("Amsterdm", "did you mean 'Amsterdam'"),
-    ("Weesp", "merged into Amsterdam on 2022-03-24"),
+    ("Weesp", r"merged into Amsterdam \(GM0363\) on 2022-03-24"),
     ("Haaren", "split over Boxtel"),
     ("Groesbeek", "renamed Berg en Dal"),
     ("GM9999", "no municipality with this code"),
@@ -215,3 +215,52 @@ def test_select_municipalities():
 def test_select_municipalities_errors(spec, match):
     with pytest.raises(InputError, match=match):
         mun.select_municipalities(spec)
+
+
+# --- old codes, ambiguous names, arbeidsmarktregio's (issue 13, issue 15 point 6) -----------------
+@pytest.mark.parametrize("query, words", [
+    # GM0856 Uden is in the CBS lists 2019-2021 (84929NED) and merged with Landerd into Maashorst
+    # (GM1991, in 85067NED) on 1-1-2022: not "the nearest codes Tilburg, Valkenswaard, Waterland"
+    ("GM0856", ["GM0856 (Uden", "merged into Maashorst (GM1991) on 2022-01-01", "'Maashorst' or 'GM1991'"]),
+    ("0856", ["merged into Maashorst (GM1991)"]),
+    ("Uden", ["merged into Maashorst (GM1991)"]),
+    # Haaren (GM0788) split over four municipalities on 1-1-2021: name them and ask which
+    ("GM0788", ["GM0788 (Haaren", "split over Boxtel (GM0757), Oisterwijk (GM0824), Tilburg (GM0855), Vught (GM0865)",
+                "say which one you mean"]),
+    # Weesp (GM0457) joined Amsterdam on 24 March 2022
+    ("GM0457", ["merged into Amsterdam (GM0363) on 2022-03-24"]),
+    # "Bergen" is two municipalities: ask which, do not suggest Tubbergen
+    ("Bergen", ["ambiguous", "'Bergen (L.)' (GM0893, Limburg)", "'Bergen (NH.)' (GM0373, Noord-Holland)", "say which"]),
+])
+def test_old_codes_and_ambiguous_names(query, words):
+    with pytest.raises(InputError) as exc:
+        mun.find_municipality(query)
+    msg = str(exc.value)
+    for w in words:
+        assert w in msg, (w, msg)
+    assert "Tubbergen" not in msg and "Tilburg or" not in msg and "nearest" not in msg
+
+
+def test_former_codes_come_from_the_cbs_lists():
+    old = mun.former_codes()
+    assert old["GM0856"] == ("Uden", 2021) and old["GM1685"][0] == "Landerd"   # 84929NED rows
+    assert "GM1991" not in old and "GM0363" not in old                          # 2024 codes are current
+    # every former code resolves to a boundary change (nothing falls through to "unknown")
+    for code, (name, _year) in old.items():
+        with pytest.raises(InputError, match="not a municipality of 2024"):
+            mun.find_municipality(code)
+
+
+def test_unique_name_without_province_mark_is_found():
+    assert mun.find_municipality("Hengelo")["name"] == "Hengelo (O.)"
+    assert mun.find_municipality("Bergen (NH.)")["gm_code"] == "GM0373"
+
+
+def test_select_arbeidsmarktregio():
+    rijnmond = mun.select_municipalities(["Rijnmond"])
+    assert len(rijnmond) == len(mun.select_municipalities(["AM22"])) == 14        # 85755NED Code_4 = AM22
+    assert "Rotterdam" in set(rijnmond["name"])
+    assert list(mun.select_municipalities(["Groningen"])["name"]) == ["Groningen"]   # the municipality
+    assert "Assen" in set(mun.select_municipalities(["arbeidsmarktregio Groningen"])["name"])
+    with pytest.raises(InputError, match="unknown arbeidsmarktregio.*Rijnmond"):
+        mun.select_municipalities(["arbeidsmarktregio Rijnmund"])

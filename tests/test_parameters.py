@@ -185,3 +185,90 @@ def test_case_unknown_top_level_key(tmp_path):
     """, "bad.yaml")
     with pytest.raises(InputError, match="unknown key 'overide'.*did you mean 'overrides'"):
         load_case(p)
+
+
+# ---------------------------------------------------------------- issue 13: reading what was written
+def test_exponent_notation_is_a_number(tmp_path):
+    """YAML 1.1 reads 1e5 as text; mkba reads it as 100000 (in files and in --set)."""
+    p = write(tmp_path, """
+        programme:
+          setup_cost: {value: 1e5, unit: EUR, date: 2019, reference: x}
+    """)
+    assert load_parameter_file(p)["programme.setup_cost"].value == 100000.0
+    assert parse_set_values(["programme.setup_cost=2.5e4"])["programme.setup_cost"]["value"] == 25000.0
+
+
+def test_small_yearly_amount_that_is_legitimate_is_accepted(tmp_path):
+    """A EUR 500 care saving per person-year is plausible: the plausibility floor is per parameter, not per unit."""
+    p = write(tmp_path, """
+        effects:
+          care_saving_per_worker_year: {value: 500, unit: EUR/person-year, date: 2019, reference: x}
+    """)
+    assert load_parameter_file(p)["effects.care_saving_per_worker_year"].value == 500.0
+    with pytest.raises(InputError, match="write 500000"):
+        parse_set_values(["benefit.cost_per_year=500"])
+
+
+def test_plausibility_mappings_name_real_parameters():
+    from mkba.parameters import PLAUSIBLE_MAXIMUM, PLAUSIBLE_MINIMUM, SERIES_SPECS
+    from mkba.schema import SCHEMA
+
+    assert set(PLAUSIBLE_MINIMUM) <= set(SCHEMA)
+    assert set(PLAUSIBLE_MAXIMUM) <= set(SCHEMA)
+    assert set(SERIES_SPECS.values()) <= set(SCHEMA)
+
+
+def test_thousands_separator_is_caught_from_the_written_text_not_the_value(tmp_path):
+    """'250.000' and '250.0' are the same float; only the first is refused (in a money field)."""
+    bad = write(tmp_path, """
+        programme:
+          setup_cost: {value: 250.000, unit: EUR, date: 2019, reference: x}
+    """)
+    with pytest.raises(InputError, match="write 250000"):
+        load_parameter_file(bad)
+    ok = write(tmp_path, """
+        programme:
+          setup_cost: {value: 250.0, unit: EUR, date: 2019, reference: x}
+        cycle:
+          multiplier: {value: 1.125, unit: ratio, date: 2019, reference: x}
+        baseline:
+          work_exit_rate: {value: 0.055, unit: 1/year (probability), date: 2019, reference: x}
+    """, "ok.yaml")
+    params = load_parameter_file(ok)
+    assert params["programme.setup_cost"].value == 250.0            # written as a decimal: meant as 250
+    assert params["cycle.multiplier"].value == 1.125                 # three decimals in a ratio are fine
+    assert params["baseline.work_exit_rate"].value == 0.055
+
+
+def test_billion_laughs_is_refused_before_expansion(tmp_path):
+    import time
+
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines += [f"{chr(98 + i)}: &{chr(98 + i)} [" + ",".join([f"*{chr(97 + i)}"] * 9) + "]" for i in range(8)]
+    p = write(tmp_path, "\n".join(lines) + "\n")
+    t0 = time.perf_counter()
+    with pytest.raises(InputError, match="aliases"):
+        load_parameter_file(p)
+    assert time.perf_counter() - t0 < 30   # a hang guard, not a speed test: expanding it needs GBs and minutes
+
+
+def test_every_shipped_case_passes_validate():
+    """`mkba validate` also loads every variant and checks the published metric names."""
+    from typer.testing import CliRunner
+
+    from mkba.cases import cases_dir
+    from mkba.cli import app
+
+    for path in sorted(cases_dir().glob("*.yaml")):
+        r = CliRunner().invoke(app, ["validate", str(path)])
+        assert r.exit_code == 0, r.output
+        assert r.output.startswith("ok: case")
+
+
+def test_series_override_of_model_parameter_is_refused(tmp_path):
+    p = write(tmp_path, """
+        programme:
+          setup_cost: {series: {2019: 100000}, unit: EUR, reference: x}
+    """)
+    with pytest.raises(InputError, match="takes one value"):
+        load_parameter_file(p)

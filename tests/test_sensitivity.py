@@ -386,3 +386,71 @@ def test_whole_number_parameters_stay_whole():
         r = S.probabilistic(model, base, {"effect.lock_in_months": Dist("uniform", low=0, high=6)}, n=1000,
                             seed=1, metrics="npv_eur", break_even_within=())
     assert np.array_equal(np.rint(seen[-1]), seen[-1]) and r.n == 1000
+
+
+# ============================================================================ case-led selection (issue 15 point 7)
+def test_case_selection_uses_documented_ranges_only():
+    from mkba.cases import load_case
+
+    case = load_case("app_zaanstad")
+    sel = S.case_selection(case)
+    # data/parameters/base.yaml documents benefit.household_factor as 0.93 (singles) - 1.33 (couples):
+    # that range, not the default 0.5-1.5
+    assert sel.ranges["benefit.household_factor"][:2] == (0.93, 1.33)
+    # scale is a choice, not an uncertainty
+    for name in ("cohort.initial_participants", "cohort.inflow_per_month", "horizon.months"):
+        assert name not in sel.ranges and sel.not_varied[name] == S.NOT_VARIED_SCALE
+    # no documented range: left out and listed
+    assert sel.not_varied["effect.work_exit_ratio"] == S.NOT_VARIED_NO_RANGE
+    assert set(sel.ranges) | set(sel.not_varied) == set(case.values)
+    for name, (lo, hi, _why) in sel.ranges.items():
+        assert (lo, hi) == case.parameters[name].low_high() if hasattr(case.parameters[name], "low_high") \
+            else (case.parameters[name].low, case.parameters[name].high), name
+
+
+def test_case_selection_defaults_on_request_and_skips_what_changes_nothing():
+    from mkba.cases import load_case
+
+    case = load_case("app_zaanstad")   # APP has no programme jobs: jobs.* cannot change any output
+    assert case.value("jobs.share") == 0
+    sel = S.case_selection(case, include_defaults=True)
+    assert sel.not_varied["jobs.wage_cost_per_year"] == S.NOT_VARIED_NO_EFFECT
+    assert "jobs.wage_cost_per_year" not in sel.ranges
+    assert "default" in sel.ranges["effect.work_exit_ratio"][2]            # the reason says the rule applied
+    assert sel.not_varied["cohort.initial_participants"] == S.NOT_VARIED_SCALE   # never, even with defaults
+    # every parameter left in really moves some output
+    ow = S.case_one_way(case, include_defaults=True)
+    assert "jobs.wage_cost_per_year" not in set(ow["parameter"])
+
+
+def test_case_distributions_follow_the_selection():
+    from mkba.cases import load_case
+    from mkba.views import case_distributions
+
+    case = load_case("app_zaanstad").with_overrides(
+        {"cohort.initial_participants": {"value": 150, "unit": "persons", "date": 2024, "reference": "test",
+                                         "low": 100, "high": 200, "range_reason": "test"}})
+    d = case_distributions(case)
+    assert "cohort.initial_participants" not in d                   # documented, but scale
+    assert d["benefit.household_factor"].low == 0.93
+
+
+def test_cli_tornado_fits_100_columns_top_15_and_lists_what_was_not_varied():
+    from typer.testing import CliRunner
+
+    from mkba.cli import app
+
+    runner = CliRunner()
+    r = runner.invoke(app, ["sweep", "app_zaanstad", "--one-way", "--include-defaults"])
+    assert r.exit_code == 0, r.output
+    lines = r.output.splitlines()
+    assert max(len(l) for l in lines) <= 100
+    block = lines[lines.index(next(l for l in lines if l.startswith("== one-way: npv_eur"))) + 2:]
+    rows = block[:block.index("")]
+    assert len(rows) == 15 and "--all for the rest" in r.output
+    assert "not varied: scale of the case, not an uncertainty" in r.output
+    r_all = runner.invoke(app, ["sweep", "app_zaanstad", "--one-way", "--include-defaults", "--all"])
+    assert r_all.exit_code == 0 and len(r_all.output.splitlines()) == len(lines) + 3 * (19 - 15)
+    r2 = runner.invoke(app, ["sweep", "app_zaanstad", "--one-way"])
+    assert "not varied: no range documented" in r2.output and "effect.work_exit_ratio" in r2.output
+    assert "household_factor                0.93      1.33" in r2.output

@@ -25,14 +25,15 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Mapping
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from .errors import InputError, did_you_mean
-from .parameters import (Parameter, check_value, data_dir, parse_leaf, read_yaml, load_parameter_set,
+from .parameters import (Parameter, _number, check_value, load_yaml_text, data_dir, parse_leaf, read_yaml, load_parameter_set,
                          series_value_at, parameter_set_path)
+from .parameters import NATIONAL_BIJSTAND_BENEFITS_2024, PLAUSIBLE_MAXIMUM
 from .schema import SCHEMA
 
 DISCOUNT_SCHEDULE = "reference.discount_rates"
@@ -193,8 +194,17 @@ def case_path(name_or_path: str | Path) -> Path:
     candidate = cases_dir() / f"{name_or_path}.yaml"
     if candidate.exists():
         return candidate
-    raise InputError(f"unknown case '{name_or_path}'", field="case", fix=did_you_mean(str(name_or_path),
-                     [n for n, _ in list_cases()]) + " (run `mkba cases` for the list)")
+    if p.suffix in (".yaml", ".yml"):
+        from .parameters import read_text_file
+
+        read_text_file(p, what="case file")
+    raise InputError(f"unknown case '{name_or_path}'", field="case", value=str(name_or_path),
+                     fix=did_you_mean(str(name_or_path), case_names()) + " (run `mkba cases` for the list)")
+
+
+def case_names() -> list[str]:
+    """Names of the case files in data/cases (without reading them)."""
+    return sorted(p.stem for p in cases_dir().glob("*.yaml"))
 
 
 # ---------------------------------------------------------------- loading
@@ -207,12 +217,31 @@ def _parse_casefile(raw: dict, path: Path) -> CaseFile:
         if err["type"] == "extra_forbidden":
             raise InputError(f"unknown key '{loc}' in a case file", file=str(path), field=loc,
                              fix=did_you_mean(str(err["loc"][-1]), CaseFile.model_fields)) from None
-        raise InputError(err["msg"], file=str(path), field=loc, value=err.get("input"),
-                         fix="see data/cases/README.md for the case format") from None
+        raise InputError(err["msg"], file=str(path), field=loc, value=err.get("input"), has_value=True,
+                         fix=_casefile_fix(err, loc)) from None
     if cf.name != path.stem:
         raise InputError(f"the case name must equal the file name '{path.stem}'", file=str(path), field="name",
                          value=cf.name, fix=f"write name: {path.stem}")
     return cf
+
+
+def _casefile_fix(err: dict, loc: str) -> str:
+    """A fix for a case-file field pydantic refused (the format is documented in this module and README.md)."""
+    kind = err.get("type", "")
+    if "date" in kind:
+        return f"write {loc}: YYYY-MM-DD, a date that exists (e.g. 2019-07-01)"
+    if kind == "missing":
+        return f"add '{loc}: ...' (see an existing case in data/cases/, e.g. fip_sittard_geleen.yaml)"
+    if kind == "literal_error":
+        return f"use one of the allowed values: {err.get('ctx', {}).get('expected', '')}"
+    if kind in ("string_type", "float_type", "float_parsing", "int_type", "int_parsing", "list_type", "dict_type",
+                "model_type", "bool_type"):
+        want = {"string_type": "text (quote it)", "float_type": "a number", "float_parsing": "a number",
+                "int_type": "a whole number", "int_parsing": "a whole number", "list_type": "a list ('- ...' lines)",
+                "dict_type": "a mapping ('key: value' lines)", "model_type": "a mapping ('key: value' lines)",
+                "bool_type": "true or false"}[kind]
+        return f"give {want} for '{loc}' (see an existing case in data/cases/, e.g. fip_sittard_geleen.yaml)"
+    return f"correct '{loc}' (see an existing case in data/cases/, e.g. fip_sittard_geleen.yaml)"
 
 
 def _override_leaf(name: str, node: Any, *, file: str) -> Parameter:
@@ -227,8 +256,21 @@ def _override_leaf(name: str, node: Any, *, file: str) -> Parameter:
 
 
 def _apply_overrides(params: dict[str, Parameter], overrides: dict[str, Any], *, file: str) -> None:
+    if not isinstance(overrides, dict):
+        raise InputError("overrides must be a mapping of parameter name -> {value, unit, date, reference}", file=file,
+                         field="overrides", value=overrides, has_value=True,
+                         fix="write one 'name: {value: ..., unit: ..., date: ..., reference: ...}' per line")
     for name, node in overrides.items():
         params[name] = _override_leaf(name, node, file=file)
+
+
+def _set_scalar(text: str) -> Any:
+    """A ``--set`` value as a YAML scalar (with mkba's reader: '1e5' is a number, floats keep their text)."""
+    try:
+        value = load_yaml_text(text, file="--set")
+    except InputError:
+        return text
+    return text if isinstance(value, (dict, list)) else value
 
 
 def parse_set_values(pairs: list[str]) -> dict[str, Any]:
@@ -240,15 +282,13 @@ def parse_set_values(pairs: list[str]) -> dict[str, Any]:
         key, text = (s.strip() for s in pair.split("=", 1))
         if key not in SCHEMA:
             raise InputError(f"unknown parameter '{key}'", field="--set", value=pair, fix=did_you_mean(key, SCHEMA))
-        try:
-            value = yaml.safe_load(text)
-        except yaml.YAMLError:
-            value = text
+        value = _set_scalar(text)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             fix = "give a plain number with a decimal point, e.g. 0.3 or 14000"
             if isinstance(value, str) and ("%" in value or "," in value):
                 fix = "write 0.3 for 30 %, 14000 for € 14.000 (no '%', no Dutch separators)"
-            raise InputError("value must be a number", field=key, value=text, fix=fix)
+            raise InputError("value must be a number", file="--set", field=key, value=text, fix=fix)
+        value = _number(value, file="--set", field=key, spec=SCHEMA[key])
         check_value(key, float(value), file="--set")
         out[key] = {"value": value, "unit": SCHEMA[key].unit, "date": _dt.date.today().isoformat(),
                     "reference": "assumption: set on the command line (--set)"}
@@ -272,8 +312,11 @@ def load_case(name_or_path: str | Path, overrides: dict[str, Any] | None = None,
             parent = load_case(cf.extends, _seen=_seen + (path.stem,))
         except InputError as exc:
             if "unknown case" in exc.problem:
+                sets = sorted(p.stem for p in (data_dir() / "parameters").glob("*.yaml"))
                 raise InputError(f"'{cf.extends}' is neither a parameter set nor a case", file=str(path),
-                                 field="extends", fix=exc.fix) from None
+                                 field="extends", value=cf.extends,
+                                 fix=did_you_mean(cf.extends, sets + case_names())
+                                 + f" (parameter sets: {', '.join(sets)}; cases: `mkba cases`)") from None
             raise
         params = dict(parent.parameters)
     _apply_overrides(params, cf.overrides, file=str(path))
@@ -323,6 +366,24 @@ def check_consistency(case: Case, *, file: str | None = None) -> None:
     def fail(problem: str, field: str, fix: str):
         raise InputError(problem, file=file or case.source_file, field=field, fix=fix)
 
+    if people > PLAUSIBLE_MAXIMUM["cohort.initial_participants"][0]:
+        fail(f"the case has {people:,.0f} participants (initial participants plus inflow), more than all "
+             f"{NATIONAL_BIJSTAND_BENEFITS_2024:,} bijstand benefits in the Netherlands (CBS 85383NED, 2024)",
+             "cohort.initial_participants", "give the number of people this case is about")
+    combined = {"treatment (baseline x ratio x cycle + added)":
+                v["baseline.work_exit_rate"] * v.get("effect.work_exit_ratio", 1.0) * v.get("cycle.multiplier", 1.0)
+                + v.get("effect.work_exit_added", 0.0),
+                "control (baseline x cycle)": v["baseline.work_exit_rate"] * v.get("cycle.multiplier", 1.0)}
+    for who, p in combined.items():
+        if not (0.0 <= p <= 1.0):
+            fail(f"the yearly chance of leaving benefit for work in the {who} is {p:g}, outside [0, 1]; the model "
+                 f"would have to clip it", "effect.work_exit_added" if "treatment" in who else "cycle.multiplier",
+                 "lower the effect, the ratio or the cycle multiplier so the chance stays between 0 and 1")
+    other = v["baseline.other_exit_rate"] + v.get("effect.other_exit_added", 0.0)
+    if not (0.0 <= other <= 1.0):
+        fail(f"the yearly chance of other exits (baseline.other_exit_rate + effect.other_exit_added) is {other:g}, "
+             f"outside [0, 1]; the model would have to clip it", "effect.other_exit_added",
+             "keep baseline + added between 0 and 1")
     if people <= 0:
         fail("the case has no participants (initial participants and inflow are both 0)", "cohort.initial_participants",
              "give the number of participants")
@@ -360,3 +421,33 @@ def check_consistency(case: Case, *, file: str | None = None) -> None:
             if ended is not None and ended > size:
                 fail(f"more exits than people: {ended} ended benefits in a {grp} group of {size}", f"pilot.{grp}_ended",
                      "check the counts")
+
+
+# ---------------------------------------------------------------- full validation (mkba validate)
+def check_published_metrics(case: Case, metrics: Mapping[str, Any], *, file: str | None = None) -> None:
+    """Every ``published:`` entry must name a metric the model computes."""
+    for i, p in enumerate(case.published):
+        if p.metric not in metrics:
+            raise InputError(f"unknown metric '{p.metric}' in published figure {i + 1}", file=file or case.source_file,
+                             field=f"published[{i}].metric", value=p.metric,
+                             fix=did_you_mean(p.metric, sorted(metrics)) + " (the metrics are listed by "
+                                 "`mkba run <case> --format json`)")
+        if p.variant is not None and p.variant not in case.variants:
+            raise InputError(f"published figure {i + 1} refers to an unknown variant '{p.variant}'",
+                             file=file or case.source_file, field=f"published[{i}].variant", value=p.variant,
+                             fix=did_you_mean(p.variant, case.variants) + f" (variants: {', '.join(case.variants) or 'none'})")
+
+
+def validate_case_fully(path: str | Path) -> tuple[Case, list[str]]:
+    """Load a case, each of its variants, and check its published metrics (what ``mkba validate`` runs).
+
+    Returns the case and the names of the variants checked.
+    """
+    from .model import summarise
+
+    case = load_case(path)
+    metrics = summarise(case)["metrics"]
+    for name in case.variants:
+        load_case(path, variant=name)
+    check_published_metrics(case, metrics)
+    return case, list(case.variants)

@@ -32,10 +32,40 @@ def _clean(v):
 @app.command("cases")
 def cases_cmd() -> None:
     """List the cases with a one-line description."""
-    from .cases import list_cases
+    from .cases import cases_dir
+    from .parameters import read_yaml
 
-    for name, summary in list_cases():
-        typer.echo(f"{name:<24} {summary}")
+    broken = []
+    for path in sorted(cases_dir().glob("*.yaml")):
+        try:
+            raw = read_yaml(path)
+        except InputError as exc:
+            broken.append(exc)
+            typer.echo(f"{path.stem:<24} (broken: see the error below)")
+            continue
+        typer.echo(f"{path.stem:<24} {raw.get('summary', '')}")
+    _report_broken(broken)
+
+
+def _report_broken(broken: list) -> None:
+    """Name every broken case file after the good ones were listed; exit 2 if there was one."""
+    for exc in broken:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+    if broken:
+        raise typer.Exit(code=2)
+
+
+def _check_format(fmt: str, allowed: tuple[str, ...]) -> None:
+    if fmt not in allowed:
+        raise InputError("unknown format", field="--format", value=fmt, fix="use " + ", ".join(allowed[:-1])
+                         + f" or {allowed[-1]}")
+
+
+def _check_out_dir(out: Path | None, option: str = "--out") -> None:
+    """An output folder option must not name an existing file."""
+    if out is not None and out.exists() and not out.is_dir():
+        raise InputError("this is a file, not a folder", file=str(out), field=option,
+                         fix=f"give a folder for {option} (it is created if missing)")
 
 
 @app.command("run")
@@ -97,9 +127,24 @@ def run_cmd(case: str = typer.Argument(..., help="case name or path to a case YA
 @app.command("compare")
 def compare_cmd(fmt: str = typer.Option("table", "--format", help="table | json | csv")) -> None:
     """One table over all cases on a common footing (5 years, 2,25 %)."""
+    try:
+        _check_format(fmt, ("table", "json", "csv"))
+    except InputError as exc:
+        _fail(exc)
+    from .cases import cases_dir, load_case
     from .compare import compare_cases
 
-    df = compare_cases()
+    good, broken = [], []
+    for path in sorted(cases_dir().glob("*.yaml")):
+        try:
+            load_case(path.stem)
+            good.append(path.stem)
+        except InputError as exc:
+            broken.append(exc.with_file(str(path)))
+    df = compare_cases(good) if good else None
+    if df is None:
+        _report_broken(broken or [InputError("no case files", file=str(cases_dir()),
+                                             fix="add a case (see `mkba new --help`)")])
     if fmt == "json":
         typer.echo(json.dumps([{k: _clean(v) for k, v in r.items()} for r in df.to_dict("records")], indent=2,
                               ensure_ascii=False))
@@ -110,6 +155,28 @@ def compare_cmd(fmt: str = typer.Option("table", "--format", help="table | json 
 
         with pd.option_context("display.width", 200, "display.max_columns", 20):
             typer.echo(df.drop(columns=["title"]).round(2).to_string(index=False))
+    _report_broken(broken)
+
+
+#: Largest grid per axis of a two-way sweep (a 1.000 x 1.000 grid is a million model runs).
+MAX_GRID_POINTS = 1000
+#: Largest number of probabilistic draws on one machine (one million fit in 0,5 GiB, README).
+MAX_DRAWS = 10_000_000
+
+
+def _check_sweep_options(prob: int, sobol: int, morris: int, seed: int) -> None:
+    if prob < 0 or prob > MAX_DRAWS:
+        raise InputError(f"the number of draws must be between 1 and {MAX_DRAWS:,} (0 = no probabilistic run)",
+                         field="--prob", value=prob, fix="give e.g. --prob 10000")
+    if sobol < 0 or (sobol and sobol & (sobol - 1)):
+        raise InputError("Sobol needs a power of two base samples", field="--sobol", value=sobol,
+                         fix="give e.g. --sobol 1024")
+    if morris < 0 or morris == 1:
+        raise InputError("Morris screening needs at least 2 trajectories", field="--morris", value=morris,
+                         fix="give e.g. --morris 50")
+    if seed < 0:
+        raise InputError("the seed must be a non-negative whole number", field="--seed", value=seed,
+                         fix="give e.g. --seed 1")
 
 
 def _grid_spec(spec: str):
@@ -128,6 +195,20 @@ def _grid_spec(spec: str):
                          fix="write e.g. cycle.multiplier:0.5:1.4:19") from None
     if n < 1:
         raise InputError("a grid needs at least one point", field="--two-way", value=spec, fix="give points >= 2")
+    if n > MAX_GRID_POINTS:
+        raise InputError(f"a grid has at most {MAX_GRID_POINTS} points per axis", field="--two-way", value=spec,
+                         fix="give e.g. 21 points")
+    from .parameters import check_value
+    from .schema import SCHEMA
+    from .errors import did_you_mean
+
+    if name not in SCHEMA:
+        raise InputError(f"unknown parameter '{name}'", field="--two-way", value=spec, fix=did_you_mean(name, SCHEMA))
+    for what, v in (("low", lo_f), ("high", hi_f)):
+        check_value(name, v, file="--two-way", what=what)
+    if lo_f > hi_f or (lo_f == hi_f and n > 1):
+        raise InputError("the grid's low end must be below its high end", field="--two-way", value=spec,
+                         fix=f"write {name}:{hi_f:g}:{lo_f:g}:{n}" if lo_f > hi_f else "widen the grid")
     return name, np.linspace(lo_f, hi_f, n)
 
 
@@ -144,7 +225,9 @@ def sweep_cmd(case: str = typer.Argument(..., help="case name or path"),
               seed: int = typer.Option(20191, "--seed", help="random seed (draws, Sobol, Morris)"),
               dask: Optional[str] = typer.Option(None, "--dask", help="dask.distributed scheduler address, or 'local'"),
               out: Optional[Path] = typer.Option(None, "--out", help="also write tables (CSV) and figures (PNG) here"),
-              fmt: str = typer.Option("table", "--format", help="table | json | csv")) -> None:
+              fmt: str = typer.Option("table", "--format", help="table | json | csv"),
+              include_defaults: bool = typer.Option(False, "--include-defaults", help="also vary parameters without a documented low/high (default rule)"),
+              all_rows: bool = typer.Option(False, "--all", help="one-way table: every parameter, not the top 15")) -> None:
     """Sensitivity sweeps of a case: one-way, two-way, probabilistic, Sobol, Morris, cycle."""
     import functools
 
@@ -153,10 +236,19 @@ def sweep_cmd(case: str = typer.Argument(..., help="case name or path"),
         from .cases import load_case
         from .model import evaluate_batch
 
+        _check_format(fmt, ("table", "json", "csv"))
+        _check_sweep_options(prob, sobol, morris, seed)
+        _check_out_dir(out)
+        if dists is not None:
+            from .parameters import read_text_file
+
+            if not dists.exists() or dists.is_dir():
+                read_text_file(dists, what="distributions file", option="--dists")
         c = load_case(case)
         model = functools.partial(evaluate_batch, c)
         base = c.values
-        ranges = sa.ranges_from_case(c)
+        selection = sa.case_selection(c, include_defaults=include_defaults) if (one_way or sobol or morris) else None
+        ranges = selection.ranges if selection is not None else {}
         executor = None
         if dask:
             from .scaleout import DaskExecutor
@@ -164,7 +256,12 @@ def sweep_cmd(case: str = typer.Argument(..., help="case name or path"),
             executor = DaskExecutor(None if dask == "local" else dask)
         tables: dict = {}
         if one_way:
-            tables["one_way"] = sa.one_way(model, base, ranges, executor=executor)
+            if not ranges:
+                raise InputError("nothing to vary: no parameter of the case has a documented range (low/high)",
+                                 field="--one-way", value=c.name, fix="document low/high in the case file, or add "
+                                 "--include-defaults")
+            tables["one_way"] = sa.one_way(model, base, ranges, parameters=list(ranges), executor=executor)
+            tables["one_way"].attrs["not_varied"] = dict(selection.not_varied)
         if two_way:
             if len(two_way) != 2:
                 raise InputError("--two-way needs exactly two grids", field="--two-way", value=two_way,
@@ -191,7 +288,8 @@ def sweep_cmd(case: str = typer.Argument(..., help="case name or path"),
             tables["sobol"] = sa.sobol(model, base, ranges, N=sobol, seed=seed, parameters=list(ranges) or None,
                                        executor=executor)
         if morris:
-            tables["morris"] = sa.morris(model, base, ranges, N=morris, seed=seed, executor=executor)
+            tables["morris"] = sa.morris(model, base, ranges, N=morris, seed=seed, parameters=list(ranges) or None,
+                                         executor=executor)
         if scenarios or replay:
             from .scenarios import replay_table, scenario_table
 
@@ -207,8 +305,11 @@ def sweep_cmd(case: str = typer.Argument(..., help="case name or path"),
         return
     import pandas as pd
 
+    not_varied = tables["one_way"].attrs.get("not_varied", {}) if "one_way" in tables else {}
     tables = {k: (v if isinstance(v.index, pd.RangeIndex) else v.reset_index()) for k, v in tables.items()
               if v is not None}
+    if selection is not None and selection.not_varied:
+        tables["not_varied"] = selection.not_varied_table()
     if out:
         out.mkdir(parents=True, exist_ok=True)
         for k, v in tables.items():
@@ -220,6 +321,11 @@ def sweep_cmd(case: str = typer.Argument(..., help="case name or path"),
     else:
         with pd.option_context("display.width", 200, "display.max_columns", 30, "display.max_rows", 100):
             for k, v in tables.items():
+                if fmt != "csv" and k == "one_way":
+                    typer.echo(sa.tornado_text(v, top=None if all_rows else 15, not_varied=not_varied), nl=False)
+                    continue
+                if fmt != "csv" and k == "not_varied":
+                    continue  # listed under the one-way table
                 typer.echo(f"== {k}")
                 typer.echo(v.to_csv(index=False) if fmt == "csv" else v.round(4).to_string(index=False))
 
@@ -365,7 +471,14 @@ def export_cmd(case: str = typer.Argument(..., help="case name or path to a case
 
         c = load_case(case, parse_set_values(set_), variant=variant)
         fname = f"{c.name}{'-' + variant if variant else ''}.xlsx"
-        target = out if out is not None and not out.is_dir() else (out or Path.cwd()) / fname
+        if out is not None and out.suffix.lower() not in ("", ".xlsx") and not out.is_dir():
+            raise InputError("the export is an Excel workbook", file=str(out), field="--out",
+                             value=out.suffix, fix=f"give a folder or a file name ending in .xlsx, e.g. {fname}")
+        if out is not None and out.exists() and not out.is_dir() and out.suffix.lower() != ".xlsx":
+            raise InputError("this is a file, not a folder", file=str(out), field="--out",
+                             fix="give a folder (it is created if missing) or a .xlsx file name")
+        is_file = out is not None and out.suffix.lower() == ".xlsx" and not out.is_dir()
+        target = out if is_file else (out or Path.cwd()) / fname
         path = export_xlsx(c, target)
     except InputError as exc:
         _fail(exc)
@@ -380,11 +493,13 @@ def validate_cmd(file: Path = typer.Argument(..., help="a case or parameter YAML
         from .parameters import load_parameter_file, read_yaml
 
         raw = read_yaml(file)
-        if "name" in raw and "start_date" in raw:
-            from .cases import load_case
+        if "name" in raw or "start_date" in raw or "extends" in raw or "overrides" in raw:
+            from .cases import validate_case_fully
 
-            c = load_case(file)
-            typer.echo(f"ok: case {c.name} ({len(c.values)} parameters, assumptions {c.assumptions_hash()})")
+            c, variants = validate_case_fully(file)
+            checked = f", variants {', '.join(variants)}" if variants else ""
+            typer.echo(f"ok: case {c.name} ({len(c.values)} parameters, assumptions {c.assumptions_hash()}"
+                       f"{checked}; {len(c.published)} published figures name known metrics)")
         else:
             params = load_parameter_file(file)
             typer.echo(f"ok: parameter file with {len(params)} entries")

@@ -400,12 +400,13 @@ def from_yaml(mapping: Mapping[str, Any] | str | Path, file: str | None = None) 
     if isinstance(mapping, Path) or (isinstance(mapping, str) and "\n" not in mapping
                                      and mapping.endswith((".yaml", ".yml"))):
         file = file or str(mapping)
-        import yaml
-        with open(mapping, encoding="utf-8") as fh:
-            mapping = yaml.safe_load(fh) or {}
+        from .parameters import load_yaml_text, read_text_file
+        # strict reading: duplicate keys, aliases, non-UTF-8 and folders are named errors
+        mapping = load_yaml_text(read_text_file(mapping, what="distributions file", option="--dists"),
+                                 file=file) or {}
     elif isinstance(mapping, str):
-        import yaml
-        mapping = yaml.safe_load(mapping) or {}
+        from .parameters import load_yaml_text
+        mapping = load_yaml_text(mapping, file=file) or {}
     if not isinstance(mapping, Mapping):
         raise InputError("distributions must be a mapping of parameter name -> {kind: ..}", file=file,
                          value=type(mapping).__name__, fix="write one 'name: {kind: .., ...}' per line")

@@ -130,22 +130,10 @@ def _cite_outflow(years: Iterable[int]) -> str:
 
 
 def _municipality(query: str) -> dict[str, Any]:
-    """:func:`mkba.municipalities.find_municipality`, with the nearest codes for an unknown GM code."""
-    from .municipalities import find_municipality, load_municipalities
+    """:func:`mkba.municipalities.find_municipality` (old codes and names name their successor)."""
+    from .municipalities import find_municipality
 
-    try:
-        return find_municipality(query)
-    except InputError as exc:
-        m = re.match(r"^(?:gm)?\s*(\d{1,4})$", query.strip(), re.IGNORECASE) if isinstance(query, str) else None
-        if m is None or "code" not in exc.problem:
-            raise
-        df = load_municipalities()
-        num = int(m.group(1))
-        codes = df["gm_code"].str[2:].astype(int)
-        near = df.assign(d=(codes - num).abs()).nsmallest(3, "d")
-        hint = " or ".join(f"'{c}' ({n})" for c, n in zip(near["gm_code"], near["name"]))
-        raise InputError(exc.problem, field=exc.field, value=exc.value,
-                         fix=f"the nearest codes are {hint}; or give the municipality's name") from None
+    return find_municipality(query)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -608,32 +608,82 @@ def _former(query: str) -> BoundaryChange | None:
     return None
 
 
+_PROVINCE_MARK_RE = re.compile(r"\s*\([a-z]{1,3}\.\)$")
+
+
+@lru_cache(maxsize=1)
+def former_codes() -> dict[str, tuple[str, int]]:
+    """GM code -> (name, last year listed) for municipalities in the CBS lists of 2019-2023
+    (:data:`GEBIEDEN`) that no longer exist in 2024 (e.g. ``GM0856`` -> ``("Uden", 2021)``)."""
+    current = set(_gebieden_codes(2024).values())
+    out: dict[str, tuple[str, int]] = {}
+    for year in sorted(GEBIEDEN):
+        if year == 2024:
+            continue
+        df = cbs.read_table(GEBIEDEN[year])
+        for name, code in zip(df["Naam_2"], df["Code_1"]):
+            code = str(code).strip()
+            if code.startswith("GM") and code not in current:
+                out[code] = (str(name).strip(), year)
+    return out
+
+
+def _raise_former(name: str, query: Any, codes: dict[str, str], label: str | None = None) -> None:
+    """Raise the 'merged into / renamed / split over' error for a former municipality ``name``."""
+    former = _former(name)
+    if former is None:
+        return
+    what = label or f"'{name}'"
+
+    def with_code(n: str) -> str:
+        c = codes.get(normalise_name(n))
+        return f"{n} ({c})" if c else n
+
+    if former.kind == "split":
+        target = ", ".join(with_code(r) for r in former.recipients)
+        fix = ("its territory went to several municipalities: say which one you mean, one of "
+               + ", ".join(f"'{r}'" for r in former.recipients))
+    else:
+        target = with_code(former.successor)
+        c = codes.get(normalise_name(former.successor))
+        fix = f"use '{former.successor}'" + (f" or '{c}'" if c else "")
+    verb = {"merge": "merged into", "rename": "was renamed", "split": "was split over"}[former.kind]
+    raise InputError(f"{what} is not a municipality of 2024: it {verb} {target} on {former.date.isoformat()}",
+                     field="municipality", value=query, fix=fix)
+
+
 def _lookup_index(df: "pd.DataFrame", query: Any) -> int:
     if not isinstance(query, str) or not query.strip():
         raise InputError("a municipality must be given as a GM code or a name", field="municipality",
                          value=query, fix="e.g. 'GM0363', '0363' or 'Amsterdam'")
     q = query.strip()
+    codes = dict(zip(df["name"].map(normalise_name), df["gm_code"]))
     if m := _CODE_RE.match(q):
         code = f"GM{int(m.group(1)):04d}"
         hit = df.index[df["gm_code"] == code]
         if len(hit):
             return int(hit[0])
+        old = former_codes().get(code)
+        if old is not None:
+            _raise_former(old[0], query, codes, label=f"{code} ({old[0]}, CBS list {old[1]} {GEBIEDEN[old[1]]})")
         raise InputError("no municipality with this code in 2024", field="municipality", value=query,
-                         fix="use a GM code of the 342 municipalities of 2024 (see data/processed/municipalities.csv)")
+                         fix="use a GM code of the 342 municipalities of 2024 (see data/processed/municipalities.csv);"
+                             " codes of municipalities dissolved before 2019 are not in the CBS lists held: give the "
+                             "name instead")
     key = normalise_name(q)
     key = normalise_name(ALIASES.get(key, key))
     keys = [normalise_name(n) for n in df["name"]]
     if key in keys:
         return keys.index(key)
-    former = _former(q)
-    if former is not None:
-        if former.kind == "split":
-            target, fix = ", ".join(former.recipients), "use one of " + ", ".join(f"'{r}'" for r in former.recipients)
-        else:
-            target, fix = former.successor, f"use '{former.successor}'"
-        verb = {"merge": "merged into", "rename": "was renamed", "split": "was split over"}[former.kind]
-        raise InputError(f"'{q}' is not a municipality of 2024: it {verb} {target} on {former.date.isoformat()}",
-                         field="municipality", value=query, fix=fix)
+    # "Bergen" -> "Bergen (L.)" / "Bergen (NH.)": CBS adds a province mark to names that occur twice
+    marked = [i for i, k in enumerate(keys) if _PROVINCE_MARK_RE.sub("", k) == key]
+    if len(marked) == 1:
+        return marked[0]
+    if len(marked) > 1:
+        opts = [f"'{df['name'].iloc[i]}' ({df['gm_code'].iloc[i]}, {df['province'].iloc[i]})" for i in marked]
+        raise InputError(f"'{q}' is ambiguous: {' and '.join(opts)} are both municipalities", field="municipality",
+                         value=query, fix="say which: give " + " or ".join(opts) + " (name or GM code)")
+    _raise_former(q, query, codes)
     hits = closest(key, keys)
     names = [df["name"].iloc[keys.index(h)] for h in hits]
     raise InputError("unknown municipality", field="municipality", value=query,
@@ -652,7 +702,11 @@ def find_municipality(query: str) -> dict[str, Any]:
 
 
 def select_municipalities(spec: str | Iterable[str]) -> "pd.DataFrame":
-    """Municipalities selected by a list of ``"all"``, GM codes, names and provinces.
+    """Municipalities selected by a list of ``"all"``, GM codes, names, provinces and arbeidsmarktregio's.
+
+    An arbeidsmarktregio is given as its ``AMxx`` code, ``"arbeidsmarktregio <name>"``,
+    ``"<name> (AM)"`` or its bare name when no municipality or province has that name
+    (``"Rijnmond"``; ``"Groningen"`` is the municipality, ``"arbeidsmarktregio Groningen"`` the region).
 
     Provinces are given as their name (``"Limburg"``), ``"provincie <name>"``, ``"<name> (PV)"``
     or a ``PVxx`` code. Groningen and Utrecht are both a municipality and a province: a bare
@@ -668,6 +722,8 @@ def select_municipalities(spec: str | Iterable[str]) -> "pd.DataFrame":
     prov_names.setdefault(normalise_name("Friesland"), "Fryslân")
     prov_codes = {c.upper(): p for c, p in zip(df["province_code"], df["province"])}
     muni_keys = {normalise_name(n) for n in df["name"]}
+    amr_names = {normalise_name(a): a for a in df["arbeidsmarktregio"].unique()}
+    amr_codes = {c.upper(): a for c, a in zip(df["arbeidsmarktregio_code"], df["arbeidsmarktregio"])}
     order: list[int] = []
     for item in items:
         if not isinstance(item, str) or not item.strip():
@@ -679,6 +735,17 @@ def select_municipalities(spec: str | Iterable[str]) -> "pd.DataFrame":
             rows = list(range(len(df)))
         elif text.upper() in prov_codes:
             rows = list(df.index[df["province"] == prov_codes[text.upper()]])
+        elif text.upper() in amr_codes:
+            rows = list(df.index[df["arbeidsmarktregio"] == amr_codes[text.upper()]])
+        elif (am := re.match(r"^(?:arbeidsmarktregio|labour market region)\s+(.+)$", low)
+              or re.match(r"^(.+?)\s*\(am\)$", low)) or (low in amr_names and low not in muni_keys
+                                                         and low not in prov_names):
+            akey = am.group(1) if am else low
+            if akey not in amr_names:
+                raise InputError("unknown arbeidsmarktregio", field="municipalities", value=item,
+                                 fix="did you mean " + " or ".join(f"'{amr_names[h]}'" for h in closest(akey, amr_names))
+                                     + "?" if closest(akey, amr_names) else "give an AM code, e.g. 'AM22'")
+            rows = list(df.index[df["arbeidsmarktregio"] == amr_names[akey]])
         else:
             m = re.match(r"^(?:provincie|province)\s+(.+)$", low) or re.match(r"^(.+?)\s*\(pv\)$", low)
             pkey = m.group(1) if m else (low if low in prov_names and low not in muni_keys else None)

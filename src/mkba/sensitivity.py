@@ -143,6 +143,148 @@ def ranges_from_case(case: Any) -> dict[str, tuple[float, float, str]]:
     return out
 
 
+#: Parameters that set the size or the time axis of a case. They are choices, not uncertainties:
+#: a case-led sweep never varies them (a bigger programme is a different programme).
+SCALE: frozenset[str] = frozenset({"cohort.initial_participants", "cohort.inflow_per_month", "cohort.inflow_months",
+                                   "horizon.months", "evaluation.month"})
+
+NOT_VARIED_SCALE = "not varied: scale of the case, not an uncertainty"
+NOT_VARIED_NO_RANGE = "not varied: no range documented"
+NOT_VARIED_NO_EFFECT = "not varied: does not change any output of the case"
+NOT_VARIED_EMPTY = "not varied: documented range has no width"
+
+
+@dataclass
+class CaseSelection:
+    """What a case-led sweep varies (``ranges``) and what it leaves out, with the reason (``not_varied``)."""
+
+    ranges: dict[str, tuple[float, float, str]]
+    not_varied: dict[str, str]
+
+    def not_varied_table(self) -> pd.DataFrame:
+        return pd.DataFrame([{"parameter": k, "reason": v} for k, v in sorted(self.not_varied.items())],
+                            columns=["parameter", "reason"])
+
+
+def case_selection(case: Any, *, include_defaults: bool = False, model: BatchModel | None = None,
+                   probe: bool = True) -> CaseSelection:
+    """The parameters a sweep of ``case`` varies, led by the uncertainty the data documents.
+
+    * a parameter with ``low``/``high`` in the case file or the parameter set it extends is varied
+      over that range (:func:`ranges_from_case`);
+    * one without is left out and listed as "no range documented", unless ``include_defaults``
+      (then :func:`default_range` applies, the reason says so);
+    * :data:`SCALE` parameters (participants, inflow, horizon, count date) are never varied;
+    * with ``probe`` (default) the candidates are run once at both ends of their range (one batch
+      of ``2 p + 1`` rows on ``model``, default ``mkba.model.evaluate_batch`` on ``case``) and a
+      parameter that changes none of the model's outputs is left out ("does not change any output").
+    """
+    values = case.values
+    documented = ranges_from_case(case)
+    bounds = schema_bounds()
+    ranges: dict[str, tuple[float, float, str]] = {}
+    not_varied: dict[str, str] = {}
+    for name, v in values.items():
+        if not _numeric(v):
+            continue
+        if name in SCALE:
+            not_varied[name] = NOT_VARIED_SCALE
+        elif name in documented:
+            lo, hi, why = documented[name]
+            if hi > lo:
+                ranges[name] = (lo, hi, why)
+            else:
+                not_varied[name] = NOT_VARIED_EMPTY
+        elif include_defaults:
+            lo, hi, why = default_range(name, float(v), bounds.get(name))
+            if hi > lo:
+                ranges[name] = (lo, hi, why)
+            else:
+                not_varied[name] = f"{NOT_VARIED_NO_RANGE} (and the default rule gives none: base value {v:g})"
+        else:
+            not_varied[name] = NOT_VARIED_NO_RANGE
+    if probe and ranges:
+        if model is None:
+            from functools import partial
+
+            from mkba.model import evaluate_batch
+            model = partial(evaluate_batch, case)
+        names = list(ranges)
+        n = 2 * len(names) + 1
+        arrays = {}
+        for i, name in enumerate(names):
+            a = np.full(n, float(values[name]))
+            a[1 + 2 * i], a[2 + 2 * i] = ranges[name][0], ranges[name][1]
+            arrays[name] = a
+        fixed = {k: v for k, v in values.items() if _numeric(v) and k not in arrays}
+        out = call_model(model, {**{k: np.full(n, float(v)) for k, v in fixed.items()}, **arrays}, n)
+        ys = [np.asarray(y, dtype=float) for y in out.values()
+              if isinstance(y, np.ndarray) and y.shape == (n,) and y.dtype.kind in "fiu"]
+        for i, name in enumerate(names):
+            same = all(np.array_equal(y[[1 + 2 * i, 2 + 2 * i]], np.array([y[0], y[0]]), equal_nan=True)
+                       for y in ys)
+            if same:
+                del ranges[name]
+                not_varied[name] = NOT_VARIED_NO_EFFECT
+    return CaseSelection(ranges, not_varied)
+
+
+def case_one_way(case: Any, metrics: str | Sequence[str] = DEFAULT_METRICS, *, include_defaults: bool = False,
+                 chunk_size: int = DEFAULT_CHUNK, executor: Callable | None = None) -> pd.DataFrame:
+    """:func:`one_way` over :func:`case_selection`; ``attrs["not_varied"]`` lists what was left out and why."""
+    from functools import partial
+
+    from mkba.model import evaluate_batch
+
+    model = partial(evaluate_batch, case)
+    sel = case_selection(case, include_defaults=include_defaults, model=model)
+    if not sel.ranges:
+        raise InputError("nothing to vary: no parameter of the case has a documented range (low/high)",
+                         field="low/high", value=case.name, fix="document low/high for the uncertain parameters in "
+                         "the case file, or pass include_defaults=True (--include-defaults)")
+    df = one_way(model, case.values, sel.ranges, metrics, parameters=list(sel.ranges), chunk_size=chunk_size,
+                 executor=executor)
+    df.attrs["not_varied"] = dict(sel.not_varied)
+    return df
+
+
+def tornado_text(table: pd.DataFrame, *, top: int | None = 15, width: int = 100,
+                 not_varied: Mapping[str, str] | None = None) -> str:
+    """The one-way table as plain text within ``width`` columns: per metric the ``top`` largest swings
+    (``None`` = all), then the parameters not varied grouped by reason."""
+    import textwrap
+
+    nv = dict(table.attrs.get("not_varied", {}) if not_varied is None else not_varied)
+    lines: list[str] = []
+
+    def num(x: float) -> str:
+        if x != x:
+            return "never"
+        if math.isinf(x):
+            return "inf"
+        return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.4g}"
+
+    pw = 34
+    head = f"{'parameter':<{pw}} {'low':>9} {'high':>9} {'at low':>13} {'at high':>13} {'swing':>13}"
+    for metric, grp in table.groupby("metric", sort=False):
+        shown = grp if top is None else grp.head(top)
+        lines.append(f"== one-way: {metric} (base {num(float(grp['base_value'].iloc[0]))}); "
+                     f"{len(shown)} of {len(grp)} parameters" + ("" if len(shown) == len(grp) else ", --all for the rest"))
+        lines.append(head)
+        for r in shown.itertuples():
+            name = r.parameter if len(r.parameter) <= pw else r.parameter[:pw - 1] + "~"
+            lines.append(f"{name:<{pw}} {num(r.low):>9} {num(r.high):>9} {num(r.value_low):>13} "
+                         f"{num(r.value_high):>13} {num(r.swing):>13}")
+        lines.append("")
+    by_reason: dict[str, list[str]] = {}
+    for k, why in sorted(nv.items()):
+        by_reason.setdefault(why, []).append(k)
+    for why, names in by_reason.items():
+        lines.extend(textwrap.wrap(f"{why} ({len(names)}): {', '.join(names)}", width=width,
+                                   subsequent_indent="  ", break_on_hyphens=False))
+    return "\n".join(lines).rstrip() + "\n"
+
+
 def _check_names(names: Iterable[str], base: Mapping[str, Any], what: str) -> None:
     for n in names:
         if n not in base:

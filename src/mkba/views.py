@@ -425,9 +425,9 @@ def tornado(case: Case, lang: str = "nl", metric: str = "npv_eur", top: int = 12
 
     from . import plots
     from .model import evaluate_batch
-    from .sensitivity import one_way, ranges_from_case
+    from .sensitivity import case_one_way
 
-    table = one_way(partial(evaluate_batch, case), case.values, ranges_from_case(case), metrics=(metric,))
+    table = case_one_way(case, metrics=(metric,))  # documented ranges only; not_varied in table.attrs
     names = {k: param_label(k, lang) for k in set(table["parameter"])}
     fig = plots.tornado(table, metric, top=top, labels={**names, metric: label(metric, lang)}, lang=lang)
     fig.axes[0].set_title(text("tornado", lang) if metric == "npv_eur" else label(metric, lang))
@@ -457,8 +457,10 @@ def case_distributions(case: Case) -> dict:
     """Triangular distributions (low, case value, high) for every assumption with a range in the data."""
     from .distributions import Dist
 
+    from .sensitivity import case_selection
+
     return {k: Dist("triangular", low=lo, mode=case.value(k), high=hi, name=k)
-            for k, (lo, hi, _why) in case.ranges().items() if lo < hi}
+            for k, (lo, hi, _why) in case_selection(case).ranges.items()}
 
 
 def probabilistic_view(case: Case, n: int = 10_000, seed: int = 20191, lang: str = "nl"):
@@ -723,9 +725,9 @@ def sobol_view(case: Case, n: int = 256, seed: int = 20191, lang: str = "nl", to
     from functools import partial
 
     from .model import evaluate_batch
-    from .sensitivity import ranges_from_case, sobol
+    from .sensitivity import case_selection, sobol
 
-    ranges = ranges_from_case(case)
+    ranges = case_selection(case).ranges
     table = sobol(partial(evaluate_batch, case), case.values, ranges, N=n, seed=seed, parameters=list(ranges))
     return table.head(top)
 
