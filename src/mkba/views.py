@@ -371,7 +371,8 @@ def readings_table(case: Case, lang: str = "nl"):
         cite = notes.cite(ref, lang) if "txt" in ref else ""
         cite = cite.split("; ", 1)[1] if cite.startswith(("bron; ", "source; ")) else cite
         rows.append(dict(zip(cols, (topic, choice, why, cite))))
-    out = pd.DataFrame(rows, columns=cols).set_index(cols[0])
+    out = pd.DataFrame(rows, columns=cols)
+    out.index = pd.RangeIndex(1, len(out) + 1)
     out.attrs["footnotes"] = notes.files
     return out
 
@@ -1148,11 +1149,12 @@ TEXTS.update({
 def readings_markdown(case: Case, lang: str = "nl") -> str:
     """The readings as a numbered list (long texts read better as prose than as table cells)."""
     t = readings_table(case, lang)
-    cols = list(t.columns)
+    cols = list(t.columns)      # question, reading chosen, why, source
     lines = []
-    for i, (topic, row) in enumerate(t.iterrows(), start=1):
-        src = f" *{label('reference', lang)}: {row[cols[2]]}*" if row[cols[2]] else ""
-        lines.append(f"{i}. **{safe_md(topic)}** {cols[0]}: {safe_md(row[cols[0]])}. {cols[1]}: {safe_md(row[cols[1]])}.{src}")
+    for i, row in t.iterrows():
+        src = f" *{cols[3]}: {row[cols[3]]}*" if row[cols[3]] else ""
+        lines.append(f"{i}. **{safe_md(row[cols[0]])}** {cols[1]}: {safe_md(row[cols[1]])}. "
+                     f"{cols[2]}: {safe_md(row[cols[2]])}.{src}")
     notes = footnotes_markdown(t.attrs["footnotes"], lang)
     return "\n".join(lines) + ("\n\n" + notes if notes else "")
 
