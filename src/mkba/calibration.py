@@ -1,44 +1,33 @@
 """Solve for unpublished assumptions with the real model.
 
 Published business cases give results, not all their inputs. These helpers find the input
-values that reproduce a published figure, using :func:`mkba.model.evaluate_batch` on a grid
-(one vectorised pass per refinement), so every calibrated number in a case file can be
-re-derived and is tested.
+values that meet a published figure through the one fitting routine :mod:`mkba.fitting`
+(``mkba calibrate``), so every calibrated number in a case file can be re-derived and is tested.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .cases import Case
-from .errors import InputError
 from .model import evaluate_batch
 
-GRID_POINTS = 65
-REFINEMENTS = 8
+#: relative tolerance of a single-figure solve (the figure is hit, not approached within a published margin)
+SOLVE_REL_TOLERANCE = 1e-7
 
 
 def solve(case: Case, parameter: str, metric: str, target: float, low: float, high: float,
           fixed: dict | None = None) -> float:
-    """Value of ``parameter`` in [low, high] at which ``metric`` equals ``target`` (monotone metric)."""
-    fixed = dict(fixed or {})
-    lo, hi = float(low), float(high)
-    for _ in range(REFINEMENTS):
-        grid = np.linspace(lo, hi, GRID_POINTS)
-        vals = evaluate_batch(case, {**{k: np.full(GRID_POINTS, v) for k, v in fixed.items()}, parameter: grid})[metric]
-        diff = vals - target
-        sign = np.sign(diff)
-        crossing = np.nonzero(sign[:-1] * sign[1:] <= 0)[0]
-        if crossing.size == 0:
-            raise InputError(f"{metric} does not reach {target:g} for {parameter} in [{low:g}, {high:g}] "
-                             f"(range {np.nanmin(vals):g}..{np.nanmax(vals):g})", field=parameter,
-                             fix="widen the search range or check the case")
-        i = crossing[0]
-        lo, hi = grid[i], grid[i + 1]
-    d_lo = evaluate_batch(case, {**{k: np.array([v]) for k, v in fixed.items()}, parameter: np.array([lo])})[metric][0]
-    d_hi = evaluate_batch(case, {**{k: np.array([v]) for k, v in fixed.items()}, parameter: np.array([hi])})[metric][0]
-    if d_hi == d_lo:
-        return float(lo)
-    return float(lo + (target - d_lo) * (hi - lo) / (d_hi - d_lo))
+    """Value of ``parameter`` in [low, high] at which ``metric`` equals ``target``.
+
+    A one-parameter, one-target use of the general routine :func:`mkba.fitting.fit` (scipy least
+    squares on the batch model); a target that cannot be reached in the range is an InputError.
+    """
+    from .fitting import Target, fit
+
+    tol = SOLVE_REL_TOLERANCE * max(abs(float(target)), 1.0)
+    res = fit(case, {parameter: (float(low), float(high))}, [Target(metric, float(target), tolerance=tol)],
+              fixed=fixed)
+    return res.values[parameter]
 
 
 def secondment_family(case: Case, hours: np.ndarray, pool_sizes: np.ndarray, *, target_year1: float,

@@ -63,6 +63,73 @@ class Published(BaseModel):
     variant: str | None = None              # evaluated on a named variant of the case
     note: str | None = None
 
+    def tolerance_abs(self) -> float:
+        """The absolute tolerance of an ``approx`` figure (``tolerance``, else ``tolerance_rel`` x |value|)."""
+        return self.tolerance if self.tolerance is not None else abs(self.value) * (self.tolerance_rel or 0.0)
+
+    def holds(self, model):
+        """Whether model value(s) meet the published figure (scalar or numpy array, elementwise)."""
+        import numpy as np
+
+        model = np.asarray(model, dtype=float)
+        if self.comparison == "at_least":
+            ok = model >= self.value
+        elif self.comparison == "at_most":
+            ok = model <= self.value
+        else:
+            ok = np.abs(model - self.value) <= self.tolerance_abs()
+        return bool(ok) if ok.ndim == 0 else ok
+
+
+PUBLISHED_KINDS = ("input", "calibrated", "derived")
+
+
+class FreeParameter(BaseModel):
+    """A parameter the published figures are used to pin down (``calibration.free``)."""
+    model_config = ConfigDict(extra="forbid")
+    low: float                              # plausible range searched by the fit and the identification grid
+    high: float
+    fit: bool = True                        # fitted by `mkba calibrate`; False: only varied in the identification
+    points: int | None = None               # identification grid points over [low, high]
+    why: str | None = None                  # where the plausible range comes from
+
+
+class PublishedKind(BaseModel):
+    """What a published figure is, when it is not a calibration target (those are 'calibrated')."""
+    model_config = ConfigDict(extra="forbid")
+    metric: str
+    variant: str | None = None
+    kind: Literal["input", "calibrated", "derived"]
+    why: str
+
+
+class Calibration(BaseModel):
+    """What `mkba calibrate` fits (``free``) to which published figures (``targets``, metrics of
+    ``published:`` entries of the case itself); ``kinds`` says what the other published figures are
+    (default: derived, i.e. they follow from the inputs and are a check of the model)."""
+    model_config = ConfigDict(extra="forbid")
+    free: dict[str, FreeParameter] = {}
+    targets: list[str] = []
+    kinds: list[PublishedKind] = []
+    max_grid: int = 250_000                 # cap on the identification grid (product of points)
+
+    def kind_of(self, p: "Published") -> tuple[str, str]:
+        """(kind, why) of a published figure."""
+        if p.variant is None and p.metric in self.targets:
+            fitted = [k for k, f in self.free.items() if f.fit]
+            return "calibrated", "fitted: " + ", ".join(fitted)
+        for k in self.kinds:
+            if k.metric == p.metric and k.variant == p.variant:
+                return k.kind, k.why
+        return "derived", "follows from the inputs"
+
+
+def published_kind(case: "Case", p: Published) -> tuple[str, str]:
+    """(input | calibrated | derived, why) of a published figure of ``case``."""
+    if case.calibration is None:
+        return "derived", "follows from the inputs"
+    return case.calibration.kind_of(p)
+
 
 class Pilot(BaseModel):
     """A published pilot design (treatment against a control group), checked for consistency."""
@@ -101,6 +168,7 @@ class CaseFile(BaseModel):
     variants: dict[str, Variant] = {}
     pilot: Pilot | None = None
     notes: list[str] = []
+    calibration: Calibration | None = None  # what `mkba calibrate` fits to which published figures
 
     @field_validator("name")
     @classmethod
@@ -132,6 +200,7 @@ class Case:
     title_nl: str | None = None
     source_file: str | None = None
     variant: str | None = None
+    calibration: Calibration | None = None
 
     @property
     def values(self) -> dict[str, float]:
@@ -342,7 +411,9 @@ def load_case(name_or_path: str | Path, overrides: dict[str, Any] | None = None,
                 notes=(parent.notes if parent else []) + cf.notes, source_file=str(path),
                 pilot=cf.pilot or (parent.pilot if parent else None),
                 measured_in=cf.measured_in or (parent.measured_in if parent else None) or cf.start_date.year,
-                summary_nl=cf.summary_nl, title_nl=cf.title_nl)
+                summary_nl=cf.summary_nl, title_nl=cf.title_nl,
+                calibration=cf.calibration or (parent.calibration if parent else None))
+    check_calibration(case, file=str(path))
     if variant:
         if variant not in case.variants:
             raise InputError(f"unknown variant '{variant}' of case {case.name}", field="variant",
@@ -421,6 +492,43 @@ def check_consistency(case: Case, *, file: str | None = None) -> None:
             if ended is not None and ended > size:
                 fail(f"more exits than people: {ended} ended benefits in a {grp} group of {size}", f"pilot.{grp}_ended",
                      "check the counts")
+
+
+def check_calibration(case: Case, *, file: str | None = None) -> None:
+    """Reject a ``calibration:`` section that names unknown parameters or figures, naming the field."""
+    cal = case.calibration
+    if cal is None:
+        return
+    file = file or case.source_file
+
+    def fail(problem: str, field: str, value, fix: str):
+        raise InputError(problem, file=file, field=field, value=value, fix=fix)
+
+    for name, fp in cal.free.items():
+        if name not in SCHEMA:
+            fail(f"unknown parameter '{name}'", f"calibration.free.{name}", None, did_you_mean(name, SCHEMA))
+        if not fp.low < fp.high:
+            fail(f"the plausible range of {name} is empty (low {fp.low:g}, high {fp.high:g})", f"calibration.free.{name}",
+                 None, "give low < high")
+        for bound in (fp.low, fp.high):
+            check_value(name, bound, file=file)
+        if fp.points is not None and fp.points < 1:
+            fail("an identification grid needs at least one point", f"calibration.free.{name}.points", fp.points,
+                 "give points >= 2")
+    base = {p.metric for p in case.published if p.variant is None}
+    for t in cal.targets:
+        if t not in base:
+            where = [p.variant for p in case.published if p.metric == t]
+            fix = (f"'{t}' is published only for variant {where[0]}; calibration fits the case itself" if where else
+                   did_you_mean(t, sorted(base)) + " (a target is the metric of one of the case's published: entries)")
+            fail(f"calibration target '{t}' is not a published figure of case {case.name}", "calibration.targets", t, fix)
+    for k in cal.kinds:
+        if not any(p.metric == k.metric and p.variant == k.variant for p in case.published):
+            fail(f"no published figure '{k.metric}'" + (f" for variant {k.variant}" if k.variant else ""),
+                 "calibration.kinds", k.metric, did_you_mean(k.metric, sorted({p.metric for p in case.published})))
+        if k.variant is None and k.metric in cal.targets:
+            fail(f"'{k.metric}' is a calibration target, so it is 'calibrated'", "calibration.kinds", k.metric,
+                 "remove it from calibration.kinds")
 
 
 # ---------------------------------------------------------------- full validation (mkba validate)

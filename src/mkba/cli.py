@@ -132,11 +132,11 @@ def run_cmd(case: str = typer.Argument(..., help="case name or path to a case YA
         for k, v in metrics.items():
             typer.echo(f"{k},{'' if v is None else v}")
     else:
-        typer.echo(run_text(c, res, lang, scenario=scenario, replay=replay), nl=False)
+        typer.echo(run_text(c, res, lang, scenario=scenario, replay=replay, show_published=not set_), nl=False)
 
 
 def run_text(c, res, lang: str = "nl", *, scenario: str | None = None, replay: int | None = None,
-             width: int = 100) -> str:
+             width: int = 100, show_published: bool = True) -> str:
     """`mkba run`'s table for people: both perspectives, labelled, the scenario, numbers the Dutch way."""
     import textwrap
 
@@ -171,7 +171,38 @@ def run_text(c, res, lang: str = "nl", *, scenario: str | None = None, replay: i
     py = format_table(res["per_year"][cols].set_index("year"), lang)
     py.columns = [views.text(k, lang, default=str(k)) for k in py.columns]
     lines.append(py.to_string())
+    if c.published and not (c.variant or scenario or replay is not None) and show_published:
+        lines += [""] + _published_lines(c, lang, width)
     return "\n".join(ln.rstrip() for ln in lines) + "\n"
+
+
+def _published_lines(c, lang: str, width: int) -> list[str]:
+    """Published figures against the model, each marked input / calibrated / derived (issue 10)."""
+    import textwrap
+
+    from . import views
+    from .compare import published_vs_model
+    from .formatting import human_reference
+
+    head = {"nl": "Gepubliceerde cijfers (invoer: overgenomen; gekalibreerd: een aanname is erop afgestemd; "
+                  "afgeleid: volgt uit de andere aannames):",
+            "en": "Published figures (input: typed in; calibrated: a parameter was fitted to it; "
+                  "derived: follows from the other inputs):"}[lang]
+    status = {"nl": {"derived": "gereproduceerd", "other": "gehaald", "missed": "GEMIST"},
+              "en": {"derived": "reproduced", "other": "met", "missed": "MISSED"}}[lang]
+    out = textwrap.wrap(head, width)
+    for r in published_vs_model(c):
+        kind = views.text("kind_" + r.get("kind", "unknown"), lang, default=r.get("kind", ""))
+        sign = "≥" if r["comparison"] == "at_least" else ("≤" if r["comparison"] == "at_most" else "=")
+        name = views.text(r["metric"], lang, default=r["metric"])
+        if r["variant"]:
+            name += f" [{r['variant']}]"
+        st = (status["derived"] if r.get("kind") == "derived" else status["other"]) if r["ok"] else status["missed"]
+        cite = human_reference(r["reference"], lang, short=True)[0]
+        line = (f"  {kind.split(':')[0]:<12} {name}: {sign} {views._fmt_metric(r['metric'], r['published'], lang)}, "
+                f"model {views._fmt_metric(r['metric'], r['model'], lang)}, {st} ({cite})")
+        out += textwrap.wrap(line, width, subsequent_indent=" " * 15)
+    return out
 
 
 @app.command("compare")
@@ -554,6 +585,69 @@ def export_cmd(case: str = typer.Argument(..., help="case name or path to a case
         _fail(exc)
         return
     typer.echo(f"wrote {path}")
+
+
+@app.command("calibrate")
+def calibrate_cmd(case: str = typer.Argument(..., help="case name or path to a case YAML"),
+                  write: bool = typer.Option(False, "--write", help="write the fitted values with provenance into the case file"),
+                  identify: bool = typer.Option(True, "--identify/--no-identify",
+                                                help="also search the plausible ranges for every parameter set that meets the targets"),
+                  fmt: str = typer.Option("table", "--format", help="table | json")) -> None:
+    """Fit the case's free parameters to its published targets (calibration: section), print the
+    residuals and how well the published figures pin down the headline results."""
+    try:
+        from . import fitting
+        from .cases import load_case
+
+        if fmt not in ("table", "json"):
+            raise InputError("unknown format", field="--format", value=fmt, fix="use table or json")
+        c = load_case(case)
+        result = fitting.calibrate(c)
+        ident = fitting.identify(c) if identify else None
+        written = fitting.write_fitted(c, result) if write else None
+    except InputError as exc:
+        _fail(exc)
+        return
+    if fmt == "json":
+        payload = {"case": c.name, "fitted": result.values, "start": result.start,
+                   "bounds": {k: list(v) for k, v in result.bounds.items()},
+                   "targets": [{k: _clean(v) for k, v in r.items()} for r in result.residual_table().to_dict("records")],
+                   "evaluations": result.evaluations, "written": written}
+        if ident is not None:
+            payload["identification"] = {
+                "grid_points": ident.n_grid, "sets": len(ident.sets),
+                "free": {k: [float(v.min()), float(v.max()), len(v)] for k, v in ident.grid.items()},
+                "ranges": [{k: _clean(v) for k, v in r.items()} for r in ident.ranges.to_dict("records")]}
+        typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+        return
+    typer.echo(f"{c.title}: calibration ({c.perspective} view, {c.months} months)")
+    typer.echo(f"fitted with scipy.optimize.least_squares ({result.evaluations} model evaluations):")
+    for n, v in result.values.items():
+        lo, hi = result.bounds[n]
+        typer.echo(f"  {n:<36} {result.start[n]:>14.6g} -> {v:<14.6g} range [{lo:g}, {hi:g}]")
+    typer.echo("targets (published figure, model at the fit, residual):")
+    for r in result.residual_table().to_dict("records"):
+        sign = ">=" if r["comparison"] == "at_least" else ("<=" if r["comparison"] == "at_most" else "=")
+        tol = f" +- {r['tolerance']:g}" if r["comparison"] == "approx" else ""
+        typer.echo(f"  {r['metric']:<44} {sign} {r['published']:<12g}{tol:<10} model {r['model']:<14.6g} "
+                   f"residual {r['residual']:+.3g}  {'ok' if r['ok'] else 'MISSED'}  ({r['reference']})")
+    if ident is not None:
+        axes = ", ".join(f"{k} {v.min():g}..{v.max():g} ({len(v)})" for k, v in ident.grid.items())
+        typer.echo(f"identification: {len(ident.sets)} of {ident.n_grid} parameter sets on the grid over the plausible "
+                   f"ranges ({axes}) meet every target within its tolerance")
+        if len(ident.sets):
+            for k in ident.grid:
+                typer.echo(f"  {k:<36} {ident.sets[k].min():g} .. {ident.sets[k].max():g}")
+            typer.echo("headline ranges across them:")
+            for r in ident.ranges.to_dict("records"):
+                lo, hi = r["min"], r["max"]
+                money = r["metric"].endswith("_eur")
+                fmt_ = (lambda x: f"EUR {x:,.0f}") if money else (lambda x: f"{x:,.2f}")
+                never = f" (never in {r['never']} sets)" if r["never"] else ""
+                span = "n/a" if math.isnan(lo) else f"{fmt_(lo)} .. {fmt_(hi)}"
+                typer.echo(f"  {r['perspective']:<13} {r['metric']:<18} {span}{never}")
+    if written is not None:
+        typer.echo(f"wrote {', '.join(f'{k} = {v:g}' for k, v in written.items())} with provenance to {c.source_file}")
 
 
 @app.command("validate")

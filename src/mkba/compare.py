@@ -1,7 +1,7 @@
 """Comparisons across cases: the headline table and the € 14.000 reconciliation."""
 from __future__ import annotations
 
-from .cases import Case, list_cases, load_case
+from .cases import Case, list_cases, load_case, published_kind
 from .model import summarise
 
 COMPARE_METRICS = ("extra_ended_benefits", "programme_cost_eur", "gross_saving_eur", "net_result_eur",
@@ -37,7 +37,12 @@ def compare_cases(names: list[str] | None = None):
 
 
 def published_vs_model(case: Case) -> list[dict]:
-    """Each published figure next to the model's value (on the case's own horizon) and its source."""
+    """Each published figure next to the model's value (on the case's own horizon) and its source.
+
+    ``kind`` says what the figure is: ``input`` (the published number was typed in), ``calibrated``
+    (a parameter was fitted to it, see the case's ``calibration:``) or ``derived`` (it follows from the
+    other inputs; only these are reproduced by the model), with ``kind_why``.
+    """
     out = []
     cache: dict = {}
     for p in case.published:
@@ -46,16 +51,10 @@ def published_vs_model(case: Case) -> list[dict]:
             c = case if key is None else load_case(case.source_file or case.name, variant=key)
             cache[key] = summarise(c)["metrics"]
         model = cache[key][p.metric]
-        if p.comparison == "at_least":
-            ok = model >= p.value
-        elif p.comparison == "at_most":
-            ok = model <= p.value
-        else:
-            tol = p.tolerance if p.tolerance is not None else abs(p.value) * (p.tolerance_rel or 0.0)
-            ok = abs(model - p.value) <= tol
+        kind, why = published_kind(case, p)
         out.append({"metric": p.metric, "variant": p.variant, "published": p.value, "comparison": p.comparison,
-                    "tolerance": p.tolerance, "tolerance_rel": p.tolerance_rel, "model": model, "ok": bool(ok),
-                    "reference": p.reference, "quote": p.quote})
+                    "tolerance": p.tolerance, "tolerance_rel": p.tolerance_rel, "model": model, "ok": p.holds(model),
+                    "kind": kind, "kind_why": why, "reference": p.reference, "quote": p.quote})
     return out
 
 

@@ -23,6 +23,11 @@ TEXTS: dict[str, dict[str, str]] = {
     "published_col": {"nl": "Gepubliceerd", "en": "Published"},
     "model_col": {"nl": "Model", "en": "Model"},
     "ok_col": {"nl": "Binnen marge", "en": "Within tolerance"},
+    "kind_col": {"nl": "Soort", "en": "Kind"},
+    "kind_input": {"nl": "invoer", "en": "input"},
+    "kind_calibrated": {"nl": "gekalibreerd", "en": "calibrated"},
+    "kind_derived": {"nl": "afgeleid", "en": "derived"},
+    "reproduced": {"nl": "gereproduceerd", "en": "reproduced"},
     "metric": {"nl": "Kengetal", "en": "Metric"},
     "cumulative_cash": {"nl": "Cumulatief netto resultaat", "en": "Cumulative net result"},
     "break_even_at": {"nl": "terugverdiend in maand {m}", "en": "break-even in month {m}"},
@@ -282,7 +287,11 @@ def published_table(case: Case, lang: str = "nl"):
         pub = ("≥ " if r["comparison"] == "at_least" else "") + _fmt_metric(r["metric"], r["published"], lang)
         rows.append({text("metric", lang): name, text("published_col", lang): pub,
                      text("model_col", lang): _fmt_metric(r["metric"], r["model"], lang),
-                     text("ok_col", lang): "✓" if r["ok"] else "✗", label("reference", lang): notes.cite(r["reference"], lang)})
+                     text("kind_col", lang): text("kind_" + r["kind"], lang),
+                     # only a derived figure is reproduced; an input or calibrated one is met by construction
+                     text("ok_col", lang): ("✓" if r["ok"] else "✗") + (" " + text("reproduced", lang)
+                                                                         if r["ok"] and r["kind"] == "derived" else ""),
+                     label("reference", lang): notes.cite(r["reference"], lang)})
     out = pd.DataFrame(rows).set_index(text("metric", lang))
     out.attrs["footnotes"] = notes.files
     return out
