@@ -17,8 +17,8 @@ import pytest
 
 from mkba import manifest as mf
 from mkba.errors import InputError
-from mkba.render import (BatchResult, NonLiteral, RenderJob, build_notebook, notebook_parameters,
-                         render_batch, resolve_notebook, validate_jobs)
+from mkba.render import (BatchResult, NonLiteral, RenderJob, notebook_parameters, render_batch,
+                         resolve_notebook, validate_jobs)
 
 pytestmark = pytest.mark.slow
 
@@ -103,30 +103,41 @@ def test_kernel_is_this_interpreter():
 # papermill semantics
 # ---------------------------------------------------------------------------
 
-def test_injected_cell_matches_papermill(tmp_path):
+def test_reports_run_through_papermill_on_the_mkba_engine(batch):
+    """papermill itself parameterised and ran the notebook: its injected cell and metadata."""
     pm = pytest.importorskip("papermill")
-    from papermill.translators import translate_parameters
+    from papermill.engines import papermill_engines
 
-    from mkba.render import _codify
+    from mkba.pm_engine import MkbaEngine
 
-    params = {"municipality": 'Súdwest-Fryslân "x"', "participants": 7, "effect_pp": 0.1,
-              "fail": True, "note": None, "scenarios": ["a", "b"], "nan": float("nan"),
-              "d": {"k": [1, 2.5]}}
-    assert _codify(params) == translate_parameters("python3", "python", params, "Parameters")
+    assert papermill_engines.get_engine("mkba") is MkbaEngine  # the entry point
+    _, out, _ = batch
+    nb = json.loads((out / "notebooks" / "alpha.ipynb").read_text())
+    meta = nb["metadata"]["papermill"]
+    assert meta["version"] == pm.__version__
+    assert meta["parameters"] == {"municipality": "Alphen", "participants": 100}
+    injected = [c for c in nb["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
+    assert len(injected) == 1 and 'municipality = "Alphen"' in "".join(injected[0]["source"])
+    failed = json.loads((out / "failed" / "gamma.ipynb").read_text())
+    assert "papermill-error-cell-tag" in failed["cells"][0]["metadata"]["tags"]
 
-    out = tmp_path / "pm.ipynb"
-    small = {k: params[k] for k in ("municipality", "participants", "fail")}
-    ref = pm.execute_notebook(str(REPORT), str(out), parameters=small, prepare_only=True,
-                              progress_bar=False)
-    mine = build_notebook(json.loads(REPORT.read_text()), small, input_path=str(REPORT),
-                          output_path=str(out))
 
-    def shape(nb):
-        return [(c.cell_type, c.source, c.metadata.get("tags")) for c in nb.cells]
+def test_papermill_engine_refuses_bad_parameters_before_any_kernel(tmp_path, no_kernels):
+    """`--engine mkba` gives mkba render's errors for what papermill only warns about."""
+    pm = pytest.importorskip("papermill")
 
-    assert shape(mine) == shape(ref)
-    assert mine.metadata.papermill["parameters"] == ref.metadata.papermill["parameters"]
-    assert mine.metadata.papermill["input_path"] == ref.metadata.papermill["input_path"]
+    from mkba.pm_engine import NotebookParameterError
+
+    with pytest.raises(NotebookParameterError, match="no cell tagged 'parameters'"):
+        pm.execute_notebook(str(NO_PARAMS), str(tmp_path / "o.ipynb"), parameters={"x": 1},
+                            engine_name="mkba", progress_bar=False)
+    with pytest.raises(NotebookParameterError, match="unknown parameter.*did you mean 'participants'"):
+        pm.execute_notebook(str(REPORT), str(tmp_path / "o.ipynb"), parameters={"participant": 1},
+                            engine_name="mkba", progress_bar=False)
+    with pytest.raises(NotebookParameterError, match="wrong type"):
+        pm.execute_notebook(str(REPORT), str(tmp_path / "o.ipynb"), parameters={"participants": "x"},
+                            engine_name="mkba", progress_bar=False)
+    assert list(tmp_path.iterdir()) == []  # nothing written
 
 
 # ---------------------------------------------------------------------------
@@ -478,7 +489,7 @@ def test_spawn_mode_english_and_timeout(tmp_path):
     res = render_batch([job("en", municipality="Elst"), slow], tmp_path, lang="en",
                        kernel_mode="spawn", workers=2, timeout=4)
     assert res.ok == ["en"], res.entries[0].get("error")
-    assert res.entry("slow")["error"]["type"] == "CellTimeoutError"
+    assert res.entry("slow")["error"]["type"] == "ReportTimeout"  # per report, recorded as failed
     html = (tmp_path / "en.html").read_text(encoding="utf-8")
     assert "Net present value: -€" in html  # the notebook's `lang` parameter got "en"
     assert '<html lang="en"' in html
@@ -661,3 +672,120 @@ def test_index_sorts_and_filters_in_a_browser(batch, chromium):
     failed = chromium.eval(f"{rows}.filter(r => !r.classList.contains('hidden'))"
                            ".map(r => r.getAttribute('data-status'))")
     assert failed and set(failed) == {"failed"}
+
+
+# ---------------------------------------------------------------------------
+# batch bookkeeping (issue 13): concurrent batches, corrupt manifest, resume, SIGTERM
+# ---------------------------------------------------------------------------
+
+def test_a_batch_keeps_entries_another_batch_wrote_meanwhile(out_copy):
+    """Re-read + merge: an entry written to manifest.json while this batch runs survives."""
+    def other_batch_finishes(event, entry):
+        if event == "start":
+            m = json.loads((out_copy / "manifest.json").read_text())
+            m["reports"]["from_other_batch"] = dict(m["reports"]["alpha"], name="from_other_batch")
+            mf.write_manifest(out_copy, m)
+
+    res = render_batch([job("delta", municipality="Delft")], out_copy, progress=other_batch_finishes)
+    assert res.ok == ["delta"]
+    m = json.loads((out_copy / "manifest.json").read_text())
+    assert {"from_other_batch", "delta", "alpha", "gamma"} <= set(m["reports"])
+    assert "from_other_batch" in (out_copy / "index.html").read_text(encoding="utf-8")
+
+
+_BATCH_SCRIPT = """
+import sys, json
+from pathlib import Path
+from mkba.render import RenderJob, render_batch, Terminated
+nb = Path(sys.argv[1]); out = sys.argv[2]; jobs = json.loads(sys.argv[3])
+try:
+    r = render_batch([RenderJob(name=n, notebook=nb / f, parameters=p) for n, f, p in jobs], out,
+                     workers=int(sys.argv[4]) if len(sys.argv) > 4 else 1)
+except Terminated:
+    sys.exit(143)
+sys.exit(r.exit_code)
+"""
+
+
+def _batch_proc(out, jobs, workers=1):
+    import subprocess
+
+    return subprocess.Popen([sys.executable, "-c", _BATCH_SCRIPT, str(NB_DIR), str(out), json.dumps(jobs),
+                             str(workers)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_two_concurrent_batches_into_one_out_keep_both_manifests(tmp_path):
+    a = [[f"a{i}", "report.ipynb", {"municipality": f"Aa{i}"}] for i in range(3)]
+    b = [[f"b{i}", "report.ipynb", {"municipality": f"Bb{i}"}] for i in range(3)]
+    pa, pb = _batch_proc(tmp_path, a), _batch_proc(tmp_path, b)
+    for p in (pa, pb):
+        _, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err[-3000:]
+    m = json.loads((tmp_path / "manifest.json").read_text())
+    names = {f"a{i}" for i in range(3)} | {f"b{i}" for i in range(3)}
+    assert names <= set(m["reports"]) and all(m["reports"][n]["status"] == "ok" for n in names)
+    index = (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert all(f'href="{n}.html"' in index for n in names)
+
+
+def test_corrupt_manifest_is_kept_aside_and_rebuilt_from_disk(out_copy):
+    (out_copy / "manifest.json").write_text('{"reports": {"alpha": ')  # cut off mid-write by hand
+    res = render_batch([job("delta", municipality="Delft")], out_copy)
+    assert any("manifest.json" in n and "rebuilt" in n for n in res.notes), res.notes
+    aside = list(out_copy.glob("manifest.json.corrupt-*"))
+    assert len(aside) == 1 and aside[0].read_text() == '{"reports": {"alpha": '
+    m = json.loads((out_copy / "manifest.json").read_text())
+    on_disk = {"alpha", "beta", "png", "state1", "state2"}
+    assert on_disk | {"delta", "gamma"} <= set(m["reports"])
+    assert m["reports"]["alpha"]["parameters"] == {"municipality": "Alphen", "participants": 100}
+    assert m["reports"]["alpha"]["key_figures"] and m["reports"]["gamma"]["status"] == "failed"
+    index = (out_copy / "index.html").read_text(encoding="utf-8")
+    assert all(f'href="{n}.html"' in index for n in on_disk | {"delta"})
+
+
+def test_resume_checks_the_output_files_and_the_code(out_copy, monkeypatch):
+    jobs = [job("alpha", municipality="Alphen", participants=100),
+            job("beta", municipality="Bergen", participants=200, effect_pp=0.1)]
+    res = render_batch(jobs, out_copy, resume=True)
+    assert res.skipped == ["alpha", "beta"]
+    good = (out_copy / "alpha.html").read_bytes()
+    (out_copy / "alpha.html").write_bytes(good[:1000])  # truncated behind our back
+    b = bytearray((out_copy / "beta.html").read_bytes())
+    b[-20] ^= 1  # same size, one bit changed
+    (out_copy / "beta.html").write_bytes(bytes(b))
+    res = render_batch(jobs, out_copy, resume=True)
+    assert res.ok == ["alpha", "beta"] and not res.skipped
+    html = (out_copy / "alpha.html").read_text(encoding="utf-8")
+    assert len(html) > 1000 and "REPORT-MARKER Alphen" in html and html.rstrip().endswith("</html>")
+    # a change to mkba's code renders everything again
+    assert render_batch(jobs, out_copy, resume=True).skipped == ["alpha", "beta"]
+    monkeypatch.setattr(mf, "_CODE_FP", ["0.1.0+changed"])
+    assert render_batch(jobs, out_copy, resume=True).ok == ["alpha", "beta"]
+
+
+def test_sigterm_is_handled_like_ctrl_c(tmp_path):
+    import signal
+    import time
+
+    jobs = [["quick", "report.ipynb", {"municipality": "Vlist"}],
+            ["slow", "misbehave.ipynb", {"mode": "sleep", "seconds": 120}]]
+    p = _batch_proc(tmp_path, jobs, workers=2)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if json.loads((tmp_path / "manifest.json").read_text())["reports"]["quick"]["status"] == "ok":
+                break
+        except (OSError, ValueError, KeyError):
+            pass
+        time.sleep(0.2)
+    else:
+        p.kill()
+        pytest.fail("the quick report never finished")
+    time.sleep(0.5)  # the slow report is running now
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 143, err[-2000:]
+    m = json.loads((tmp_path / "manifest.json").read_text())
+    assert m["reports"]["quick"]["status"] == "ok" and "slow" not in m["reports"]
+    assert (tmp_path / "quick.html").is_file() and not (tmp_path / "slow.html").exists()
+    assert no_temp_files(tmp_path)

@@ -127,3 +127,67 @@ def test_report_and_index_in_a_browser(batch, browser):
     m = summarise(load_case("fip_sittard_geleen"))["metrics"]
     assert eur(m["npv_eur"], "nl") in page and "Netto contante waarde" in page
     assert eur(m["programme_cost_eur"], "nl") in page
+
+
+@pytest.mark.slow
+def test_papermill_cli_with_mkba_engine_gives_the_same_figures_as_mkba_render(batch, tmp_path):
+    """`papermill notebooks/business_case.ipynb out.ipynb -p case ... --engine mkba`."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from mkba.reporting import read_key_figures
+
+    import nbformat
+
+    out, _ = batch
+    nb = job("x", "fip_sittard_geleen").notebook
+    papermill = Path(sys.executable).with_name("papermill")
+    dst = tmp_path / "pm.ipynb"
+    r = subprocess.run([str(papermill), str(nb), str(dst), "-p", "case", "fip_sittard_geleen",
+                        "-p", "n_draws", str(SMALL["n_draws"]), "--engine", "mkba", "--no-progress-bar"],
+                       capture_output=True, text=True, timeout=300, cwd=nb.parent)
+    assert r.returncode == 0, r.stderr[-2000:]
+    mine = read_key_figures(nbformat.read(dst, as_version=4))
+    rendered = json.loads((out / "manifest.json").read_text())["reports"]["b"]["key_figures"]
+    assert mine and mine == rendered
+    # ... and the same error as `mkba render` for an unknown parameter, before any kernel starts
+    r = subprocess.run([str(papermill), str(nb), str(tmp_path / "bad.ipynb"), "-p", "cas", "x",
+                        "--engine", "mkba"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "field 'cas': unknown parameter" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "bad.ipynb").exists()
+
+
+@pytest.mark.parametrize("args, words", [
+    (["fip_sittard_geleen", "--param", "case=app_zaanstad"], ["--param", "case=app_zaanstad", "names the report"]),
+    (["--municipalities", "GM0654", "--approach", "fip_sittard_geleen", "--param", "gm_code=GM0363"],
+     ["--param", "gm_code=GM0363", "--municipalities"]),
+    (["--municipalities", "GM0654", "--approach", "fip_sittard_geleen", "--param", "approach=app_zaanstad"],
+     ["approach=app_zaanstad", "--approach"]),
+    (["--municipalities", "GM0654", "--approach", "fip_sittard_geleen", "--param", "share_reached=0.5"],
+     ["share_reached", "--share"]),
+    (["--municipalities", "Zeeland", "--approach", "fip_sittard_geleen", "--share", "10"], ["--share", "10", "at most 1"]),
+    (["--municipalities", "Zeeland", "--approach", "fip_sittard_geleen", "--share", "-1"], ["--share", "-1"]),
+    (["--municipalities", "Zeeland", "--approach", "fip_sittard_geleen", "--share", "0"], ["--share"]),
+    (["app_zaanstad", "--param", "n_draws=0"], ["n_draws=0", "at least 1"]),
+    (["app_zaanstad", "--param", "n_draws=-5"], ["n_draws=-5"]),
+    (["app_zaanstad", "--timeout", "0"], ["--timeout"]),
+])
+def test_a_report_identity_and_ranges_cannot_be_overridden(tmp_path, args, words):
+    """`--param case=...` once wrote fip_sittard_geleen.html with APP's figures (issue 13)."""
+    r = runner.invoke(app, ["render", *args, "--out", str(tmp_path / "out")])
+    assert r.exit_code == 2, r.output
+    for w in words:
+        assert w in r.output
+    assert "Traceback" not in r.output and not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_manifest_records_the_assumptions_hash_of_what_was_computed(batch):
+    out, _ = batch
+    entry = json.loads((out / "manifest.json").read_text())["reports"]["a"]
+    computed = load_case("app_zaanstad", {"benefit.cost_per_year": {"value": 15000, "unit": "EUR/person-year",
+                                                                     "date": 2019, "reference": "test"}})
+    assert entry["assumptions_hash"] != load_case("app_zaanstad").assumptions_hash()
+    assert entry["assumptions_hash"] == entry["key_figures"]["assumptions_hash"]
+    assert entry["assumptions_hash"] == computed.assumptions_hash()

@@ -85,10 +85,13 @@ write("compare_cases.ipynb", [
     params('# All published cases side by side, on a common footing: five years at 2,25 %.\nlang = "nl"'),
     code(SETUP + "\ndisplay(views.compare_title_page(lang))\n"
          "display(views.heading('answer', lang))\ndisplay(Markdown(views.compare_answer(lang)))"),
-    code("display(views.heading('key_figures', lang))\ntable = views.compare_view(lang)\ndisplay(table)"),
+    code("display(views.heading('key_figures', lang))\ntables = views.compare_view(lang)\n"
+         "for persp, table in tables.items():\n"
+         "    if persp:\n        display(views.heading({'municipality': 'muni_col', 'society': 'soc_col'}[persp], lang, level=3))\n"
+         "    display(table)"),
     code("display(views.heading('unit_value', lang))\nunit = views.unit_value_view(lang)\ndisplay(unit)\n"
          "display(Markdown(views.footnotes_markdown(unit.attrs['footnotes'], lang)))"),
-    code("emit_key_figures({'cases': int(table.shape[1])})"),
+    code("emit_key_figures({'cases': int(next(iter(tables.values())).shape[1])})"),
 ])
 
 write("sensitivity.ipynb", [

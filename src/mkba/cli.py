@@ -207,13 +207,14 @@ def _published_lines(c, lang: str, width: int) -> list[str]:
 
 @app.command("compare")
 def compare_cmd(fmt: str = typer.Option("table", "--format", help="table | json | csv")) -> None:
-    """One table over all cases on a common footing (5 years, 2,25 %)."""
+    """All cases on a common footing (5 years, 2,25 %): one block per perspective (municipality, society)."""
     try:
         _check_format(fmt, ("table", "json", "csv"))
     except InputError as exc:
         _fail(exc)
     from .cases import cases_dir, load_case
-    from .compare import compare_cases
+    from .compare import COMPARE_PERSPECTIVES, compare_cases
+    from .formatting import label
 
     good, broken = [], []
     for path in sorted(cases_dir().glob("*.yaml")):
@@ -235,7 +236,10 @@ def compare_cmd(fmt: str = typer.Option("table", "--format", help="table | json 
         import pandas as pd
 
         with pd.option_context("display.width", 200, "display.max_columns", 20):
-            typer.echo(df.drop(columns=["title"]).round(2).to_string(index=False))
+            for i, view in enumerate(COMPARE_PERSPECTIVES):
+                block = df[df["perspective"] == view].drop(columns=["title", "perspective"])
+                typer.echo(("\n" if i else "") + f"== perspective: {view} - {label(f'perspective_{view}', 'en')} ==")
+                typer.echo(block.round(2).to_string(index=False))
     _report_broken(broken)
 
 
@@ -445,6 +449,7 @@ def build_render_jobs(cases: list[str], *, all_cases: bool, notebook: str | None
 
     nb_dir = repo_root() / "notebooks"
     jobs = []
+    _check_render_params(params, municipal=bool(municipalities), share=share)
     if municipalities:
         # `--municipalities Zeeland GM0479 "Den Haag"`: words after the option arrive as positional
         # arguments; commas also separate (`--municipalities GM0479,GM0363`)
@@ -480,6 +485,30 @@ def build_render_jobs(cases: list[str], *, all_cases: bool, notebook: str | None
     return jobs
 
 
+#: notebook parameters that say which report it is: set by the command, never by --param
+_IDENTITY_PARAMS = {"case": "name the case as an argument (mkba render CASE)",
+                    "gm_code": "choose municipalities with --municipalities",
+                    "approach": "use --approach",
+                    "share_reached": "use --share"}
+
+
+def _check_render_params(params: dict, *, municipal: bool, share: float) -> None:
+    """Refuse --param values that would give a report another report's figures, and bad ranges."""
+    for key, fix in _IDENTITY_PARAMS.items():
+        if key in params:
+            raise InputError("this parameter names the report (its file name, title and index entry) "
+                             "and cannot be overridden", field="--param", value=f"{key}={params[key]}",
+                             fix=fix)
+    if municipal and not (isinstance(share, (int, float)) and 0 < share <= 1):
+        raise InputError("the share of the caseload reached must be a fraction above 0 and at most 1",
+                         field="--share", value=share, fix="e.g. --share 0.05 for 5 %")
+    if "n_draws" in params:
+        n = params["n_draws"]
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise InputError("the number of random draws must be a whole number of at least 1",
+                             field="--param", value=f"n_draws={n}", fix="e.g. --param n_draws=2000")
+
+
 @app.command("render")
 def render_cmd(cases: List[str] = typer.Argument(None, help="cases to render (see `mkba cases`)"),
                all_: bool = typer.Option(False, "--all", help="every case, plus the comparison report"),
@@ -493,7 +522,8 @@ def render_cmd(cases: List[str] = typer.Argument(None, help="cases to render (se
                out: Path = typer.Option(Path("reports"), "--out", "-o", help="output directory"),
                resume: bool = typer.Option(False, "--resume", help="skip reports whose notebook, parameters and data are unchanged"),
                dask: Optional[str] = typer.Option(None, "--dask", help="dask.distributed scheduler address"),
-               lang: str = typer.Option("nl", "--lang", help="nl | en")) -> None:
+               lang: str = typer.Option("nl", "--lang", help="nl | en"),
+               timeout: float = typer.Option(600.0, "--timeout", help="seconds per report; a report still running then is stopped and recorded as failed")) -> None:
     """Render reports (HTML, optionally PDF) with index.html and manifest.json."""
     try:
         from .manifest import fingerprint_paths
@@ -503,6 +533,9 @@ def render_cmd(cases: List[str] = typer.Argument(None, help="cases to render (se
         jobs = build_render_jobs(cases or [], all_cases=all_, notebook=notebook, municipalities=municipalities,
                                  approach=approach, share=share, params=_parse_params(param), lang=lang)
         validate_jobs(jobs, out, lang=lang, pdf=pdf, dask_address=dask, workers=workers)
+        if not timeout > 0:
+            raise InputError("the timeout must be a positive number of seconds", field="--timeout",
+                             value=timeout, fix="e.g. --timeout 600")
     except InputError as exc:
         _fail(exc)
         return
@@ -524,13 +557,17 @@ def render_cmd(cases: List[str] = typer.Argument(None, help="cases to render (se
     try:
         with bar:
             result = render_batch(jobs, out, workers=workers, pdf=pdf, resume=resume, dask_address=dask, lang=lang,
-                                  progress=progress, data_fingerprint=fp)
+                                  progress=progress, data_fingerprint=fp, timeout=timeout)
     except InputError as exc:
         _fail(exc)
         return
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        from .render import Terminated
+
         typer.echo("interrupted: finished reports are kept", err=True)
-        raise typer.Exit(code=130)
+        raise typer.Exit(code=143 if isinstance(exc, Terminated) else 130)
+    for note in result.notes:
+        typer.echo(f"warning: {note}", err=True)
     typer.echo(f"{len(result.ok)} rendered, {len(result.failed)} failed, {len(result.skipped)} unchanged -> {result.index_path}")
     raise typer.Exit(code=result.exit_code)
 

@@ -21,7 +21,8 @@ from typing import Any, Mapping
 __all__ = [
     "TMP_SUFFIX", "atomic_write", "clean_stale_temp_files", "sha256_bytes", "canonical_json",
     "fingerprint_paths", "git_commit", "mkba_version", "load_manifest", "write_manifest",
-    "render_index", "MANIFEST_NAME", "INDEX_NAME",
+    "render_index", "MANIFEST_NAME", "INDEX_NAME", "manifest_lock", "rebuild_entries",
+    "file_fingerprint", "code_fingerprint",
 ]
 
 TMP_SUFFIX = ".mkba-tmp"
@@ -193,16 +194,162 @@ def now_iso() -> str:
 # manifest
 # ---------------------------------------------------------------------------
 
-def load_manifest(out_dir: str | os.PathLike) -> dict:
-    """The previous manifest of ``out_dir`` (empty skeleton if none or unreadable)."""
+LOCK_NAME = ".manifest.lock"
+
+
+class manifest_lock:
+    """Exclusive lock on ``OUT/.manifest.lock`` (``fcntl.flock``): one batch at a time
+    re-reads, merges and writes ``manifest.json`` and ``index.html``."""
+
+    def __init__(self, out_dir: str | os.PathLike):
+        self.path = Path(out_dir) / LOCK_NAME
+        self.fd: int | None = None
+
+    def __enter__(self) -> "manifest_lock":
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            import fcntl
+
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+        except ImportError:  # pragma: no cover - not on Windows
+            pass
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.fd is not None:
+            try:
+                import fcntl
+
+                fcntl.flock(self.fd, fcntl.LOCK_UN)
+            except ImportError:  # pragma: no cover
+                pass
+            os.close(self.fd)
+            self.fd = None
+
+
+def _empty_manifest() -> dict:
+    return {"schema": MANIFEST_SCHEMA, "reports": {}}
+
+
+def load_manifest(out_dir: str | os.PathLike, *, notes: list | None = None) -> dict:
+    """The manifest of ``out_dir`` (empty skeleton if there is none).
+
+    A manifest that cannot be read (broken JSON, wrong shape) is not silently
+    replaced: it is moved aside to ``manifest.json.corrupt-TIMESTAMP``, a warning
+    is appended to ``notes`` (``BatchResult.notes``; the CLI prints them), and the entries
+    are rebuilt from the reports on disk (:func:`rebuild_entries`).
+    """
     p = Path(out_dir) / MANIFEST_NAME
     try:
-        m = json.loads(p.read_text(encoding="utf-8"))
-        if isinstance(m, dict) and isinstance(m.get("reports"), dict):
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        return _empty_manifest()
+    except OSError as e:
+        raise OSError(f"{p}: manifest cannot be read ({e.strerror})") from None
+    problem = None
+    try:
+        m = json.loads(raw.decode("utf-8"))
+        if isinstance(m, dict) and isinstance(m.get("reports"), dict) and \
+                all(isinstance(v, dict) for v in m["reports"].values()):
             return m
-    except (OSError, ValueError):
-        pass
-    return {"schema": MANIFEST_SCHEMA, "reports": {}}
+        problem = "not an mkba manifest (no 'reports' mapping)"
+    except (UnicodeDecodeError, ValueError) as e:
+        problem = f"invalid JSON ({e})"
+    stamp = _dt.datetime.now().strftime("%Y%m%dT%H%M%S")
+    aside = p.with_name(f"{MANIFEST_NAME}.corrupt-{stamp}-{os.getpid()}")
+    os.replace(p, aside)
+    m = _empty_manifest()
+    m["reports"] = rebuild_entries(out_dir)
+    write_manifest(out_dir, m)  # the next reader (this batch or another) merges into it
+    msg = (f"{p}: {problem}; kept it as {aside.name} and rebuilt {len(m['reports'])} "
+           "entries from the reports on disk")
+    if notes is not None:
+        notes.append(msg)
+    return m
+
+
+def rebuild_entries(out_dir: str | os.PathLike) -> dict:
+    """Manifest entries recovered from the files in ``out_dir``.
+
+    Every ``notebooks/STEM.ipynb`` (executed notebook) gives an ``ok`` entry with
+    the parameters papermill recorded and the key figures; every
+    ``failed/STEM.ipynb`` a ``failed`` one; an ``STEM.html`` without a notebook an
+    entry with only its file.  Rebuilt entries have no fingerprint, so
+    ``--resume`` renders them again.
+    """
+    out = Path(out_dir)
+    entries: dict[str, dict] = {}
+
+    def from_notebook(path: Path, status: str) -> None:
+        stem = path.stem
+        try:
+            nb = json.loads(path.read_text(encoding="utf-8"))
+            meta = nb.get("metadata") or {}
+        except (OSError, ValueError):
+            return
+        from mkba.reporting import read_key_figures
+
+        mk = meta.get("mkba") or {}
+        pm = meta.get("papermill") or {}
+        name = str(mk.get("report") or stem)
+        if name in entries and status == "failed":
+            return
+        try:
+            kf = read_key_figures(nb)
+        except Exception:
+            kf = {}
+        outs = {}
+        if status == "ok":
+            for kind, rel in (("html", f"{stem}.html"), ("pdf", f"{stem}.pdf"),
+                              ("notebook", f"notebooks/{stem}.ipynb")):
+                if (out / rel).is_file():
+                    outs[kind] = rel
+        entries[name] = {
+            "name": name, "title": mk.get("title") or name, "output_stem": stem,
+            "notebook": pm.get("input_path"), "parameters": pm.get("parameters") or {},
+            "assumptions_hash": kf.get("assumptions_hash") if isinstance(kf, dict) else None,
+            "fingerprint": None, "status": status, "error": None if status == "ok" else
+            {"type": "Unknown", "message": "", "summary": "failed (recovered from disk)"},
+            "key_figures": kf, "outputs": outs, "timings": {},
+            "rendered_at": pm.get("end_time"), "notes": ["entry rebuilt from the files on disk"],
+            **({"failed_notebook": f"failed/{stem}.ipynb"} if status == "failed" else {}),
+        }
+
+    for nbp in sorted(out.glob("notebooks/*.ipynb")):
+        from_notebook(nbp, "ok")
+    for nbp in sorted(out.glob("failed/*.ipynb")):
+        from_notebook(nbp, "failed")
+    known = {e["output_stem"] for e in entries.values()}
+    for html_path in sorted(out.glob("*.html")):
+        stem = html_path.stem
+        if stem in known or html_path.name == INDEX_NAME:
+            continue
+        entries[stem] = {"name": stem, "title": stem, "output_stem": stem, "parameters": {},
+                         "fingerprint": None, "status": "ok", "error": None, "key_figures": {},
+                         "outputs": {"html": html_path.name}, "timings": {},
+                         "notes": ["entry rebuilt from the files on disk"]}
+    return entries
+
+
+def file_fingerprint(path: str | os.PathLike) -> dict:
+    """``{"size": bytes, "sha256": hex}`` of a written report file (checked by ``--resume``)."""
+    data = Path(path).read_bytes()
+    return {"size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+
+_CODE_FP: list = []
+
+
+def code_fingerprint() -> str:
+    """mkba's version and a SHA-256 over its source files (a code change re-renders on ``--resume``)."""
+    if not _CODE_FP:
+        pkg = Path(__file__).resolve().parent
+        h = hashlib.sha256((mkba_version() or "").encode())
+        for f in sorted(pkg.rglob("*.py")):
+            h.update(f.relative_to(pkg).as_posix().encode() + b"\x00")
+            h.update(f.read_bytes())
+        _CODE_FP.append(f"{mkba_version()}+{h.hexdigest()[:16]}")
+    return _CODE_FP[0]
 
 
 def write_manifest(out_dir: str | os.PathLike, manifest: Mapping) -> Path:

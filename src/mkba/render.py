@@ -13,20 +13,18 @@ The CLI (``mkba render``) is a thin layer over three functions::
 
 What happens per report (each in its own, fresh kernel):
 
-1. the notebook is parameterised with papermill's semantics: a cell tagged
-   ``injected-parameters`` with ``# Parameters`` and ``name = value`` lines
-   goes right after the cell tagged ``parameters`` (or replaces an earlier
-   injected cell); notebook and cell metadata get papermill's ``papermill``
-   blocks; outputs of the input notebook are cleared;
-2. it runs on a kernel from :class:`mkba.kernels.KernelPool` (started ahead,
-   imports done, used for this report only, then shut down), in the notebook's
-   directory (``RenderJob.cwd`` to override);
-3. the executed notebook is written to ``OUT/notebooks/STEM.ipynb``; the key
+1. ``papermill.execute_notebook`` parameterises the notebook (papermill's own
+   injected cell and ``papermill`` metadata) and runs it on the ``mkba``
+   papermill engine (:mod:`mkba.pm_engine`): a kernel from
+   :class:`mkba.kernels.KernelPool` (forked ahead, imports done, used for this
+   report only, then shut down), in the notebook's directory (``RenderJob.cwd``
+   to override); a report running longer than ``timeout`` is stopped;
+2. the executed notebook is written to ``OUT/notebooks/STEM.ipynb``; the key
    figures (:func:`mkba.reporting.emit_key_figures`) are read from it;
-4. HTML (``OUT/STEM.html``) is exported with code hidden, images embedded as
+3. HTML (``OUT/STEM.html``) is exported with code hidden, images embedded as
    data URIs and no external scripts (no require.js / MathJax / CDN), so the
    report opens offline; optionally a PDF (WeasyPrint);
-5. ``OUT/manifest.json`` and ``OUT/index.html`` are updated (atomically) after
+4. ``OUT/manifest.json`` and ``OUT/index.html`` are updated (atomically) after
    every report, so an interrupted batch still has a correct manifest.
 
 A failing report is recorded (status ``failed``, error summary, the executed
@@ -201,7 +199,7 @@ def parameter_cell_source(nb: Mapping) -> str | None:
     return None
 
 
-def _parse_parameters(source: str, path: Path) -> dict[str, Any]:
+def parse_parameter_cell(source: str, path: str | os.PathLike) -> dict[str, Any]:
     # IPython magics / shell lines cannot be parsed; blank them out
     lines = ["" if ln.lstrip().startswith(("%", "!")) else ln for ln in source.splitlines()]
     try:
@@ -246,7 +244,7 @@ def notebook_parameters(path: str | os.PathLike) -> dict[str, Any]:
     """
     path = Path(path)
     src = parameter_cell_source(_read_notebook_json(path))
-    return {} if src is None else _parse_parameters(src, path)
+    return {} if src is None else parse_parameter_cell(src, path)
 
 
 def _notebook_hint(path: Path) -> str:
@@ -340,43 +338,36 @@ def _check_type(name: str, default: Any, value: Any, path: Path) -> None:
                          file=str(path), field=name, value=value, fix=fix)
 
 
-def _translate(val: Any) -> str:
-    """papermill's PythonTranslator.translate (kept identical; tested against papermill)."""
-    if val is None:
-        return "None"
-    if isinstance(val, str):
-        s = val.encode("unicode_escape").decode("utf-8").replace('"', r"\"")
-        return f'"{s}"'
-    if isinstance(val, bool):
-        return str(val)
-    if isinstance(val, int):
-        return str(val)
-    if isinstance(val, float):
-        if math.isfinite(val):
-            return str(val)
-        if math.isnan(val):
-            return "float('nan')"
-        return "float('-inf')" if val < 0 else "float('inf')"
-    if isinstance(val, dict):
-        return "{" + ", ".join(f"{_translate(str(k))}: {_translate(v)}" for k, v in val.items()) + "}"
-    if isinstance(val, list):
-        return "[" + ", ".join(_translate(v) for v in val) + "]"
-    return f'"{val}"'
+def check_parameters(params: Mapping[str, Any], defaults: Mapping[str, Any] | None,
+                     path: str | os.PathLike) -> dict:
+    """Check ``params`` against the notebook's ``parameters`` cell; the plain values, or InputError.
 
-
-def _codify(parameters: Mapping[str, Any], comment: str = "Parameters") -> str:
-    content = f"# {comment}".strip() + "\n"
-    for name, val in parameters.items():
-        content += f"{name} = {_translate(val)}\n"
-    try:  # papermill formats the injected cell with black when black is installed
-        import black  # type: ignore
-
-        content = black.format_str(content, mode=black.FileMode(string_normalization=False))
-    except ImportError:
-        pass
-    except AttributeError:  # pragma: no cover
-        pass
-    return content
+    ``defaults`` is what :func:`parse_parameter_cell` found (None: the notebook has
+    no cell tagged ``parameters``).  Used by ``mkba render`` and by the papermill
+    engine (``--engine mkba``), before any kernel starts.
+    """
+    path = Path(path)
+    params = dict(params or {})
+    if params and defaults is None:
+        first = next(iter(params))
+        raise InputError("the notebook has no cell tagged 'parameters', so it takes no parameters",
+                         file=str(path), field=first, value=params[first],
+                         fix="tag the cell with the defaults as 'parameters' "
+                             "(View > Cell Toolbar > Tags) or pass no parameters")
+    defaults = defaults or {}
+    for name, value in list(params.items()):
+        if not isinstance(name, str) or not name.isidentifier():
+            raise InputError("not a valid parameter name", file=str(path), field=str(name))
+        if name not in defaults:
+            hint = did_you_mean(name, defaults) if closest(name, defaults) else ""
+            known = ", ".join(defaults) or "(none)"
+            raise InputError("unknown parameter (not in the notebook's 'parameters' cell)",
+                             file=str(path), field=name, value=value,
+                             fix=(hint + " " if hint else "") + f"the notebook's parameters are: {known}")
+        value = _plain(value, path, name)
+        _check_type(name, defaults[name], value, path)
+        params[name] = value
+    return params
 
 
 # ---------------------------------------------------------------------------
@@ -474,31 +465,14 @@ def _prepare(jobs: Sequence[RenderJob], lang: str, inject_lang: bool = True) -> 
                 raise InputError("only Python notebooks can be rendered", file=str(path),
                                  field="metadata.kernelspec.language", value=lang_name)
             src = parameter_cell_source(nb)
-            defaults = {} if src is None else _parse_parameters(src, path)
+            defaults = {} if src is None else parse_parameter_cell(src, path)
             cache[key] = (raw, nb, src is not None, defaults)
         raw, nb, has_cell, defaults = cache[key]
 
         if job.parameters is not None and not isinstance(job.parameters, Mapping):
             raise InputError("parameters must be a mapping of name -> value", field="parameters",
                              value=job.parameters)
-        params = dict(job.parameters or {})
-        if params and not has_cell:
-            raise InputError("the notebook has no cell tagged 'parameters', so it takes no parameters",
-                             file=str(path), field=next(iter(params)), value=params[next(iter(params))],
-                             fix="tag the cell with the defaults as 'parameters' "
-                                 "(View > Cell Toolbar > Tags) or pass no parameters")
-        for name, value in params.items():
-            if not isinstance(name, str) or not name.isidentifier():
-                raise InputError("not a valid parameter name", file=str(path), field=str(name))
-            if name not in defaults:
-                hint = did_you_mean(name, defaults) if closest(name, defaults) else ""
-                known = ", ".join(defaults) or "(none)"
-                raise InputError("unknown parameter (not in the notebook's 'parameters' cell)",
-                                 file=str(path), field=name, value=value,
-                                 fix=(hint + " " if hint else "") + f"the notebook's parameters are: {known}")
-            value = _plain(value, path, name)
-            _check_type(name, defaults[name], value, path)
-            params[name] = value
+        params = check_parameters(job.parameters or {}, defaults if has_cell else None, path)
         if inject_lang and "lang" in defaults and "lang" not in params and \
                 isinstance(defaults["lang"], (str, NonLiteral)) and defaults["lang"] != lang:
             params["lang"] = lang
@@ -562,235 +536,51 @@ def _check_weasyprint() -> None:
 
 
 # ---------------------------------------------------------------------------
-# building the notebook to execute (papermill semantics)
+# running one report: papermill.execute_notebook on the mkba engine
 # ---------------------------------------------------------------------------
-
-_ERROR_MARKER_TAG = "papermill-error-cell-tag"
-_ERROR_STYLE = 'style="color:red; font-family:Helvetica Neue, Helvetica, Arial, sans-serif; font-size:2em;"'
-
-
-def _papermill_version() -> str | None:
-    try:
-        from importlib.metadata import version
-
-        return version("papermill")
-    except Exception:
-        return None
-
-
-def _now_utc():
-    import datetime
-
-    return datetime.datetime.now(datetime.timezone.utc)
-
-
-def build_notebook(prep: "_Prepared | Mapping", parameters: Mapping | None = None, *,
-                   input_path: str | None = None, output_path: str | None = None):
-    """The parameterised notebook papermill would execute (a NotebookNode, outputs cleared)."""
-    import nbformat
-
-    if isinstance(prep, _Prepared):
-        nb_json, parameters = prep.nb, prep.parameters
-        input_path = input_path or str(prep.job.notebook)
-    else:
-        nb_json = prep
-    parameters = dict(parameters or {})
-    major = nb_json.get("nbformat", 4)
-    if major != 4:
-        nb = nbformat.reads(json.dumps(nb_json), as_version=4)
-    else:
-        from nbformat.v4.rwbase import rejoin_lines
-
-        nb = rejoin_lines(nbformat.from_dict(json.loads(json.dumps(nb_json))))
-    up = nbformat.v4.upgrade(nb)
-    if up is not None:
-        nb = up
-    # papermill.iorw.load_notebook_node
-    if "papermill" not in nb.metadata:
-        nb.metadata["papermill"] = {"default_parameters": {}, "parameters": {},
-                                    "environment_variables": {}, "version": _papermill_version()}
-    for cell in nb.cells:
-        if "tags" not in cell.metadata:
-            cell.metadata["tags"] = []
-        if "papermill" not in cell.metadata:
-            cell.metadata["papermill"] = {}
-    # papermill.parameterize.parameterize_notebook
-    if parameters:
-        newcell = nbformat.v4.new_code_cell(source=_codify(parameters))
-        newcell.metadata["tags"] = ["injected-parameters"]
-        tags = [c.metadata.get("tags", []) for c in nb.cells]
-        inj = next((i for i, t in enumerate(tags) if "injected-parameters" in t), -1)
-        par = next((i for i, t in enumerate(tags) if "parameters" in t), -1)
-        if inj >= 0:
-            before, after = nb.cells[:inj], nb.cells[inj + 1:]
-        elif par >= 0:
-            before, after = nb.cells[:par + 1], nb.cells[par + 1:]
-        else:
-            before, after = [], nb.cells
-        nb.cells = before + [newcell] + after
-        nb.metadata.papermill["parameters"] = parameters
-    # papermill.execute.prepare_notebook_metadata / remove_error_markers
-    nb.metadata.papermill["input_path"] = input_path
-    nb.metadata.papermill["output_path"] = output_path
-    nb.cells = [c for c in nb.cells if _ERROR_MARKER_TAG not in c.metadata.get("tags", [])]
-    return nb
-
-
-def _nb_start(nb) -> Any:
-    t = _now_utc()
-    pm = nb.metadata.papermill
-    pm["start_time"] = t.isoformat()
-    pm["end_time"] = None
-    pm["duration"] = None
-    pm["exception"] = None
-    for cell in nb.cells:
-        if cell.get("cell_type") == "code":
-            cell.execution_count = None
-        cell.metadata.papermill = dict(exception=None, start_time=None, end_time=None,
-                                       duration=None, status="pending")
-        if cell.get("cell_type") == "code":
-            cell.outputs = []
-    return t
-
-
-def _cell_start(cell) -> None:
-    cell.metadata.papermill["start_time"] = _now_utc().isoformat()
-    cell.metadata.papermill["status"] = "running"
-    cell.metadata.papermill["exception"] = False
-
-
-def _cell_exception(nb, cell) -> None:
-    cell.metadata.papermill["exception"] = True
-    cell.metadata.papermill["status"] = "failed"
-    nb.metadata.papermill["exception"] = True
-
-
-def _cell_complete(cell) -> None:
-    import datetime
-
-    end = _now_utc()
-    pm = cell.metadata.papermill
-    pm["end_time"] = end.isoformat()
-    if pm.get("start_time"):
-        pm["duration"] = (end - datetime.datetime.fromisoformat(pm["start_time"])).total_seconds()
-    if pm["status"] != "failed":
-        pm["status"] = "completed"
-
-
-def _nb_complete(nb, start) -> None:
-    end = _now_utc()
-    nb.metadata.papermill["end_time"] = end.isoformat()
-    nb.metadata.papermill["duration"] = (end - start).total_seconds()
-    for cell in nb.cells:
-        if cell.metadata.papermill["status"] == "failed":
-            break
-        if cell.metadata.papermill["status"] == "pending":
-            cell.metadata.papermill["status"] = "completed"
-
-
-def _find_error(nb) -> dict | None:
-    """Like papermill.execute.raise_for_execution_errors, as a dict (None if no error)."""
-    for index, cell in enumerate(nb.cells):
-        has_sys_exit = False
-        for out in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
-            if out.get("output_type") == "error":
-                if out.get("ename") == "SystemExit" and out.get("evalue") in ("", "0"):
-                    has_sys_exit = True
-                    continue
-                tb = [_ANSI_RE.sub("", line) for line in out.get("traceback", [])]
-                return _error_dict(out.get("ename", "Error"), out.get("evalue", ""), index,
-                                   cell.get("execution_count"), tb)
-        if not has_sys_exit and cell.get("metadata", {}).get("papermill", {}).get("exception") is True:
-            return _error_dict("CellExecutionError", "", index, cell.get("execution_count"), [])
-    return None
-
 
 def _error_dict(ename: str, evalue: str, index: int | None, exec_count: Any, tb: list[str]) -> dict:
     where = f" (cell In [{exec_count}])" if exec_count is not None else (
         f" (cell {index})" if index is not None else "")
-    text = "\n".join(tb)
+    text = "\n".join(_ANSI_RE.sub("", str(line)) for line in tb)
     lines = text.splitlines()
     return {"type": ename, "message": evalue, "cell_index": index, "execution_count": exec_count,
             "summary": f"{ename}: {(str(evalue).strip().splitlines() or [''])[0]}{where}".strip(),
             "traceback": "\n".join(lines[-40:])}
 
 
-def _add_error_markers(nb, error: dict) -> None:
-    import nbformat
+def _error_from_exception(e: BaseException) -> dict:
+    from papermill.exceptions import PapermillExecutionError
 
-    msg = (f"<span {_ERROR_STYLE}>An Exception was encountered at "
-           f"'<a href=\"#papermill-error-cell\">In [{error.get('execution_count')}]</a>'.</span>")
-    anchor = (f'<span id="papermill-error-cell" {_ERROR_STYLE}>'
-              "Execution using papermill encountered an exception here and stopped:</span>")
-    c1 = nbformat.v4.new_markdown_cell(msg)
-    c1.metadata["tags"] = [_ERROR_MARKER_TAG]
-    c2 = nbformat.v4.new_markdown_cell(anchor)
-    c2.metadata["tags"] = [_ERROR_MARKER_TAG]
-    if error.get("cell_index") is not None:
-        nb.cells.insert(error["cell_index"], c2)
-    nb.cells.insert(0, c1)
+    if isinstance(e, PapermillExecutionError):
+        return _error_dict(e.ename, e.evalue, e.cell_index, e.exec_count, list(e.traceback or []))
+    return _error_dict(type(e).__name__, str(e), None, None,
+                       traceback.format_exception_only(type(e), e))
 
 
-# ---------------------------------------------------------------------------
-# execution
-# ---------------------------------------------------------------------------
+def run_report(notebook: str | os.PathLike, parameters: Mapping[str, Any], *, cwd: str | os.PathLike,
+               kernels: Any = None, timeout: float | None = None,
+               output_path: str | None = None) -> tuple[Any, dict | None, dict]:
+    """Execute one notebook with ``papermill.execute_notebook`` on the ``mkba`` engine.
 
-async def _execute(nb, pool, cwd: str, *, timeout: float | None, kernel_name: str = "python3"):
-    """Run ``nb`` (in place) on a fresh pooled kernel. Returns (error or None, timings, notes)."""
-    import asyncio
+    Returns ``(executed notebook or None, error dict or None, timings)``; never
+    raises for a failing notebook (the notebook then carries papermill's error
+    markers).  ``kernels``: a :class:`mkba.pm_engine.KernelSource` to share warm
+    kernels between reports.
+    """
+    import papermill as pm
 
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError
-
-    from mkba.kernels import execute_silent
-
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    k = await pool.acquire()
-    timings["kernel_wait_s"] = time.perf_counter() - t0
-    timings["kernel_start_s"] = k.started_s
-    error = None
-    start = _nb_start(nb)
-    t1 = time.perf_counter()
+    run: dict[str, Any] = {}
     try:
-        k.kc.allow_stdin = False
-        # the kernel was started in a neutral directory; run where the notebook lives
-        await execute_silent(k.kc, f"__import__('os').chdir({cwd!r})", timeout=30)
-        client = NotebookClient(nb, km=k.km, kernel_name=kernel_name, timeout=timeout,
-                                allow_errors=False, record_timing=True,
-                                resources={"metadata": {"path": cwd}})
-        client.kc = k.kc
-        client.reset_execution_trackers()
-        for index, cell in enumerate(nb.cells):
-            try:
-                _cell_start(cell)
-                await client.async_execute_cell(cell, index)
-            except CellExecutionError:
-                _cell_exception(nb, nb.cells[index])
-                break
-            finally:
-                _cell_complete(nb.cells[index])
-        if not nb.metadata.papermill.get("exception"):
-            msg_id = k.kc.kernel_info()
-            info = await client.async_wait_for_reply(msg_id)
-            if info is not None and "language_info" in info["content"]:
-                nb.metadata["language_info"] = info["content"]["language_info"]
-            client.set_widgets_metadata()
-    except BaseException as e:  # dead kernel, timeout, cancelled ...
-        if isinstance(e, (KeyboardInterrupt, asyncio.CancelledError)):
-            pool.release_soon(k, now=True)
-            raise
-        tail = k.log_tail()
-        error = _error_dict(type(e).__name__, str(e), None, None,
-                            traceback.format_exception_only(type(e), e)
-                            + (["kernel log:", tail] if tail.strip() else []))
-        nb.metadata.papermill["exception"] = True
-    timings["execute_s"] = time.perf_counter() - t1
-    pool.release_soon(k)
-    _nb_complete(nb, start)
-    if error is None:
-        error = _find_error(nb)
-    return error, timings
+        nb = pm.execute_notebook(str(notebook), output_path, parameters=dict(parameters),
+                                 engine_name="mkba", progress_bar=False,
+                                 request_save_on_cell_execute=False, mkba_kernels=kernels,
+                                 mkba_cwd=str(cwd), mkba_report_timeout=timeout, mkba_run=run)
+        return nb, None, run.get("timings", {})
+    except InputError:
+        raise
+    except Exception as e:  # failing cell, dead kernel, timeout
+        return run.get("nb"), _error_from_exception(e), run.get("timings", {})
 
 
 # ---------------------------------------------------------------------------
@@ -1016,9 +806,9 @@ def _notebook_json(nb) -> str:
 
 def _fingerprint(prep: _Prepared, data_fp: str | None, lang: str, pdf: bool,
                  version: str | None = None) -> str:
-    from mkba.manifest import canonical_json, sha256_bytes
+    from mkba.manifest import canonical_json, code_fingerprint, sha256_bytes
 
-    return sha256_bytes(RENDER_VERSION, version or "", prep.raw, canonical_json(prep.parameters),
+    return sha256_bytes(RENDER_VERSION, version or "", code_fingerprint(), prep.raw, canonical_json(prep.parameters),
                         data_fp or "", lang, "pdf" if pdf else "", prep.title, str(prep.cwd))
 
 
@@ -1028,7 +818,23 @@ def _can_skip(prev: Mapping | None, fp: str, out_dir: Path, pdf: bool) -> bool:
     outs = prev.get("outputs") or {}
     if not outs.get("html") or (pdf and not outs.get("pdf")):
         return False
-    return all((out_dir / rel).is_file() for rel in outs.values() if rel)
+    # the files must be the ones this batch wrote: same size and hash (a truncated or
+    # edited report is rendered again)
+    from mkba.manifest import file_fingerprint
+
+    files = prev.get("output_files") or {}
+    for rel in outs.values():
+        if not rel:
+            continue
+        if rel not in files or not (out_dir / rel).is_file():
+            return False
+        try:
+            if (out_dir / rel).stat().st_size != files[rel].get("size") or \
+                    file_fingerprint(out_dir / rel) != files[rel]:
+                return False
+        except OSError:
+            return False
+    return True
 
 
 class _Batch:
@@ -1036,7 +842,7 @@ class _Batch:
                  resume: bool, lang: str, progress: Callable | None, data_fingerprint: Any,
                  assumptions_hash: Callable | None, keep_notebooks: bool, timeout: float | None,
                  kernel_mode: str, preload: Sequence[str] | None, index_title: str | None):
-        from mkba.manifest import git_commit, load_manifest, mkba_version, now_iso
+        from mkba.manifest import git_commit, load_manifest, manifest_lock, mkba_version, now_iso
 
         self.preps = preps
         self.out_dir = out_dir
@@ -1050,14 +856,17 @@ class _Batch:
         self.kernel_mode = kernel_mode
         self.preload = preload
         self.index_title = index_title
-        self.manifest = load_manifest(out_dir)
+        self.notes: list[str] = []
+        with manifest_lock(out_dir):
+            self.manifest = load_manifest(out_dir, notes=self.notes)
         self.version = mkba_version()
         self.commit = git_commit(preps[0].job.notebook.resolve().parent) if preps else git_commit()
         self.started_at = now_iso()
         self.entries: dict[str, dict] = {}
-        self.notes: list[str] = []
         self.fps: dict[str, str] = {}
         self.hashes: dict[str, Any] = {}
+        self.lock = threading.RLock()
+        self.cancelled = False
         for p in preps:
             dfp = data_fingerprint(p.job) if callable(data_fingerprint) else data_fingerprint
             self.fps[p.job.name] = _fingerprint(p, dfp, lang, pdf, self.version)
@@ -1067,6 +876,29 @@ class _Batch:
             self.hashes[p.job.name] = ah
 
     # -- entries ---------------------------------------------------------------
+    def emit(self, event: str, entry: dict) -> None:
+        if self.progress is not None:
+            try:
+                with self.lock:
+                    self.progress(event, entry)
+            except Exception:  # a broken progress bar must not break the batch
+                pass
+
+    def complete(self, p: _Prepared, entry: dict, t0: float, nb_json: str | None, html: str | None,
+                 pdf_bytes: bytes | None, error: dict | None, key_figures: dict,
+                 notes: list[str]) -> None:
+        """Write the report's files and record its entry (thread-safe)."""
+        entry["timings"]["total_s"] = time.perf_counter() - t0
+        with self.lock:
+            try:
+                self.finish(p, entry, nb_json, html if error is None else None, pdf_bytes, error,
+                            key_figures, notes)
+            except OSError as e:  # disk full, permissions changed mid-batch ...
+                entry["status"] = "failed"
+                entry["error"] = _error_dict(type(e).__name__, f"writing output: {e}", None, None, [])
+            entry["timings"]["total_s"] = time.perf_counter() - t0
+            self.record(entry)
+
     def base_entry(self, p: _Prepared) -> dict:
         from mkba.manifest import now_iso
 
@@ -1092,35 +924,44 @@ class _Batch:
                 pass
 
     def write_manifest(self, final: bool = False) -> None:
-        from mkba.manifest import INDEX_NAME, atomic_write, now_iso, render_index, write_manifest
+        """Re-read the manifest under the lock, merge this batch's entries, write it and the index.
 
-        m = self.manifest
-        m["schema"] = 1
-        m["generated_at"] = now_iso()
-        m["mkba_version"] = self.version
-        m["git_commit"] = self.commit
-        m["lang"] = self.lang
-        m["batch"] = {
-            "started_at": self.started_at, "finished_at": now_iso() if final else None,
-            "workers": self.workers, "pdf": self.pdf, "resume": self.resume,
-            "kernel_mode": getattr(self, "mode", self.kernel_mode),
-            "reports": [p.job.name for p in self.preps],
-            "ok": sum(1 for e in self.entries.values() if e["status"] == "ok"),
-            "failed": sum(1 for e in self.entries.values() if e["status"] == "failed"),
-            "skipped": sum(1 for e in self.entries.values() if e["status"] == "skipped"),
-        }
-        if final:  # stable order: earlier reports first, then this batch in job order
-            mine = [p.job.name for p in self.preps if p.job.name in m["reports"]]
-            others = [n for n in m["reports"] if n not in set(mine)]
-            m["reports"] = {n: m["reports"][n] for n in others + mine}
-        # reports from earlier batches whose files are gone are dropped from the index
-        for name in list(m["reports"]):
-            e = m["reports"][name]
-            files = list((e.get("outputs") or {}).values()) + [e.get("failed_notebook")]
-            if name not in self.entries and not any((self.out_dir / r).exists() for r in files if r):
-                del m["reports"][name]
-        write_manifest(self.out_dir, m)
-        atomic_write(self.out_dir / INDEX_NAME, render_index(m, self.lang, title=self.index_title))
+        Another batch writing into the same directory at the same time keeps its
+        entries: each batch only replaces the entries of its own reports.
+        """
+        from mkba.manifest import (INDEX_NAME, atomic_write, load_manifest, manifest_lock, now_iso,
+                                   render_index, write_manifest)
+
+        with manifest_lock(self.out_dir):
+            m = load_manifest(self.out_dir, notes=self.notes)
+            m["reports"].update(self.entries)
+            m["schema"] = 1
+            m["generated_at"] = now_iso()
+            m["mkba_version"] = self.version
+            m["git_commit"] = self.commit
+            m["lang"] = self.lang
+            m["batch"] = {
+                "started_at": self.started_at, "finished_at": now_iso() if final else None,
+                "workers": self.workers, "pdf": self.pdf, "resume": self.resume,
+                "kernel_mode": getattr(self, "mode", self.kernel_mode),
+                "reports": [p.job.name for p in self.preps],
+                "ok": sum(1 for e in self.entries.values() if e["status"] == "ok"),
+                "failed": sum(1 for e in self.entries.values() if e["status"] == "failed"),
+                "skipped": sum(1 for e in self.entries.values() if e["status"] == "skipped"),
+            }
+            if final:  # stable order: earlier reports first, then this batch in job order
+                mine = [p.job.name for p in self.preps if p.job.name in m["reports"]]
+                others = [n for n in m["reports"] if n not in set(mine)]
+                m["reports"] = {n: m["reports"][n] for n in others + mine}
+            # reports from earlier batches whose files are gone are dropped from the index
+            for name in list(m["reports"]):
+                e = m["reports"][name]
+                files = list((e.get("outputs") or {}).values()) + [e.get("failed_notebook")]
+                if name not in self.entries and not any((self.out_dir / r).exists() for r in files if r):
+                    del m["reports"][name]
+            write_manifest(self.out_dir, m)
+            atomic_write(self.out_dir / INDEX_NAME, render_index(m, self.lang, title=self.index_title))
+            self.manifest = m
 
     # -- per report: files ------------------------------------------------------
     def finish(self, p: _Prepared, entry: dict, nb_json: str | None, html: str | None,
@@ -1133,6 +974,9 @@ class _Batch:
         prev = self.manifest["reports"].get(p.job.name) or {}
         entry["key_figures"] = key_figures
         entry["notes"] = notes
+        computed = key_figures.get("assumptions_hash") if isinstance(key_figures, dict) else None
+        if computed:  # what the notebook actually computed (with its overrides)
+            entry["assumptions_hash"] = computed
         if error is None and html is not None:
             outs = {"html": f"{stem}.html"}
             atomic_write(self.out_dir / outs["html"], html)
@@ -1146,7 +990,10 @@ class _Batch:
             stale = self.out_dir / "failed" / f"{stem}.ipynb"
             if stale.exists():
                 stale.unlink()
+            from mkba.manifest import file_fingerprint
+
             entry["outputs"] = outs
+            entry["output_files"] = {rel: file_fingerprint(self.out_dir / rel) for rel in outs.values()}
             entry["status"] = "ok"
         else:
             entry["status"] = "failed"
@@ -1191,124 +1038,118 @@ def _jsonable(x: Any) -> Any:
     return j(x)
 
 
-async def _run_local(batch: _Batch, todo: list[_Prepared]) -> None:
-    import asyncio
-
-    from concurrent.futures import ThreadPoolExecutor
-
-    from mkba.kernels import KernelPool
-
-    loop = asyncio.get_running_loop()
-    n = len(todo)
-    workers = min(batch.workers, n)
-    pool = KernelPool(size=min(n, workers + 1), mode=batch.kernel_mode, limit=n,
-                      **({"preload": batch.preload} if batch.preload is not None else {}))
-    batch.mode = pool.mode
-    export_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mkba-export")
-    pdf_pool = _PdfWorkers(max(1, min(workers, n))) if batch.pdf else None
-    try:
-        await pool.start()
-        if pdf_pool is not None:
-            await pdf_pool.start()
-        # import nbconvert and compile the template while the fork server imports
-        warm = loop.run_in_executor(export_pool, _warm_exporter, batch.lang)
-        queue: asyncio.Queue = asyncio.Queue()
-        for p in todo:
-            queue.put_nowait(p)
-
-        async def worker() -> None:
-            while True:
-                try:
-                    p = queue.get_nowait()
-                except asyncio.QueueEmpty:
-                    return
-                _raise_if_cancelled()
-                await _one_local(batch, p, pool, export_pool, pdf_pool)
-
-        await asyncio.gather(*(worker() for _ in range(workers)))
-        await warm
-        if pool.fork_fallback_reason:
-            batch.notes.append(f"kernels started without fork server: {pool.fork_fallback_reason}")
-        batch.mode = pool.mode
-    finally:
-        await pool.close()
-        export_pool.shutdown(wait=True)
-        if pdf_pool is not None:
-            await pdf_pool.close()
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived: stop the batch like Ctrl-C (finished reports are kept and recorded)."""
 
 
 def _export_and_serialize(nb, title: str, lang: str, path: str) -> tuple[str, str, dict, list]:
-    """(executed notebook JSON, html, key figures, notes) - runs in the export thread."""
+    """(executed notebook JSON, html, key figures, notes)."""
     from mkba.reporting import read_key_figures
 
-    t0 = time.perf_counter()
     nb_json = _notebook_json(nb)
     kf = read_key_figures(nb)
     html, notes = export_html(nb, title=title, lang=lang, path=path)
-    return nb_json, html, kf, notes + [f"_export_s={time.perf_counter() - t0:.6f}"]
+    return nb_json, html, kf, notes
 
 
-def _raise_if_cancelled() -> None:
-    """Ctrl-C cancels the batch; nbclient may swallow the CancelledError: re-raise it here."""
-    import asyncio
-
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError()
+def _safe_warm_exporter(lang: str) -> None:
+    try:
+        _warm_exporter(lang)
+    except Exception:  # only a warm-up
+        pass
 
 
-async def _one_local(batch: _Batch, p: _Prepared, pool, export_pool, pdf_pool) -> None:
-    import asyncio
+def _one_report(batch: "_Batch", p: _Prepared, kernels, pdf_render) -> None:
+    """One report in a worker thread: papermill run, export, files, manifest entry."""
+    from mkba.reporting import read_key_figures
 
-    loop = asyncio.get_running_loop()
+    if batch.cancelled:
+        return
     t0 = time.perf_counter()
     entry = batch.base_entry(p)
-    if batch.progress is not None:
-        try:
-            batch.progress("start", entry)
-        except Exception:
-            pass
+    batch.emit("start", entry)
     nb_json = html = pdf_bytes = None
     kf: dict = {}
     notes: list[str] = []
     try:
-        nb = build_notebook(p, output_path=str(batch.out_dir / f"{p.job.output_stem}.html"))
-        error, timings = await _execute(nb, pool, str(p.cwd), timeout=batch.timeout)
-        _raise_if_cancelled()
+        nb, error, timings = run_report(p.job.notebook, p.parameters, cwd=p.cwd, kernels=kernels,
+                                        timeout=batch.timeout)
         entry["timings"].update(timings)
+        if nb is not None:  # lets a lost manifest be rebuilt from the notebooks on disk
+            nb.metadata["mkba"] = {"report": p.job.name, "title": p.title}
+        if batch.cancelled:  # interrupted: the kernel was killed, nothing to record
+            return
         if error is None:
-            nb_json, html, kf, notes = await loop.run_in_executor(
-                export_pool, _export_and_serialize, nb, p.title, batch.lang, str(p.cwd))
-            entry["timings"]["export_s"] = float(notes.pop()[len("_export_s="):])
-            if pdf_pool is not None:
-                t1 = time.perf_counter()
+            t1 = time.perf_counter()
+            nb_json, html, kf, notes = _export_and_serialize(nb, p.title, batch.lang, str(p.cwd))
+            entry["timings"]["export_s"] = time.perf_counter() - t1
+            if pdf_render is not None:
+                t2 = time.perf_counter()
                 try:
-                    pdf_bytes = await pdf_pool.render(html, str(p.cwd) + os.sep)
+                    pdf_bytes = pdf_render(html, str(p.cwd) + os.sep)
                 except Exception as e:  # a PDF failure fails the report
                     error = _error_dict(type(e).__name__, f"PDF: {e}", None, None,
                                         traceback.format_exception_only(type(e), e))
-                entry["timings"]["pdf_s"] = time.perf_counter() - t1
-        else:
-            _add_error_markers(nb, error)
+                entry["timings"]["pdf_s"] = time.perf_counter() - t2
+        elif nb is not None:
             nb_json = _notebook_json(nb)
-            from mkba.reporting import read_key_figures
-
             kf = read_key_figures(nb)
-    except (KeyboardInterrupt, asyncio.CancelledError):
-        raise
     except InputError:
         raise
     except Exception as e:  # renderer bug or I/O problem: record it, keep going
         error = _error_dict(type(e).__name__, str(e), None, None,
                             traceback.format_exception(type(e), e, e.__traceback__)[-8:])
-    entry["timings"]["total_s"] = time.perf_counter() - t0
+    batch.complete(p, entry, t0, nb_json, html, pdf_bytes, error, kf, notes)
+
+
+def _run_local(batch: "_Batch", todo: list[_Prepared]) -> None:
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
+    from mkba.pm_engine import KernelSource
+
+    import logging
+
+    n = len(todo)
+    workers = min(batch.workers, n)
+    # failures are recorded per report; papermill/nbclient's log lines would only repeat them
+    pm_log = logging.getLogger("papermill")
+    pm_level = pm_log.level
+    pm_log.setLevel(logging.CRITICAL)
+    kernels = KernelSource(size=min(n, workers + 1), limit=n, mode=batch.kernel_mode,
+                           preload=batch.preload)
+    batch.mode = kernels.mode
+    pdf_pool = pdf_render = None
+    ex = None
+    futures: list = []
     try:
-        batch.finish(p, entry, nb_json, html if error is None else None, pdf_bytes, error, kf, notes)
-    except OSError as e:  # disk full, permissions changed mid-batch ...
-        entry["status"] = "failed"
-        entry["error"] = _error_dict(type(e).__name__, f"writing output: {e}", None, None, [])
-    entry["timings"]["total_s"] = time.perf_counter() - t0
-    batch.record(entry)
+        if batch.pdf:
+            pdf_pool = _PdfWorkers(max(1, workers))
+            kernels.call(pdf_pool.start())
+            pdf_render = lambda html, base: kernels.call(pdf_pool.render(html, base))  # noqa: E731
+        # each worker thread builds its HTML exporter while the fork server imports
+        ex = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mkba-report",
+                                initializer=_safe_warm_exporter, initargs=(batch.lang,))
+        futures = [ex.submit(_one_report, batch, p, kernels, pdf_render) for p in todo]
+        for fut in as_completed(futures):
+            fut.result()
+    except BaseException:
+        batch.cancelled = True
+        for fut in futures:
+            fut.cancel()
+        kernels.kill_all()
+        raise
+    finally:
+        if ex is not None:
+            ex.shutdown(wait=True, cancel_futures=True)
+        if kernels.pool.fork_fallback_reason:
+            batch.notes.append(f"kernels started without fork server: {kernels.pool.fork_fallback_reason}")
+        batch.mode = kernels.mode
+        try:
+            if pdf_pool is not None:
+                kernels.call(pdf_pool.close())
+        finally:
+            kernels.close()
+            pm_log.setLevel(pm_level)
 
 
 # -- dask -----------------------------------------------------------------------
@@ -1335,47 +1176,45 @@ def _worker_forkserver(mode: str, preload: Sequence[str] | None):
 
 def _render_remote(payload: dict) -> dict:
     """Run one report on a dask worker; returns files as strings/bytes for the client to write."""
-    import asyncio
-
-    import nbformat
-
-    from mkba.kernels import KernelPool
+    from mkba.pm_engine import KernelSource
     from mkba.reporting import read_key_figures
 
     t0 = time.perf_counter()
     cwd = payload["cwd"] if os.path.isdir(payload["cwd"]) else tempfile.gettempdir()
-    nb = nbformat.from_dict(payload["nb"])
     out: dict[str, Any] = {"timings": {}, "notes": [], "worker_pid": os.getpid()}
-
-    async def run():
-        fs = _worker_forkserver(payload["kernel_mode"], payload.get("preload"))
-        kw = {"preload": payload["preload"]} if payload.get("preload") is not None else {}
-        pool = KernelPool(size=1, limit=1, mode="fork" if fs is not None else "spawn",
-                          forkserver=fs, **kw)
-        await pool.start()
-        try:
-            return await _execute(nb, pool, cwd, timeout=payload["timeout"])
-        finally:
-            await pool.close()
-
-    error, timings = asyncio.run(run())
+    nb_path, tmp = payload["notebook"], None
+    if not os.path.isfile(nb_path) or sha256_file(nb_path) != payload["notebook_sha256"]:
+        # the worker does not see the client's files: run the bytes the client checked
+        fd, tmp = tempfile.mkstemp(suffix=".ipynb")
+        with os.fdopen(fd, "wb") as f:
+            f.write(payload["raw"])
+        nb_path = tmp
+    fs = _worker_forkserver(payload["kernel_mode"], payload.get("preload"))
+    try:
+        with KernelSource(size=1, limit=1, mode="fork" if fs is not None else "spawn",
+                          forkserver=fs, preload=payload.get("preload")) as kernels:
+            nb, error, timings = run_report(nb_path, payload["parameters"], cwd=cwd,
+                                            kernels=kernels, timeout=payload["timeout"])
+    finally:
+        if tmp:
+            os.unlink(tmp)
+    if nb is not None:
+        nb.metadata.papermill["input_path"] = payload["notebook"]
+        nb.metadata["mkba"] = {"report": payload["name"], "title": payload["title"]}
     out["timings"].update(timings)
     if error is None:
         t1 = time.perf_counter()
-        out["nb_json"] = _notebook_json(nb)
-        out["key_figures"] = read_key_figures(nb)
-        html, notes = export_html(nb, title=payload["title"], lang=payload["lang"], path=cwd)
-        out["html"], out["notes"] = html, notes
+        out["nb_json"], out["html"], out["key_figures"], out["notes"] = _export_and_serialize(
+            nb, payload["title"], payload["lang"], cwd)
         out["timings"]["export_s"] = time.perf_counter() - t1
         if payload["pdf"]:
             t2 = time.perf_counter()
             try:
-                out["pdf"] = html_to_pdf(html, cwd + os.sep)
+                out["pdf"] = html_to_pdf(out["html"], cwd + os.sep)
             except Exception as e:
                 error = _error_dict(type(e).__name__, f"PDF: {e}", None, None, [])
             out["timings"]["pdf_s"] = time.perf_counter() - t2
-    else:
-        _add_error_markers(nb, error)
+    elif nb is not None:
         out["nb_json"] = _notebook_json(nb)
         out["key_figures"] = read_key_figures(nb)
     out["error"] = error
@@ -1383,7 +1222,16 @@ def _render_remote(payload: dict) -> dict:
     return out
 
 
-def _run_dask(batch: _Batch, todo: list[_Prepared], address: str) -> None:
+def sha256_file(path: str | os.PathLike) -> str:
+    import hashlib
+
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def _run_dask(batch: "_Batch", todo: list[_Prepared], address: str) -> None:
+    import hashlib
+
     try:
         from distributed import Client, as_completed
     except ImportError:  # checked in validation; keep a clear message anyway
@@ -1399,18 +1247,17 @@ def _run_dask(batch: _Batch, todo: list[_Prepared], address: str) -> None:
         futures = {}
         entries = {}
         for p in todo:
-            nb = build_notebook(p, output_path=str(batch.out_dir / f"{p.job.output_stem}.html"))
-            payload = {"nb": nb, "cwd": str(p.cwd), "title": p.title, "lang": batch.lang,
-                       "pdf": batch.pdf, "timeout": batch.timeout, "kernel_mode": batch.kernel_mode,
+            payload = {"name": p.job.name, "notebook": str(p.job.notebook.resolve()), "raw": p.raw,
+                       "notebook_sha256": hashlib.sha256(p.raw).hexdigest(),
+                       "parameters": p.parameters, "cwd": str(p.cwd), "title": p.title,
+                       "lang": batch.lang, "pdf": batch.pdf, "timeout": batch.timeout,
+                       "kernel_mode": batch.kernel_mode,
                        "preload": list(batch.preload) if batch.preload is not None else None}
             entry = batch.base_entry(p)
             entry["_t0"] = time.perf_counter()
-            if batch.progress is not None:
-                try:
-                    batch.progress("start", entry)
-                except Exception:
-                    pass
-            fut = client.submit(_render_remote, payload, pure=False, key=f"mkba-render-{p.job.name}-{os.getpid()}-{time.time_ns()}")
+            batch.emit("start", entry)
+            fut = client.submit(_render_remote, payload, pure=False,
+                                key=f"mkba-render-{p.job.name}-{os.getpid()}-{time.time_ns()}")
             futures[fut] = p
             entries[p.job.name] = entry
         for fut in as_completed(list(futures)):
@@ -1422,26 +1269,50 @@ def _run_dask(batch: _Batch, todo: list[_Prepared], address: str) -> None:
                 error = r.get("error")
                 entry["timings"].update(r.get("timings", {}))
                 entry["worker_pid"] = r.get("worker_pid")
-                batch.finish(p, entry, r.get("nb_json"), r.get("html") if error is None else None,
-                             r.get("pdf"), error, r.get("key_figures") or {}, r.get("notes") or [])
+                batch.complete(p, entry, t0, r.get("nb_json"), r.get("html") if error is None else None,
+                               r.get("pdf"), error, r.get("key_figures") or {}, r.get("notes") or [])
             except Exception as e:
-                batch.finish(p, entry, None, None, None,
-                             _error_dict(type(e).__name__, str(e), None, None,
-                                         traceback.format_exception_only(type(e), e)), {}, [])
-            entry["timings"]["total_s"] = time.perf_counter() - t0
-            batch.record(entry)
+                batch.complete(p, entry, t0, None, None, None,
+                               _error_dict(type(e).__name__, str(e), None, None,
+                                           traceback.format_exception_only(type(e), e)), {}, [])
     finally:
         client.close()
 
 
 # -- entry point -------------------------------------------------------------------
 
+#: per report, seconds; a real report takes seconds, so this only stops a hanging one
+DEFAULT_TIMEOUT_S = 600.0
+
+
+class _sigterm_as_interrupt:
+    """SIGTERM raises :class:`Terminated` (a KeyboardInterrupt) in the main thread meanwhile."""
+
+    def __enter__(self):
+        import signal
+
+        self.prev = None
+        if threading.current_thread() is threading.main_thread():
+            def handler(signum, frame):
+                raise Terminated("SIGTERM")
+
+            self.prev = signal.signal(signal.SIGTERM, handler)
+        return self
+
+    def __exit__(self, *exc):
+        import signal
+
+        if self.prev is not None:
+            signal.signal(signal.SIGTERM, self.prev)
+        return False
+
+
 def render_batch(jobs: Sequence[RenderJob], out_dir: str | os.PathLike, *, workers: int = 1,
                  pdf: bool = False, resume: bool = False, dask_address: str | None = None,
                  lang: str = "nl", progress: Callable[[str, dict], Any] | None = None,
                  data_fingerprint: Callable[[RenderJob], str] | str | None = None,
                  assumptions_hash: Callable[[RenderJob], Any] | None = None,
-                 keep_notebooks: bool = True, timeout: float | None = None,
+                 keep_notebooks: bool = True, timeout: float | None = DEFAULT_TIMEOUT_S,
                  kernel_mode: str = "auto", preload: Sequence[str] | None = None,
                  index_title: str | None = None) -> BatchResult:
     """Render ``jobs`` into ``out_dir``; never raises for a failing report (see ``result.failed``).
@@ -1454,7 +1325,7 @@ def render_batch(jobs: Sequence[RenderJob], out_dir: str | os.PathLike, *, worke
     notebook bytes, parameters, title, language, ``data_fingerprint`` and
     renderer version are unchanged and whose files exist.  ``progress(event,
     entry)`` is called with ``"start"`` and ``"done"``.  ``timeout``: seconds
-    per cell (None = no limit).  ``kernel_mode``: ``auto`` (fork server on
+    per report (the kernel is killed and the report recorded as failed; None = no limit).  ``kernel_mode``: ``auto`` (fork server on
     Linux), ``fork`` or ``spawn``.  ``preload``: modules imported in kernels
     ahead of time (default :data:`mkba.kernels.DEFAULT_PRELOAD`).
     """
@@ -1478,12 +1349,11 @@ def render_batch(jobs: Sequence[RenderJob], out_dir: str | os.PathLike, *, worke
     batch.mode = kernel_mode
     todo = batch.split_resume()
     if todo:
-        import asyncio
-
-        if dask_address:
-            _run_dask(batch, todo, dask_address)
-        else:
-            asyncio.run(_run_local(batch, todo))
+        with _sigterm_as_interrupt():
+            if dask_address:
+                _run_dask(batch, todo, dask_address)
+            else:
+                _run_local(batch, todo)
     batch.write_manifest(final=True)
     entries = [batch.entries[p.job.name] for p in preps if p.job.name in batch.entries]
     return BatchResult(entries=entries, out_dir=out, manifest_path=out / MANIFEST_NAME,

@@ -552,13 +552,21 @@ def sliders(case: str, local: Mapping[str, float], lang: str = "nl"):
     return w.VBox(list(controls.values()) + [out])
 
 
-def compare_view(lang: str = "nl"):
-    """All cases side by side on the common footing: one column per case (fits a page's width)."""
+def compare_view(lang: str = "nl") -> dict:
+    """All cases side by side on the common footing, one table per perspective (``{perspective: table}``),
+    each with one column per case (fits a page's width)."""
     from .compare import compare_cases
 
     df = compare_cases()
+    if "case_perspective" in df.columns:          # one block per perspective (mkba.compare)
+        return {p: _compare_block(df[df["perspective"] == p], lang) for p in dict.fromkeys(df["perspective"])}
+    return {"": _compare_block(df, lang)}
+
+
+def _compare_block(df, lang: str):
     titles = [case_title(load_case(n), lang) for n in df["case"]]
-    df = df.assign(title=titles).set_index("title").drop(columns=["case", "perspective"])
+    df = df.assign(title=titles).set_index("title").drop(columns=[c for c in ("case", "perspective", "case_perspective")
+                                                                    if c in df.columns])
     out = format_table(df, lang).T
     out.index = [label(i, lang, default=text(i, lang, default=i)) if isinstance(i, str) else i for i in out.index]
     out.index.name = text("metric", lang)
