@@ -87,7 +87,7 @@ def run_cmd(case: str = typer.Argument(..., help="case name or path to a case YA
             set_: List[str] = typer.Option([], "--set", help="override: key=value (repeatable)"),
             variant: Optional[str] = typer.Option(None, "--variant", help="a named variant of the case"),
             scenario: Optional[str] = typer.Option(None, "--scenario", help="hoogconjunctuur | gemiddeld | laagconjunctuur"),
-            replay: Optional[int] = typer.Option(None, "--replay", help="run as if the case started in this year (2002-2022)"),
+            replay: Optional[int] = typer.Option(None, "--replay", help="run as if the case started in this year (2002-2023; quarterly cycle from 2008)"),
             fmt: str = typer.Option("table", "--format", help="table | json | csv"),
             lang: str = typer.Option("nl", "--lang", help="nl | en: language and number format of the table")) -> None:
     """Run one case and print its headline metrics and per-year table."""
@@ -102,12 +102,18 @@ def run_cmd(case: str = typer.Argument(..., help="case name or path to a case YA
         c = load_case(case, parse_set_values(set_), variant=variant)
         path = None
         if scenario:
+            from .cycle import resolve_scenario
             from .scenarios import scenario_case
 
+            try:
+                resolve_scenario(scenario)
+            except InputError as exc:
+                raise InputError(exc.problem, field="--scenario", value=scenario, fix=exc.fix) from None
             c = scenario_case(c, scenario)
         if replay is not None:
-            from .cycle import multiplier_path
+            from .cycle import REPLAY_START_YEARS, _check_year, multiplier_path
 
+            _check_year(replay, "--replay", *REPLAY_START_YEARS)
             path = multiplier_path(replay, c.months, reference_year=c.measured_in)
         res = summarise(c, cycle_path=path)
     except InputError as exc:
