@@ -114,18 +114,18 @@ write("sensitivity.ipynb", [
 
 write("local_case.ipynb", [
     params('# A local business case: copy a documented case, change what differs locally.\n'
-           '# Opened in JupyterLab it shows sliders for the main assumptions; rendered by `mkba render` it is static.\n'
-           'case = "app_zaanstad"\nlang = "nl"\nparticipants = 80\nbenefit_cost_per_year = 14000\n'
-           'work_exit_added = 0.10\nstaff_fte = 1.6\ncost_per_fte_year = 56250\ninteractive = True'),
+           '# Opened in JupyterLab it shows sliders for the main assumptions and recomputes the whole view\n'
+           '# (headline, table, chart, assumptions) on every change; rendered by `mkba render` it is static.\n'
+           'case = "app_zaanstad"\nlang = "nl"\nparticipants = 80          # persons\n'
+           'benefit_cost_per_year = 14000  # euro per person-year\n'
+           'work_exit_added = 0.10        # +10 percentage points a year, as a fraction\n'
+           'staff_fte = 1.6\ncost_per_fte_year = 56250\ninteractive = True'),
     code(SETUP + "\nlocal = {'cohort.initial_participants': participants, 'benefit.cost_per_year': benefit_cost_per_year,\n"
          "         'effect.work_exit_added': work_exit_added, 'programme.staff_fte': staff_fte,\n"
          "         'programme.cost_per_fte_year': cost_per_fte_year}\n"
-         "c = views.prepare_case(case, local)\nres = views.results(c)\n"
-         "display(views.heading('title_case', lang, level=1, title=views.case_title(c, lang)))\n"
-         "display(views.headline_table(c, res, lang))\nviews.cumulative_cash_figure(c, res, lang);"),
-    code("if interactive and views.in_live_kernel():\n    display(views.sliders(case, local, lang))"),
-    code("display(views.heading('assumptions_sources', lang))\ndisplay(views.assumptions_table(c, lang))\n"
-         "emit_key_figures(views.key_figures(c, res))"),
+         "view = views.LocalCaseView(case, local, lang)\n"
+         "if interactive and views.in_live_kernel():\n    display(view.widget())\nelse:\n    view.static()"),
+    code("c = view.case_for(local)\nemit_key_figures(views.key_figures(c, views.results(c)))"),
 ])
 write("municipality.ipynb", [
     params('# What an approach would do in one municipality, from CBS data (mkba.local).\n'
@@ -137,7 +137,7 @@ write("municipality.ipynb", [
     code(SETUP + "\nc, facts = views.municipality_case(gm_code, approach, share_reached, scenario)\n"
          "display(views.heading('title_municipality', lang, level=1, approach=views.load_case(approach).title, name=facts['name']))\n"
          "display(views.heading('local_facts', lang))\ndisplay(views.local_facts_table(facts, lang))\n"
-         "display(views.heading('data_notes', lang, level=3))\ndisplay(views.case_text(views.data_notes(facts, lang)))\n"
+         "display(views.heading('data_notes', lang, level=3))\ndisplay(Markdown(views.data_notes(facts, lang)))\n"
          "if c is None:\n    display(Markdown(views.text('no_caseload', lang)))\n"
          "    emit_key_figures({'gm_code': facts.get('gm_code'), 'municipality': facts['name'], 'province': facts.get('province'),\n"
          "                      'size_class': facts.get('size_class'), 'status': 'no caseload data'})"),

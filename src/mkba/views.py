@@ -14,7 +14,6 @@ import numpy as np
 from .cases import Case, load_case
 from .formatting import (eur, format_table, label, month_label, number, param_label, param_value,  # noqa: F401
                          pct)
-from .reporting import case_text, safe_markdown  # noqa: F401  (case_text is used by notebooks: untrusted case text)
 
 # Report texts that are specific to these views (the shared vocabulary is mkba.formatting.LABELS).
 TEXTS: dict[str, dict[str, str]] = {
@@ -223,10 +222,8 @@ def _translate_columns(df, lang: str):
 
 def heading(key: str, lang: str = "nl", level: int = 2, **fmt):
     """A Markdown heading in the report language (displayed in a code cell whose code is hidden)."""
-    from IPython.display import HTML, Markdown
+    from IPython.display import Markdown
 
-    if fmt:   # filled in with case text (a title, a name): untrusted, so rendered through safe_markdown
-        return HTML(f"<h{level}>{safe_markdown(text(key, lang, **fmt), inline=True)}</h{level}>")
     return Markdown("#" * level + " " + text(key, lang, **fmt))
 
 
@@ -371,8 +368,6 @@ def readings_table(case: Case, lang: str = "nl"):
     """The reading chosen where the source is ambiguous, in the report language, with its source."""
     import pandas as pd
 
-    from .readings import mark
-
     notes = _Footnotes()
     cols = [text(k, lang) for k in ("reading_topic", "reading_choice", "reading_why")] + [label("reference", lang)]
     rows = []
@@ -380,7 +375,6 @@ def readings_table(case: Case, lang: str = "nl"):
         nl = lang == "nl"
         topic = (getattr(r, "topic_nl", None) or r.topic) if nl else r.topic
         choice = (getattr(r, "choice_nl", None) or r.choice) if nl else r.choice
-        choice = (f"{m}. " if (m := mark(case, r, lang)) else "") + choice
         why = (getattr(r, "why_nl", None) or r.why) if nl else r.why
         ref = " ".join(x for x in (r.reference, r.why) if x)
         cite = notes.cite(ref, lang) if "txt" in ref else ""
@@ -603,7 +597,7 @@ def compare_answer(lang: str = "nl", n_draws: int = 1000, seed: int = 20191) -> 
                     for p, k in (("municipality", "municipal_npv_eur"), ("society", "societal_npv_eur"))}
         for persp in blocks:
             f = figs[persp]
-            blocks[persp].append(text("compare_line", lang, title=safe_md(case_title(c, lang)), net=eur(f["net_result_eur"], lang),
+            blocks[persp].append(text("compare_line", lang, title=case_title(c, lang), net=eur(f["net_result_eur"], lang),
                                       npv=eur(f["npv_eur"], lang), bcr=_ratio(f["bcr"], lang),
                                       be=_be_words(f["break_even_month"], lang))
                                  + (sure.get(persp, "") if isinstance(sure, dict) else ""))
@@ -1192,16 +1186,17 @@ def sources_markdown(lang: str = "nl") -> str:
 
 
 def safe_md(s: Any) -> str:
-    """Case-file text (untrusted) made safe for a Markdown cell: :func:`mkba.reporting.safe_markdown` when
-    available, else HTML-escaped."""
-    from . import reporting
+    """Case-file text (untrusted) as literal text inside a Markdown cell this module composes.
 
-    fn = getattr(reporting, "safe_markdown", None)
-    if fn is not None:
-        return fn(str(s))
+    HTML is escaped and every Markdown metacharacter is backslash-escaped, so a link, image, emphasis
+    or raw HTML in a case file shows as the characters it is, never as markup (the Markdown is rendered
+    once more by the exporter, so :func:`mkba.reporting.safe_markdown`'s HTML cannot be used here).
+    """
     import html
+    import re
 
-    return html.escape(str(s), quote=False)
+    text_ = html.escape("" if s is None else str(s), quote=False)
+    return re.sub(r"([\\`*_{}\[\]()#+!|~>:-])", r"\\\1", text_)
 
 
 # ------------------------------------------------------------------ economic cycle (sensitivity report)
@@ -1223,13 +1218,10 @@ CYCLE_TEXTS: dict[str, dict[str, str]] = {
     "channels_heading": {"nl": "Welke uitstroomkanalen bewegen mee, en waarom",
                          "en": "Which exit channels move, and why"},
     "channels_caption": {
-        "nl": "Elk kanaal heeft een conjunctuurgevoeligheid s (uit de aannames van de casus). Kanalen naar werk "
-              "worden vermenigvuldigd met 1 + s × (factor − 1), kanalen waarin werk verloren gaat (terugval, uitval, "
-              "ontslag) met 1 − s × (factor − 1): die stijgen in laagconjunctuur. s = 1: beweegt volledig mee, "
-              "s = 0: niet.",
-        "en": "Each channel has a cycle sensitivity s (from the case's assumptions). Channels into work are "
-              "multiplied by 1 + s × (factor − 1), channels that lose work (returns, drop-outs, dismissals) by "
-              "1 − s × (factor − 1): those rise in a downturn. s = 1: moves fully, s = 0: not at all."},
+        "nl": "Elk kanaal heeft een conjunctuurgevoeligheid s (uit de aannames van de casus); de kans in dat kanaal "
+              "wordt vermenigvuldigd met 1 + s × (factor − 1). s = 1: beweegt volledig mee, s = 0: niet.",
+        "en": "Each channel has a cycle sensitivity s (from the case's assumptions); its chance is multiplied by "
+              "1 + s × (factor − 1). s = 1: moves fully, s = 0: not at all."},
     "replay_caption": {
         "nl": "Netto contante waarde als de aanpak in januari van het startjaar was begonnen, met de waargenomen "
               "conjunctuur per kwartaal vanaf 2008 (CBS 80590ned, werkloosheid seizoengecorrigeerd), ten opzichte "
@@ -1356,3 +1348,132 @@ def cycle_heading(key: str, lang: str = "nl", level: int = 3):
     from IPython.display import Markdown
 
     return Markdown("#" * level + " " + _cycle_text(key, lang))
+
+
+# ------------------------------------------------------------------ the interactive local case (issue 12, point 6)
+#: Sliders of the local-case notebook: parameter -> (scale shown to people, unit word key).
+#: Effects are shown in percentage points, money in whole euros, participants as whole persons.
+SLIDER_SCALE = {"effect.work_exit_added": 100.0, "effect.other_exit_added": 100.0}
+
+
+def slider_spec(case: Case, name: str, value: float | None = None) -> dict:
+    """Range, step and scale of a slider in the units people think in.
+
+    The range is the parameter's documented low/high in ``case`` when it has one (widened to include
+    ``value``), otherwise half to one and a half times the value (0 to twice it for effects and staff);
+    always inside the schema's valid range. Effects are shown in percentage points (scale 100),
+    participants as whole persons, money in whole euros.
+    """
+    from .schema import SCHEMA
+
+    spec = SCHEMA[name]
+    v = float(case.value(name) if value is None else value)
+    rng = case.ranges().get(name)
+    if rng and rng[0] < rng[1]:
+        lo, hi = min(rng[0], v), max(rng[1], v)
+    elif spec.kind in ("eur", "persons") and v > 0:
+        lo, hi = 0.5 * v, 1.5 * v
+    else:
+        lo, hi = 0.0, max(2.0 * v, 1.0 if spec.kind in ("persons", "fte") else 0.1)
+    lo, hi = max(lo, spec.minimum), min(hi, spec.maximum)
+    if spec.kind == "persons":
+        lo = max(lo, 1.0)
+    scale = SLIDER_SCALE.get(name, 1.0)
+    integer = spec.integer or spec.kind in ("persons", "eur")
+    if spec.kind == "persons":
+        step = 1.0
+    elif spec.kind == "eur":
+        step = 100.0 if hi >= 10_000 else 10.0
+    else:
+        raw = (hi - lo) * scale / 40
+        step = min((0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0), key=lambda s_: abs(s_ - raw))
+    if integer:
+        lo, hi = math.floor(lo / step) * step, math.ceil(hi / step) * step
+    return {"min": lo * scale, "max": hi * scale, "value": v * scale, "step": step, "scale": scale,
+            "integer": integer}
+
+
+class LocalCaseView:
+    """The local case in one view: headline, key-figure table, cash chart and assumptions, all recomputed
+    from the same case on every slider change (``widget()``), or shown once (``static()``)."""
+
+    def __init__(self, case: str, local: Mapping[str, float], lang: str = "nl") -> None:
+        self.case_name, self.local, self.lang = case, dict(local), lang
+
+    def case_for(self, values: Mapping[str, float]) -> Case:
+        return prepare_case(self.case_name, values)
+
+    def outputs(self, values: Mapping[str, float]) -> list:
+        """Everything the view shows, in order (IPython displayables)."""
+        from IPython.display import HTML, Markdown
+
+        c = self.case_for(values)
+        res = results(c)
+        figs = perspective_figures(c, res)
+        lang = self.lang
+        m, s = figs["municipality"], figs["society"]
+        headline = text("local_headline", lang, muni=eur(m["npv_eur"], lang), soc=eur(s["npv_eur"], lang),
+                        be=_be_words(m["break_even_month"], lang), people=number(m["people"], lang, 1))
+        import matplotlib.pyplot as plt
+
+        fig = cumulative_cash_figure(c, res, lang)
+        plt.close(fig)
+        table = assumptions_table(c, lang)
+        return [heading("title_case", lang, level=1, title=case_title(c, lang)),
+                HTML(f'<p class="mkba-headline">{keep_amounts_together(headline)}</p>'),
+                both_perspectives_table(c, res, lang), fig,
+                heading("assumptions_sources", lang), table,
+                Markdown(footnotes_markdown(table.attrs["footnotes"], lang))]
+
+    def static(self) -> None:
+        from IPython.display import display
+
+        for o in self.outputs(self.local):
+            display(o)
+
+    def widget(self):
+        import ipywidgets as w
+        from IPython.display import display
+
+        from .formatting import param_label, param_value
+
+        base = load_case(self.case_name)          # the documented ranges of the case
+        controls, readouts, rows = {}, {}, []
+        for name in self.local:
+            sp = slider_spec(base, name, self.local[name])
+            cls = w.IntSlider if sp["integer"] and sp["step"] >= 1 else w.FloatSlider
+            kw = dict(value=sp["value"], min=sp["min"], max=sp["max"], step=sp["step"], readout=False,
+                      continuous_update=False, layout=w.Layout(width="18em"))
+            ctl = cls(**{k: (int(round(v)) if cls is w.IntSlider and k != "layout" and isinstance(v, float) else v)
+                         for k, v in kw.items()})
+            ctl.add_class("mkba-slider")
+            controls[name] = (ctl, sp["scale"])
+            readouts[name] = w.Label(param_value(name, self.local[name], self.lang), layout=w.Layout(width="10em"))
+            rows.append(w.HBox([w.Label(param_label(name, self.lang, with_unit=True), layout=w.Layout(width="32em")),
+                                ctl, readouts[name]]))
+        out = w.Output()
+
+        def values():
+            return {k: (ctl.value / scale) for k, (ctl, scale) in controls.items()}
+
+        def refresh(_=None):
+            vals = values()
+            for k, lab in readouts.items():
+                lab.value = param_value(k, vals[k], self.lang)
+            with out:
+                out.clear_output(wait=True)
+                for o in self.outputs(vals):
+                    display(o)
+
+        for ctl, _scale in controls.values():
+            ctl.observe(refresh, names="value")
+        refresh()
+        return w.VBox(rows + [out])
+
+
+TEXTS.update({
+    "local_headline": {"nl": "Netto contante waarde voor de gemeente {muni}, voor de samenleving {soc}; {be}; "
+                             "{people} extra beëindigde uitkeringen.",
+                       "en": "Net present value for the municipality {muni}, for society {soc}; {be}; "
+                             "{people} extra benefits ended."},
+})
