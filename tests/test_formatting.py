@@ -309,3 +309,11 @@ def test_every_seed_file_has_a_title_and_year():
     known = fmt._labels_data()["sources"]
     for n in names:
         assert n in known and known[n]["title"] and known[n]["year"] and known[n]["short"]
+
+
+def test_every_reading_of_every_case_has_dutch_text():
+    from mkba.cases import list_cases, load_case
+
+    missing = [(n, r.topic) for n, _ in list_cases() for r in load_case(n).readings
+               if not (r.topic_nl and r.choice_nl and r.why_nl)]
+    assert not missing, f"add topic_nl, choice_nl and why_nl to these readings: {missing}"

@@ -137,7 +137,7 @@ write("municipality.ipynb", [
     code(SETUP + "\nc, facts = views.municipality_case(gm_code, approach, share_reached, scenario)\n"
          "display(views.heading('title_municipality', lang, level=1, approach=views.load_case(approach).title, name=facts['name']))\n"
          "display(views.heading('local_facts', lang))\ndisplay(views.local_facts_table(facts, lang))\n"
-         "display(views.heading('data_notes', lang, level=3))\ndisplay(Markdown(views.data_notes(facts, lang)))\n"
+         "display(views.heading('data_notes', lang, level=3))\ndisplay(views.case_text(views.data_notes(facts, lang)))\n"
          "if c is None:\n    display(Markdown(views.text('no_caseload', lang)))\n"
          "    emit_key_figures({'gm_code': facts.get('gm_code'), 'municipality': facts['name'], 'province': facts.get('province'),\n"
          "                      'size_class': facts.get('size_class'), 'status': 'no caseload data'})"),
