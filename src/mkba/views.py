@@ -14,6 +14,7 @@ import numpy as np
 from .cases import Case, load_case
 from .formatting import (eur, format_table, label, month_label, number, param_label, param_value,  # noqa: F401
                          pct)
+from .reporting import case_text, safe_markdown  # noqa: F401  (case_text is used by notebooks: untrusted case text)
 
 # Report texts that are specific to these views (the shared vocabulary is mkba.formatting.LABELS).
 TEXTS: dict[str, dict[str, str]] = {
@@ -222,8 +223,10 @@ def _translate_columns(df, lang: str):
 
 def heading(key: str, lang: str = "nl", level: int = 2, **fmt):
     """A Markdown heading in the report language (displayed in a code cell whose code is hidden)."""
-    from IPython.display import Markdown
+    from IPython.display import HTML, Markdown
 
+    if fmt:   # filled in with case text (a title, a name): untrusted, so rendered through safe_markdown
+        return HTML(f"<h{level}>{safe_markdown(text(key, lang, **fmt), inline=True)}</h{level}>")
     return Markdown("#" * level + " " + text(key, lang, **fmt))
 
 
@@ -368,6 +371,8 @@ def readings_table(case: Case, lang: str = "nl"):
     """The reading chosen where the source is ambiguous, in the report language, with its source."""
     import pandas as pd
 
+    from .readings import mark
+
     notes = _Footnotes()
     cols = [text(k, lang) for k in ("reading_topic", "reading_choice", "reading_why")] + [label("reference", lang)]
     rows = []
@@ -375,6 +380,7 @@ def readings_table(case: Case, lang: str = "nl"):
         nl = lang == "nl"
         topic = (getattr(r, "topic_nl", None) or r.topic) if nl else r.topic
         choice = (getattr(r, "choice_nl", None) or r.choice) if nl else r.choice
+        choice = (f"{m}. " if (m := mark(case, r, lang)) else "") + choice
         why = (getattr(r, "why_nl", None) or r.why) if nl else r.why
         ref = " ".join(x for x in (r.reference, r.why) if x)
         cite = notes.cite(ref, lang) if "txt" in ref else ""
@@ -597,7 +603,7 @@ def compare_answer(lang: str = "nl", n_draws: int = 1000, seed: int = 20191) -> 
                     for p, k in (("municipality", "municipal_npv_eur"), ("society", "societal_npv_eur"))}
         for persp in blocks:
             f = figs[persp]
-            blocks[persp].append(text("compare_line", lang, title=case_title(c, lang), net=eur(f["net_result_eur"], lang),
+            blocks[persp].append(text("compare_line", lang, title=safe_md(case_title(c, lang)), net=eur(f["net_result_eur"], lang),
                                       npv=eur(f["npv_eur"], lang), bcr=_ratio(f["bcr"], lang),
                                       be=_be_words(f["break_even_month"], lang))
                                  + (sure.get(persp, "") if isinstance(sure, dict) else ""))
@@ -1218,10 +1224,13 @@ CYCLE_TEXTS: dict[str, dict[str, str]] = {
     "channels_heading": {"nl": "Welke uitstroomkanalen bewegen mee, en waarom",
                          "en": "Which exit channels move, and why"},
     "channels_caption": {
-        "nl": "Elk kanaal heeft een conjunctuurgevoeligheid s (uit de aannames van de casus); de kans in dat kanaal "
-              "wordt vermenigvuldigd met 1 + s × (factor − 1). s = 1: beweegt volledig mee, s = 0: niet.",
-        "en": "Each channel has a cycle sensitivity s (from the case's assumptions); its chance is multiplied by "
-              "1 + s × (factor − 1). s = 1: moves fully, s = 0: not at all."},
+        "nl": "Elk kanaal heeft een conjunctuurgevoeligheid s (uit de aannames van de casus). Kanalen naar werk "
+              "worden vermenigvuldigd met 1 + s × (factor − 1), kanalen waarin werk verloren gaat (terugval, uitval, "
+              "ontslag) met 1 − s × (factor − 1): die stijgen in laagconjunctuur. s = 1: beweegt volledig mee, "
+              "s = 0: niet.",
+        "en": "Each channel has a cycle sensitivity s (from the case's assumptions). Channels into work are "
+              "multiplied by 1 + s × (factor − 1), channels that lose work (returns, drop-outs, dismissals) by "
+              "1 − s × (factor − 1): those rise in a downturn. s = 1: moves fully, s = 0: not at all."},
     "replay_caption": {
         "nl": "Netto contante waarde als de aanpak in januari van het startjaar was begonnen, met de waargenomen "
               "conjunctuur per kwartaal vanaf 2008 (CBS 80590ned, werkloosheid seizoengecorrigeerd), ten opzichte "
