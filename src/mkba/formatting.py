@@ -432,7 +432,7 @@ def param_label(name: str, lang: str = "nl", *, with_unit: bool = False) -> str:
     SCHEMA parameter to have both languages.
     """
     check_lang(lang)
-    entry = _labels_data()["parameters"].get(name)
+    entry = _labels_data()["parameters"].get(name) or _rule_label(name)
     text_ = entry[lang] if entry and lang in entry else name
     if with_unit:
         from .schema import SCHEMA
@@ -443,8 +443,29 @@ def param_label(name: str, lang: str = "nl", *, with_unit: bool = False) -> str:
     return text_
 
 
+_SHARING_ITEMS = {"programme_staff": ("personeel aanpak", "programme staff"),
+                  "programme_participants": ("kosten per deelnemer", "cost per participant"),
+                  "programme_placements": ("plaatsingsvergoedingen", "placement fees"),
+                  "programme_other": ("overige programmakosten", "other programme costs"),
+                  "secondment_overhead": ("kosten detachering", "secondment costs"),
+                  "job_wages": ("lonen programmabanen", "wages of programme jobs")}
+_SHARING_ACTORS = {"municipality": ("de gemeente", "the municipality"), "rijk": ("het Rijk", "central government"),
+                   "housing_corporation": ("de woningcorporatie", "the housing corporation"),
+                   "employer": ("de werkgever", "the employer"), "agency": ("het uitvoeringsbedrijf", "the agency"),
+                   "other": ("anderen", "others")}
+
+
+def _rule_label(name: str) -> dict | None:
+    """Labels made by rule for families of parameters (``sharing.<item>.<actor>``)."""
+    parts = name.split(".")
+    if len(parts) == 3 and parts[0] == "sharing" and parts[1] in _SHARING_ITEMS and parts[2] in _SHARING_ACTORS:
+        (i_nl, i_en), (a_nl, a_en) = _SHARING_ITEMS[parts[1]], _SHARING_ACTORS[parts[2]]
+        return {"nl": f"Deel van de {i_nl} betaald door {a_nl}", "en": f"Share of {i_en} paid by {a_en}"}
+    return None
+
+
 def has_param_label(name: str) -> bool:
-    entry = _labels_data()["parameters"].get(name)
+    entry = _labels_data()["parameters"].get(name) or _rule_label(name)
     return bool(entry) and all(entry.get(lg) for lg in LANGS)
 
 
