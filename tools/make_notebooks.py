@@ -110,7 +110,8 @@ write("municipality.ipynb", [
            'share_reached = 0.10          # share of the algemene bijstand caseload reached\n'
            'scenario = ""                 # "", "hoogconjunctuur", "gemiddeld" or "laagconjunctuur"\n'
            'lang = "nl"\nn_draws = 2000\nseed = 20191'),
-    code(SETUP + "\nc, facts = views.municipality_case(gm_code, approach, share_reached, scenario)\n"
+    code(SETUP.replace("views.setup(lang)", "views.setup_municipal(lang)")
+         + "\nc, facts = views.municipality_case(gm_code, approach, share_reached, scenario)\n"
          "display(views.heading('title_municipality', lang, level=1, approach=views.load_case(approach).title, name=facts['name']))\n"
          "display(views.heading('local_facts', lang))\ndisplay(views.local_facts_table(facts, lang))\n"
          "display(views.heading('data_notes', lang, level=3))\ndisplay(Markdown(views.data_notes(facts, lang)))\n"
