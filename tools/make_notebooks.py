@@ -124,7 +124,7 @@ write("municipality.ipynb", [
          "    scen_raw, scen_table = views.municipal_scenarios(approach, facts['gm_code'], share_reached, lang)\n"
          "    display(scen_table)"),
     code("if c is not None:\n    display(views.heading('probabilistic', lang))\n"
-         "    prob, _ = views.probabilistic_view(c, n_draws, seed, lang)\n    display(prob.chances)"),
+         "    prob, _ = views.probabilistic_view(c, n_draws, seed, lang, figure=False)\n    display(prob.chances)"),
     code("if c is not None:\n    display(views.heading('peers', lang))\n"
          "    peers, sentence, peer_table = views.peers_view(approach, facts['gm_code'], share_reached, lang)\n"
          "    display(Markdown(sentence))\n    display(peer_table)"),

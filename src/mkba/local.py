@@ -423,7 +423,8 @@ def evaluate_municipalities(case: Case, gm_codes: str | Iterable[str] = "all",
     from .municipalities import select_municipalities
 
     share = _check_share(share_reached)
-    rows = select_municipalities(gm_codes)
+    codes = _known_codes(gm_codes)  # exact GM codes of a shared batch table: no name lookup needed
+    rows = select_municipalities(gm_codes) if codes is None else None
     attrs: dict[str, Any] = {"case": case.name, "share_reached": share}
     if scenario_multipliers is None:
         ref = measurement_year(case) if reference_year is None else reference_year
@@ -440,7 +441,9 @@ def evaluate_municipalities(case: Case, gm_codes: str | Iterable[str] = "all",
         raise InputError("no scenarios given", field="scenario_multipliers", fix="e.g. {'gemiddeld': 1.0}")
     shared = _shared_table(case, share, scen, metrics)
     if shared is not None:  # computed once for the whole batch (share_municipal_batch)
-        return _subset_of_shared(shared, list(rows["gm_code"]), scen, attrs)
+        return _subset_of_shared(shared, codes if codes is not None else list(rows["gm_code"]), scen, attrs)
+    if rows is None:
+        rows = select_municipalities(gm_codes)
     national = national_outflow_to_work()
     plans: list[_Plan | None] = []
     errors: list[str] = []
@@ -513,8 +516,22 @@ def share_municipal_batch(case: Case, share_reached: float = DEFAULT_SHARE_REACH
     key = _shared_key(case, share, scen, metrics)
     if key not in _SHARED_TABLES:
         table = evaluate_municipalities(case, "all", share, metrics=metrics)
-        _SHARED_TABLES[key] = table
-    return _SHARED_TABLES[key]
+        _SHARED_TABLES[key] = {"table": table, "_codes": frozenset(table["gm_code"])}
+    return _SHARED_TABLES[key]["table"]
+
+
+def _known_codes(gm_codes: Any) -> list[str] | None:
+    """``gm_codes`` as a list if every item is a GM code listed in a shared table (else None)."""
+    if not _SHARED_TABLES or isinstance(gm_codes, str):
+        return None
+    try:
+        codes = [str(c) for c in gm_codes]
+    except TypeError:
+        return None
+    known = _SHARED_TABLES[next(iter(_SHARED_TABLES))].get("_codes")
+    if known is None:
+        return None
+    return codes if codes and all(c in known for c in codes) else None
 
 
 def _shared_table(case: Case, share: float, scen: Mapping[str, float], metrics: Sequence[str]):
@@ -523,7 +540,7 @@ def _shared_table(case: Case, share: float, scen: Mapping[str, float], metrics: 
     h, m = case.assumptions_hash(), tuple(metrics)
     for (kh, ks, kscen, km), table in _SHARED_TABLES.items():
         if kh == h and ks == float(share) and km == m and set(scen.items()) <= set(kscen):
-            return table
+            return table["table"]
     return None
 
 

@@ -356,7 +356,7 @@ def case_distributions(case: Case) -> dict:
             for k, (lo, hi, _why) in case_selection(case).ranges.items()}
 
 
-def probabilistic_view(case: Case, n: int = 10_000, seed: int = 20191, lang: str = "nl"):
+def probabilistic_view(case: Case, n: int = 10_000, seed: int = 20191, lang: str = "nl", figure: bool = True):
     from functools import partial
 
     from .model import evaluate_batch
@@ -378,6 +378,8 @@ def probabilistic_view(case: Case, n: int = 10_000, seed: int = 20191, lang: str
     res.chances = pd.Series({text("p_positive", lang, p="").rstrip(": "): pct(res.p_positive, lang),
                              **{text("p_break_even_within", lang, n=k): pct(p, lang) for k, p in res.p_break_even.items()}},
                             name=label("value", lang)).to_frame()
+    if not figure:  # municipal reports: the chances table only
+        return res, None
     fig, ax = _ax()
     ax.hist(res.npv, bins=50, color="#1f5f8b")
     ax.axvline(0, color="#c0392b", lw=1)
