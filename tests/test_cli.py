@@ -93,3 +93,13 @@ def test_sweep_bad_grid_and_nothing_to_do():
     r = runner.invoke(app, ["sweep", "app_zaanstad", "--two-way", "baseline.work_exit_rte:0.02:0.1:3",
                             "--two-way", "cycle.multiplier:0.5:1.5:5"])
     assert r.exit_code == 2 and "baseline.work_exit_rate" in r.output
+
+
+def test_run_scenario_and_replay_errors_name_value_range_and_closest():
+    r = runner.invoke(app, ["run", "app_zaanstad", "--scenario", "laag"])
+    assert r.exit_code != 0
+    out = r.output + (r.stderr if r.stderr_bytes is not None else "")
+    assert "--scenario" in out and "'laag'" in out and "did you mean 'laagconjunctuur'?" in out and "average'?" not in out
+    r = runner.invoke(app, ["run", "app_zaanstad", "--replay", "2024"])
+    out = r.output + (r.stderr if r.stderr_bytes is not None else "")
+    assert r.exit_code != 0 and "--replay" in out and "2024" in out and "2002-2023" in out and "closest: 2023" in out

@@ -19,7 +19,7 @@ def test_base_parameters_load_with_provenance():
     b = params["benefit.cost_per_year"]
     assert (b.value, b.unit, b.date) == (14000.0, "EUR/person-year", "2019")
     assert b.reference.startswith("003_1cff8ea758d15861.txt:1946")
-    assert params["reference.discount_rates"].series == {"2013-01-01": 0.055, "2016-04-01": 0.03, "2021-01-01": 0.0225}
+    assert params["reference.discount_rates"].series == {"2007-03-08": 0.055, "2016-04-01": 0.03, "2021-01-01": 0.0225}
     assert params["programme.cost_per_fte_year"].value == 66500
     for p in params.values():
         assert p.unit and p.reference

@@ -81,8 +81,13 @@ write("sensitivity.ipynb", [
     code("display(views.heading('tornado', lang))\nfor metric in ('npv_eur', 'net_result_eur', 'break_even_month'):\n"
          "    display(views.tornado(c, lang, metric)[1])"),
     code("display(views.heading('two_way', lang))\nfor fig in views.two_way_figures(c, grid_points, lang):\n    display(fig)"),
-    code("display(views.heading('replay', lang))\n_, _, replay, _ = views.scenarios_view(c, lang)\n"
-         "display(views.format_table(replay.set_index('start_year'), lang))"),
+    code("display(views.heading('scenarios', lang))\ncaption, scen_table, scen = views.cycle_scenario_view(c, lang)\n"
+         "display(caption)\ndisplay(scen_table)"),
+    code("caption, channel_table, _ = views.cycle_channel_view(c, lang)\n"
+         "display(views.cycle_heading('channels_heading', lang))\n"
+         "display(caption)\ndisplay(channel_table)"),
+    code("display(views.heading('replay', lang))\ncaption, replay_table, replay, fig = views.replay_view(c, lang)\n"
+         "display(caption)\ndisplay(fig)\ndisplay(replay_table)"),
     code("display(views.heading('acceptability', lang))\ncurve, fig = views.acceptability_view(c, 1000, seed, lang)\ndisplay(fig)"),
     code("display(views.heading('sobol', lang))\nsob = views.sobol_view(c, sobol_n, seed, lang)\ndisplay(sob)"),
     code("emit_key_figures({'case': c.name, 'sobol_n': sobol_n})"),

@@ -389,10 +389,12 @@ def load_case(name_or_path: str | Path, overrides: dict[str, Any] | None = None,
             and "discount.rate" not in cf.overrides:
         schedule = params.get(DISCOUNT_SCHEDULE)
         if schedule is not None and schedule.series:
-            rate = series_value_at(schedule, appraisal)
+            from .discounting import rate_in_force
+
+            rate, since, source = rate_in_force(schedule, appraisal)
             params["discount.rate"] = Parameter(
                 name="discount.rate", value=rate, unit=SCHEMA["discount.rate"].unit, date=appraisal.isoformat(),
-                reference=f"{schedule.reference} (rate in force on the appraisal date {appraisal.isoformat()})",
+                reference=f"{source} (the rate in force since {since}, on the appraisal date {appraisal.isoformat()})",
                 low=None, high=None, source_file=schedule.source_file)
     missing = sorted(set(SCHEMA) - set(params))
     if missing:

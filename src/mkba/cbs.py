@@ -370,3 +370,25 @@ def file_sha256(table_id: str) -> str:
     import hashlib
 
     return hashlib.sha256(table_path(table_id).read_bytes()).hexdigest()
+
+
+def quarterly(df: "pd.DataFrame", value: str, column: str = "Perioden") -> "pd.Series":
+    """Series indexed by ``(year, quarter)`` from the quarterly rows (``"2019 1e kwartaal"``) of ``df``.
+
+    Duplicated quarters raise: the caller must first :func:`select` one row per quarter.
+    """
+    import pandas as pd
+
+    if value not in df.columns:
+        raise InputError("no such column in CBS table", file=df.attrs.get("table_id"), field=value,
+                         fix=f"did you mean {closest(value, df.columns)}?")
+    parsed = [parse_period(p) for p in df[column]]
+    keep = [p.kind == "quarter" for p in parsed]
+    idx = pd.MultiIndex.from_tuples([(p.year, p.quarter) for p, k in zip(parsed, keep) if k],
+                                    names=["year", "quarter"])
+    s = pd.Series(df.loc[keep, value].to_numpy(dtype=float), index=idx, name=value)
+    if s.index.duplicated().any():
+        raise InputError("more than one row per quarter; select a single series first",
+                         file=df.attrs.get("table_id"), field=value,
+                         fix="filter the dimension columns with mkba.cbs.select(...)")
+    return s.sort_index()

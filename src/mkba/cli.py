@@ -73,7 +73,7 @@ def run_cmd(case: str = typer.Argument(..., help="case name or path to a case YA
             set_: List[str] = typer.Option([], "--set", help="override: key=value (repeatable)"),
             variant: Optional[str] = typer.Option(None, "--variant", help="a named variant of the case"),
             scenario: Optional[str] = typer.Option(None, "--scenario", help="hoogconjunctuur | gemiddeld | laagconjunctuur"),
-            replay: Optional[int] = typer.Option(None, "--replay", help="run as if the case started in this year (2002-2022)"),
+            replay: Optional[int] = typer.Option(None, "--replay", help="run as if the case started in this year (2002-2023; quarterly cycle from 2008)"),
             fmt: str = typer.Option("table", "--format", help="table | json | csv")) -> None:
     """Run one case and print its headline metrics and per-year table."""
     try:
@@ -85,12 +85,18 @@ def run_cmd(case: str = typer.Argument(..., help="case name or path to a case YA
         c = load_case(case, parse_set_values(set_), variant=variant)
         path = None
         if scenario:
+            from .cycle import resolve_scenario
             from .scenarios import scenario_case
 
+            try:
+                resolve_scenario(scenario)
+            except InputError as exc:
+                raise InputError(exc.problem, field="--scenario", value=scenario, fix=exc.fix) from None
             c = scenario_case(c, scenario)
         if replay is not None:
-            from .cycle import multiplier_path
+            from .cycle import REPLAY_START_YEARS, _check_year, multiplier_path
 
+            _check_year(replay, "--replay", *REPLAY_START_YEARS)
             path = multiplier_path(replay, c.months, reference_year=c.measured_in)
         res = summarise(c, cycle_path=path)
     except InputError as exc:
@@ -137,13 +143,14 @@ def run_cmd(case: str = typer.Argument(..., help="case name or path to a case YA
 
 @app.command("compare")
 def compare_cmd(fmt: str = typer.Option("table", "--format", help="table | json | csv")) -> None:
-    """One table over all cases on a common footing (5 years, 2,25 %)."""
+    """All cases on a common footing (5 years, 2,25 %): one block per perspective (municipality, society)."""
     try:
         _check_format(fmt, ("table", "json", "csv"))
     except InputError as exc:
         _fail(exc)
     from .cases import cases_dir, load_case
-    from .compare import compare_cases
+    from .compare import COMPARE_PERSPECTIVES, compare_cases
+    from .formatting import label
 
     good, broken = [], []
     for path in sorted(cases_dir().glob("*.yaml")):
@@ -165,7 +172,10 @@ def compare_cmd(fmt: str = typer.Option("table", "--format", help="table | json 
         import pandas as pd
 
         with pd.option_context("display.width", 200, "display.max_columns", 20):
-            typer.echo(df.drop(columns=["title"]).round(2).to_string(index=False))
+            for i, view in enumerate(COMPARE_PERSPECTIVES):
+                block = df[df["perspective"] == view].drop(columns=["title", "perspective"])
+                typer.echo(("\n" if i else "") + f"== perspective: {view} - {label(f'perspective_{view}', 'en')} ==")
+                typer.echo(block.round(2).to_string(index=False))
     _report_broken(broken)
 
 

@@ -20,20 +20,43 @@ def comparison_overrides() -> dict:
     }
 
 
-def compare_cases(names: list[str] | None = None):
-    """One row per case: the headline metrics on a common footing, published vs net of the null alternative."""
+#: The blocks of `mkba compare`, in order: the municipality's cash, then society (all actors; transfers cancel).
+COMPARE_PERSPECTIVES = ("municipality", "society")
+#: Figures that do not depend on the perspective (people, and the benefit saving as published).
+PERSPECTIVE_FREE = ("extra_ended_benefits", "saving_counting_all_exits_eur", "deadweight_share")
+
+
+def compare_cases(names: list[str] | None = None, perspectives: tuple[str, ...] = COMPARE_PERSPECTIVES):
+    """One row per perspective and case (the municipality's block first, then society's).
+
+    Each row holds the headline metrics on the common footing in that perspective, so a BCR is
+    always the BCR of its own block; ``perspective`` names the block and ``case_perspective``
+    the view the case itself is published in. Each case is run once; the perspectives are two
+    readings of the same ledger (:meth:`mkba.metrics.Ledger.view`).
+    """
+    import dataclasses
+
     import pandas as pd
 
-    rows = []
+    unknown = [p for p in perspectives if p not in COMPARE_PERSPECTIVES]
+    if unknown:
+        from .errors import InputError, did_you_mean
+
+        raise InputError("unknown perspective", field="perspective", value=unknown[0],
+                         fix=did_you_mean(unknown[0], COMPARE_PERSPECTIVES))
+    rows: dict[str, list[dict]] = {p: [] for p in perspectives}
     for name in names or [n for n, _ in list_cases()]:
         case = load_case(name).with_overrides(comparison_overrides(), source="mkba compare")
-        m = summarise(case)["metrics"]
-        row = {"case": name, "title": case.title, "perspective": case.perspective}
-        row.update({k: m[k] for k in COMPARE_METRICS})
-        row["saving_counting_all_exits_eur"] = m["saving_counting_all_exits_eur"]
-        row["deadweight_share"] = m["deadweight_share"]
-        rows.append(row)
-    return pd.DataFrame(rows)
+        table = None
+        for view in perspectives:
+            res = summarise(dataclasses.replace(case, perspective=view), table)
+            table = res["table"]
+            m = res["metrics"]
+            row = {"perspective": view, "case": name, "title": case.title, "case_perspective": case.perspective}
+            row.update({k: m[k] for k in COMPARE_METRICS})
+            row.update({k: m[k] for k in PERSPECTIVE_FREE if k not in row})
+            rows[view].append(row)
+    return pd.DataFrame([r for p in perspectives for r in rows[p]])
 
 
 def published_vs_model(case: Case) -> list[dict]:

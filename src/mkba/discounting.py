@@ -13,8 +13,10 @@ Conventions (``convention=``), for flows booked per month ``t = 0, 1, ...``:
     Month ``t`` is discounted by ``(1 + r) ** -((t + 1) / 12)`` (end of month, annual rate).
 
 The discount rate in force on a date comes from ``reference.discount_rates`` in
-``data/parameters/base.yaml`` (5,5 % under the 2013 guideline, 3 % from 2016-04-01,
-2,25 % from 2021-01-01).
+``data/parameters/base.yaml`` (:func:`rate_in_force`), each rate with its own source:
+5,5 % real from 2007-03-08 (2,5 % risk-free, Kamerstuk 29 352 nr. 3, + the standard 3 % risk
+premium), 3 % from 2016-04-01 (Werkgroep discontovoet 2015), 2,25 % from 2021-01-01
+(Werkgroep discontovoet 2020: -1 % + 3,25 %).
 """
 from __future__ import annotations
 
@@ -25,6 +27,27 @@ import numpy as np
 Convention = Literal["excel", "start", "monthly"]
 CONVENTIONS: tuple[str, ...] = ("excel", "start", "monthly")
 MONTHS_PER_YEAR = 12
+
+
+def rate_in_force(schedule, when) -> tuple[float, str, str]:
+    """``(rate, in force since, reference)`` of a dated rate ``schedule`` (a series Parameter) on ``when``.
+
+    The reference is the source of that one rate (``sources:`` of the series) when the series has
+    one, else the series' reference. A date before the first rate is an error that says so.
+    """
+    from .errors import InputError
+    from .parameters import _sort_key, series_value_at
+
+    keys = sorted(schedule.series, key=_sort_key)
+    when_s = when.isoformat() if hasattr(when, "isoformat") else str(when)
+    if _sort_key(when_s) < _sort_key(keys[0]):
+        raise InputError(f"no official discount rate is on file before {keys[0]} (appraisal date {when_s})",
+                         file=schedule.source_file, field=schedule.name, value=when_s,
+                         fix="give discount.rate in the case's overrides with its source, or use a later appraisal_date")
+    since = [k for k in keys if _sort_key(k) <= _sort_key(when_s)][-1]
+    rate = series_value_at(schedule, when_s)
+    reference = (schedule.sources or {}).get(since) or schedule.reference
+    return rate, since, reference
 
 
 def discount_factors(n_months: int, rate, convention: Convention = "excel") -> np.ndarray:

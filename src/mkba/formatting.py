@@ -271,6 +271,11 @@ LABELS: dict[str, dict[str, str]] = {
     "stale_report": {"nl": "vorige versie", "en": "previous version"},
     "pdf": {"nl": "PDF", "en": "PDF"},
     "html": {"nl": "HTML", "en": "HTML"},
+    # perspectives (blocks of the comparison; not the actor "society" above)
+    "perspective": {"nl": "Perspectief", "en": "Perspective"},
+    "perspective_municipality": {"nl": "Gemeente (eigen kasstroom)", "en": "Municipality (its own cash)"},
+    "perspective_society": {"nl": "Maatschappij (alle actoren; overdrachten vallen weg)",
+                            "en": "Society (all actors; transfers cancel)"},
 }
 
 

@@ -186,3 +186,24 @@ def per_year(ledger: Ledger, values: dict[str, np.ndarray], *, perspective: str,
     out["extra_ended_benefits"] = extra[last]
     out["months"] = frame.groupby("year").size().values
     return out
+
+
+# ------------------------------------------------------------------ both perspectives, always
+#: (key prefix, Ledger.view name): every run reports both, whatever the case's own perspective.
+PERSPECTIVES = (("municipal", "municipality"), ("societal", "society"))
+#: Headline figures given per perspective as ``<prefix>_<name>`` (e.g. ``societal_bcr``).
+PERSPECTIVE_METRICS = ("net_result_eur", "npv_eur", "bcr")
+
+
+def both_perspectives(ledger: Ledger, values: dict[str, np.ndarray], *, convention: str) -> dict[str, np.ndarray]:
+    """The municipal and the societal net result (nominal), NPV and BCR side by side.
+
+    Computed by :func:`compute` with each view of the same ledger (one definition of each figure):
+    ``municipal_net_result_eur``, ``municipal_npv_eur``, ``municipal_bcr``, ``societal_net_result_eur``,
+    ``societal_npv_eur``, ``societal_bcr``. The case's own perspective stays in the unprefixed keys.
+    """
+    out: dict[str, np.ndarray] = {}
+    for prefix, view in PERSPECTIVES:
+        m = compute(ledger, values, perspective=view, convention=convention)
+        out.update({f"{prefix}_{k}": m[k] for k in PERSPECTIVE_METRICS})
+    return out

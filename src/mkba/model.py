@@ -294,6 +294,7 @@ def summarise(case: Case, table=None, *, cycle_path=None) -> dict:
     ledger = ledger_from_table(table, case)
     m = mx.compute(ledger, P, perspective=case.perspective, convention=case.discount_convention)
     metrics = {k: float(v[0]) for k, v in m.items()}
+    metrics.update({k: float(v[0]) for k, v in mx.both_perspectives(ledger, P, convention=case.discount_convention).items()})
     py = mx.per_year(ledger, P, perspective=case.perspective, convention=case.discount_convention)
     return {"metrics": metrics, "per_year": py, "table": table, "ledger": ledger}
 

@@ -37,7 +37,8 @@ import yaml
 from .errors import InputError, did_you_mean
 from .schema import SCHEMA, Spec
 
-LEAF_KEYS = {"value", "series", "unit", "date", "period", "reference", "low", "high", "range_reason", "note"}
+LEAF_KEYS = {"value", "series", "unit", "date", "period", "reference", "low", "high", "range_reason", "note",
+             "sources"}
 REFERENCE_SECTION = "reference"
 
 
@@ -67,6 +68,7 @@ class Parameter:
     range_reason: str | None = None
     note: str | None = None
     source_file: str | None = None
+    sources: dict[str, str] | None = None   # a series' source per date (``sources:`` in YAML)
 
 
 # ---------------------------------------------------------------- YAML reading
@@ -449,6 +451,7 @@ def parse_leaf(name: str, node: Mapping, *, file: str, require_date: bool = True
     else:
         value = _number(node["value"], file=file, field=name, spec=spec)
         check_value(name, value, file=file, spec=spec)
+    sources = _series_sources(name, node, series, file=file)
     low = _number(node["low"], file=file, field=name, what="low", spec=spec) if "low" in node else None
     high = _number(node["high"], file=file, field=name, what="high", spec=spec) if "high" in node else None
     if (low is None) != (high is None):
@@ -473,7 +476,26 @@ def parse_leaf(name: str, node: Mapping, *, file: str, require_date: bool = True
                              fix="say where low and high come from")
     return Parameter(name=name, value=value, unit=node["unit"], reference=node["reference"], date=date_str,
                      series=series, low=low, high=high, range_reason=node.get("range_reason"),
-                     note=node.get("note"), source_file=file)
+                     note=node.get("note"), source_file=file, sources=sources)
+
+
+def _series_sources(name: str, node: Mapping, series: dict[str, float] | None, *, file: str) -> dict[str, str] | None:
+    """``sources:`` of a dated series: one non-empty reference per date of the series, no more, no less."""
+    if "sources" not in node:
+        return None
+    raw = node["sources"]
+    if series is None or not isinstance(raw, dict):
+        raise InputError("'sources' gives a reference per date of a 'series'", file=file, field=f"{name}.sources",
+                         fix="write sources: {2016-04-01: '<reference>'} next to series: {2016-04-01: 0.03}")
+    out = {_as_date_str(k, file=file, field=f"{name}.sources"): v for k, v in raw.items()}
+    for key in sorted(set(series) | set(out)):
+        if key not in out or not isinstance(out[key], str) or not out[key].strip():
+            raise InputError(f"no source for the series value of {key}", file=file, field=f"{name}.sources",
+                             value=key, fix=f"add {key}: '<reference>' under sources")
+        if key not in series:
+            raise InputError(f"a source for {key}, which is not a date of the series", file=file,
+                             field=f"{name}.sources", value=key, fix=f"remove it or add {key} to series")
+    return out
 
 
 def flatten(tree: Mapping, *, file: str, prefix: str = "") -> dict[str, Parameter]:

@@ -440,7 +440,9 @@ def sliders(case: str, local: Mapping[str, float], lang: str = "nl"):
 def compare_view(lang: str = "nl"):
     from .compare import compare_cases
 
-    df = compare_cases().set_index("title").drop(columns=["case", "perspective"])
+    df = compare_cases()
+    df["perspective"] = [label(f"perspective_{p}", lang) for p in df["perspective"]]
+    df = df.set_index(["perspective", "title"]).drop(columns=["case", "case_perspective"])
     return format_table(df, lang)
 
 
@@ -663,3 +665,154 @@ def peers_view(approach: str, gm_code: str, share_reached: float, lang: str = "n
 def summary(case: Case, lang: str = "nl") -> str:
     """The case's one-line summary in the report language."""
     return (case.summary_nl or case.summary) if lang == "nl" else case.summary
+
+
+# ------------------------------------------------------------------ economic cycle (sensitivity report)
+CYCLE_TEXTS: dict[str, dict[str, str]] = {
+    "cycle_caption": {
+        "nl": "De conjunctuurindex meet de arbeidsmarkt: hoe de kans op uitstroom naar werk van een vergelijkbare "
+              "groep meebeweegt met goede en slechte jaren (werkloosheid en de verandering daarvan; de veranderde "
+              "samenstelling van het bijstandsbestand is eruit gehaald). Gemiddeld jaar {p0}-{p1} = 1,00. "
+              "Bron: CBS StatLine, tabellen 81574NED, 37789ksz, 83450NED, 83747NED, 84066NED, 82662NED, 83426NED, "
+              "85617NED en 80590ned. Deze casus is gemeten in **{year}** (index {idx}); "
+              "hoogconjunctuur is het beste jaar ({hy}, index {hi}), laagconjunctuur het slechtste ({ly}, index {li}). "
+              "De factor is de index van het scenario gedeeld door die van {year}.",
+        "en": "The cycle index measures the labour market: how the chance of leaving for work of a comparable group "
+              "moves with good and bad years (unemployment and its change; the changed make-up of the caseload is "
+              "taken out). Average year {p0}-{p1} = 1.00. Source: CBS StatLine, tables 81574NED, 37789ksz, "
+              "83450NED, 83747NED, 84066NED, 82662NED, 83426NED, 85617NED and 80590ned. This case was measured in "
+              "**{year}** (index {idx}); boom is the best year ({hy}, index {hi}), downturn the worst ({ly}, index "
+              "{li}). The factor is the scenario's index divided by that of {year}."},
+    "channels_heading": {"nl": "Welke uitstroomkanalen bewegen mee, en waarom",
+                         "en": "Which exit channels move, and why"},
+    "channels_caption": {
+        "nl": "Elk kanaal heeft een conjunctuurgevoeligheid s (uit de aannames van de casus); de kans in dat kanaal "
+              "wordt vermenigvuldigd met 1 + s × (factor − 1). s = 1: beweegt volledig mee, s = 0: niet.",
+        "en": "Each channel has a cycle sensitivity s (from the case's assumptions); its chance is multiplied by "
+              "1 + s × (factor − 1). s = 1: moves fully, s = 0: not at all."},
+    "replay_caption": {
+        "nl": "Netto contante waarde als de aanpak in januari van het startjaar was begonnen, met de waargenomen "
+              "conjunctuur per kwartaal vanaf 2008 (CBS 80590ned, werkloosheid seizoengecorrigeerd), ten opzichte "
+              "van het meetjaar {year} van de casus (index {idx}). Na het laatste kwartaal met gegevens ({lq}) "
+              "rekent het model met het gemiddelde jaar (index 1,00): er is geen voorspelling.",
+        "en": "Net present value had the approach started in January of the start year, with the observed cycle "
+              "per quarter from 2008 (CBS 80590ned, seasonally adjusted unemployment), relative to the case's "
+              "measured year {year} (index {idx}). After the last quarter with data ({lq}) the model uses the "
+              "average year (index 1.00): no forecast is made."},
+    "replay_title": {"nl": "NCW per startjaar (meetjaar {year})", "en": "NPV by start year (measured in {year})"},
+    "col_years": {"nl": "Bronjaren index", "en": "Index source years"},
+    "col_scenario_index": {"nl": "Index scenario", "en": "Scenario index"},
+    "col_measured_in": {"nl": "Gemeten in", "en": "Measured in"},
+    "col_measured_index": {"nl": "Index meetjaar", "en": "Index of measured year"},
+    "col_multiplier": {"nl": "Factor op uitstroom", "en": "Factor on exits"},
+    "col_channel": {"nl": "Kanaal", "en": "Channel"},
+    "col_sensitivity": {"nl": "Gevoeligheid s", "en": "Sensitivity s"},
+    "col_why": {"nl": "Waarom (bron)", "en": "Why (source)"},
+    "col_start_year": {"nl": "Startjaar", "en": "Start year"},
+    "col_mean_multiplier": {"nl": "Gem. factor over de looptijd", "en": "Mean factor over the horizon"},
+    "col_first_year_multiplier": {"nl": "Factor eerste jaar", "en": "Factor first year"},
+    "col_path_source": {"nl": "Conjunctuur per", "en": "Cycle by"},
+    "quarterly": {"nl": "kwartaal", "en": "quarter"},
+    "yearly": {"nl": "jaar", "en": "year"},
+    "quarterly_beyond": {"nl": "kwartaal, daarna 1,00", "en": "quarter, then 1.00"},
+    "yearly_beyond": {"nl": "jaar, daarna 1,00", "en": "year, then 1.00"},
+}
+
+
+def _cycle_text(key: str, lang: str, **fmt) -> str:
+    s = CYCLE_TEXTS[key]["nl" if lang == "nl" else "en"]
+    return s.format(**fmt) if fmt else s
+
+
+def _cycle_columns(columns, lang: str) -> list[str]:
+    """Display names of the raw columns (cycle texts first, then the shared labels)."""
+    return [_cycle_text(f"col_{c}", lang) if f"col_{c}" in CYCLE_TEXTS else text(c, lang, default=str(c))
+            for c in columns]
+
+
+def _cycle_facts(case: Case, lang: str) -> dict:
+    from .cycle import REFERENCE_PERIOD, index_for_year, scenarios
+
+    sc = scenarios()
+    hi, lo = sc["hoogconjunctuur"], sc["laagconjunctuur"]
+    return {"p0": REFERENCE_PERIOD[0], "p1": REFERENCE_PERIOD[1], "year": case.measured_in,
+            "idx": number(index_for_year(case.measured_in), lang, 2),
+            "hy": hi.years[0], "hi": number(hi.multiplier, lang, 2), "ly": lo.years[0], "li": number(lo.multiplier, lang, 2)}
+
+
+def cycle_scenario_view(case: Case, lang: str = "nl"):
+    """Scenario table for the sensitivity report: index used, its source years, the case's measured year.
+
+    Returns ``(caption, table, raw)``: a Markdown caption, the formatted table and the raw
+    :func:`mkba.scenarios.scenario_table`.
+    """
+    from IPython.display import Markdown
+
+    from .scenarios import scenario_table
+
+    raw = scenario_table(case)
+    shown = raw.assign(scenario=[label(s, lang) for s in raw["scenario"]])[
+        ["scenario", "years", "scenario_index", "measured_in", "measured_index", "multiplier",
+         "extra_ended_benefits", "net_result_eur", "npv_eur", "break_even_month"]].set_index("scenario")
+    table = format_table(shown, lang, formats={"years": "text", "scenario_index": "ratio", "measured_in": "text",
+                                               "measured_index": "ratio", "multiplier": "ratio"})
+    table.columns = _cycle_columns(shown.columns, lang)
+    table.index.name = label("scenario", lang)
+    return Markdown(_cycle_text("cycle_caption", lang, **_cycle_facts(case, lang))), table, raw
+
+
+def cycle_channel_view(case: Case, lang: str = "nl"):
+    """Which exit channels move under each scenario and why: ``(caption, table, raw)``."""
+    from IPython.display import Markdown
+
+    from .scenarios import SCENARIO_ORDER, channel_table
+
+    raw = channel_table(case, lang)
+    shown = raw.set_index("description")[["sensitivity", *SCENARIO_ORDER, "why"]]
+    table = format_table(shown, lang, formats={"sensitivity": "ratio", **{n: "ratio" for n in SCENARIO_ORDER},
+                                               "why": "text"})
+    table.columns = _cycle_columns(shown.columns, lang)
+    table.index.name = _cycle_text("col_channel", lang)
+    return Markdown(_cycle_text("channels_caption", lang)), table, raw
+
+
+def replay_view(case: Case, lang: str = "nl"):
+    """Historical replay for the sensitivity report: ``(caption, table, raw, figure)``.
+
+    The chart shows the NPV per start year 2008-2023 on the observed quarterly cycle, with the
+    case's measured year in the title and the index source in the caption.
+    """
+    from IPython.display import Markdown
+
+    from .cycle import _quarter_data
+    from .reporting import eur_axis
+    from .scenarios import replay_table
+
+    raw = replay_table(case)
+    lq = max(_quarter_data())
+    facts = _cycle_facts(case, lang)
+    src = [_cycle_text(f"{s}_beyond" if b else s, lang) for s, b in zip(raw["path_source"], raw["beyond_data"])]
+    shown = raw.assign(path_source=src).set_index("start_year")[
+        ["first_year_multiplier", "mean_multiplier", "path_source", "extra_ended_benefits", "net_result_eur",
+         "npv_eur", "break_even_month"]]
+    table = format_table(shown, lang, formats={"first_year_multiplier": "ratio", "mean_multiplier": "ratio",
+                                               "path_source": "text"})
+    table.columns = _cycle_columns(shown.columns, lang)
+    table.index.name = _cycle_text("col_start_year", lang)
+    fig, ax = _ax()
+    ax.bar(raw["start_year"], raw["npv_eur"], color=np.where(raw["npv_eur"] >= 0, "#1f5f8b", "#c0392b"))
+    ax.axhline(0, color="#555555", linewidth=0.8)
+    ax.set_title(_cycle_text("replay_title", lang, year=case.measured_in))
+    ax.set_xlabel(_cycle_text("col_start_year", lang))
+    eur_axis(ax, lang)
+    fig.tight_layout()
+    caption = Markdown(_cycle_text("replay_caption", lang, year=facts["year"], idx=facts["idx"],
+                                   lq=f"{lq[0]} K{lq[1]}" if lang == "nl" else f"{lq[0]} Q{lq[1]}"))
+    return caption, table, raw, fig
+
+
+def cycle_heading(key: str, lang: str = "nl", level: int = 3):
+    """A Markdown heading from :data:`CYCLE_TEXTS`."""
+    from IPython.display import Markdown
+
+    return Markdown("#" * level + " " + _cycle_text(key, lang))

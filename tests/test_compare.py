@@ -1,0 +1,107 @@
+"""Both perspectives, always: run metrics and `mkba compare` show the municipal and the societal result.
+
+Hand-computed: the € 14.000 case (one benefit ends in month 1, 12 months, 3 % real; appraisal
+2019) plus a one-off set-up cost of € 1.200 in month 0 paid by the municipality. The benefit is a
+transfer (the municipality saves what the participant loses), so for society only the € 1.200
+remains: net -1.200, NPV -1.200 / 1,03 (Excel convention: year 1 discounted once), BCR 0. For the
+municipality everything falls in year 1, so its BCR is the benefit saving over 1.200.
+"""
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from mkba.cases import load_case, parse_set_values
+from mkba.cli import app
+from mkba.compare import COMPARE_PERSPECTIVES, compare_cases, comparison_overrides
+from mkba.model import summarise
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def unit_with_setup_cost():
+    case = load_case("unit_value_14000", parse_set_values(["programme.setup_cost=1200"]))
+    assert case.value("discount.rate") == 0.03
+    return summarise(case)["metrics"]
+
+
+def test_societal_figures_by_hand(unit_with_setup_cost):
+    m = unit_with_setup_cost
+    assert m["societal_net_result_eur"] == pytest.approx(-1200.0, abs=1e-9)
+    assert m["societal_npv_eur"] == pytest.approx(-1200.0 / 1.03, abs=1e-9)       # -1.165,05
+    assert m["societal_bcr"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_municipal_figures_by_hand(unit_with_setup_cost):
+    m = unit_with_setup_cost
+    saving = m["gross_benefit_saving_eur"]                                         # about 11,5 months of 14.000
+    assert 14000 * 11 / 12 < saving <= 14000
+    assert m["municipal_net_result_eur"] == pytest.approx(saving - 1200.0, abs=1e-9)
+    assert m["municipal_npv_eur"] == pytest.approx((saving - 1200.0) / 1.03, abs=1e-9)
+    assert m["municipal_bcr"] == pytest.approx((saving / 1.03) / (1200.0 / 1.03), abs=1e-9)
+    # the case's own perspective (municipality) stays in the unprefixed keys
+    assert (m["net_result_eur"], m["npv_eur"], m["bcr"]) == (
+        m["municipal_net_result_eur"], m["municipal_npv_eur"], m["municipal_bcr"])
+
+
+def test_fip_says_municipal_plus_societal_minus():
+    """FIP: the municipality gains, society loses (eligibility exits save benefits but produce nothing)."""
+    m = summarise(load_case("fip_sittard_geleen"))["metrics"]
+    assert m["municipal_npv_eur"] > 0 > m["societal_npv_eur"]
+    assert m["municipal_bcr"] > 1 > m["societal_bcr"]
+    buurt = summarise(load_case("buurt_mv_dordrecht"))["metrics"]   # a societal case: unprefixed = societal
+    assert (buurt["npv_eur"], buurt["bcr"]) == (buurt["societal_npv_eur"], buurt["societal_bcr"])
+    assert buurt["net_result_eur"] == buurt["societal_net_result_eur"]
+
+
+def test_run_json_carries_both_perspectives():
+    r = runner.invoke(app, ["run", "fip_sittard_geleen", "--format", "json"])
+    assert r.exit_code == 0, r.output
+    m = json.loads(r.output)["metrics"]
+    for prefix in ("municipal", "societal"):
+        for k in ("net_result_eur", "npv_eur", "bcr"):
+            assert f"{prefix}_{k}" in m
+    assert m["municipal_npv_eur"] > 0 > m["societal_npv_eur"]
+
+
+@pytest.fixture(scope="module")
+def compared():
+    return compare_cases(["fip_sittard_geleen", "buurt_mv_dordrecht"])
+
+
+def test_compare_has_one_block_per_perspective(compared):
+    assert list(compared["perspective"]) == ["municipality", "municipality", "society", "society"]
+    assert list(compared["case"]) == ["fip_sittard_geleen", "buurt_mv_dordrecht"] * 2
+    assert list(compared["case_perspective"]) == ["municipality", "society"] * 2
+
+
+def test_compare_bcr_is_the_bcr_of_its_own_block(compared):
+    for name in ("fip_sittard_geleen", "buurt_mv_dordrecht"):
+        m = summarise(load_case(name).with_overrides(comparison_overrides(), source="test"))["metrics"]
+        rows = compared[compared["case"] == name].set_index("perspective")
+        assert rows.loc["municipality", "bcr"] == pytest.approx(m["municipal_bcr"], abs=1e-9)
+        assert rows.loc["society", "bcr"] == pytest.approx(m["societal_bcr"], abs=1e-9)
+        assert rows.loc["municipality", "npv_eur"] == pytest.approx(m["municipal_npv_eur"], abs=1e-6)
+        assert rows.loc["society", "npv_eur"] == pytest.approx(m["societal_npv_eur"], abs=1e-6)
+        assert rows.loc["municipality", "extra_ended_benefits"] == rows.loc["society", "extra_ended_benefits"]
+
+
+def test_compare_cli_blocks_json_and_csv():
+    r = runner.invoke(app, ["compare"])
+    assert r.exit_code == 0, r.output
+    heads = [line for line in r.output.splitlines() if line.startswith("== perspective:")]
+    assert [h.split()[2] for h in heads] == list(COMPARE_PERSPECTIVES)
+    rows = json.loads(runner.invoke(app, ["compare", "--format", "json"]).output)
+    assert {row["perspective"] for row in rows} == set(COMPARE_PERSPECTIVES)
+    fip = {row["perspective"]: row for row in rows if row["case"] == "fip_sittard_geleen"}
+    assert fip["municipality"]["bcr"] > 1 > fip["society"]["bcr"]
+    csv = runner.invoke(app, ["compare", "--format", "csv"]).output
+    assert csv.splitlines()[0].startswith("perspective,case,")
+
+
+def test_compare_unknown_perspective_is_clear_error():
+    from mkba.errors import InputError
+
+    with pytest.raises(InputError, match="did you mean 'society'"):
+        compare_cases(["fip_sittard_geleen"], perspectives=("societty",))
