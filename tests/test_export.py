@@ -147,8 +147,30 @@ def test_atomic_write_keeps_the_old_file_on_failure(tmp_path, fip, monkeypatch):
 def test_bad_path(tmp_path, fip):
     with pytest.raises(InputError, match=".xlsx"):
         export.export_xlsx(fip, tmp_path / "fip.csv")
-    with pytest.raises(InputError, match="folder does not exist"):
-        export.export_xlsx(fip, tmp_path / "nope" / "fip.xlsx")
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(InputError, match="not a folder"):
+        export.export_xlsx(fip, tmp_path / "afile" / "fip.xlsx")
+
+
+def test_out_folder_is_created_and_file_mode_is_the_reports_mode(tmp_path, fip):
+    """issue 13: `-o reports/new/` creates the folder; the workbook is 0644 (umask 022) like the reports, not 0600."""
+    import os
+    import stat
+
+    from typer.testing import CliRunner
+
+    from mkba.cli import app
+
+    old = os.umask(0o022)
+    try:
+        path = export.export_xlsx(fip, tmp_path / "nope" / "fip.xlsx")
+        r = CliRunner().invoke(app, ["export", "unit_value_14000", "-o", str(tmp_path / "new" / "sub")])
+    finally:
+        os.umask(old)
+    assert path.exists() and stat.S_IMODE(path.stat().st_mode) == 0o644
+    assert r.exit_code == 0, r.output
+    made = tmp_path / "new" / "sub" / "unit_value_14000.xlsx"
+    assert made.exists() and stat.S_IMODE(made.stat().st_mode) == 0o644
 
 
 def test_case_by_name(tmp_path):

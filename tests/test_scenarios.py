@@ -82,3 +82,16 @@ def test_replay_2013_is_worse_than_2007():
 def test_unknown_scenario_suggests(given, suggested):
     with pytest.raises(InputError, match=f"did you mean '{suggested}'"):
         scenario_case(load_case("app_zaanstad"), given)
+
+
+def test_case_measured_outside_the_index_names_case_value_range_and_closest(tmp_path):
+    import dataclasses
+
+    case = dataclasses.replace(load_case("app_zaanstad"), measured_in=1998)
+    for call in (lambda: scenario_table(case), lambda: scenario_case(case, "gemiddeld"),
+                 lambda: replay_table(case, years=[2010])):
+        with pytest.raises(InputError) as exc:
+            call()
+        msg = str(exc.value)
+        assert "measured_in" in msg and "1998" in msg and "2002-2024" in msg and "closest: 2002" in msg
+        assert "app_zaanstad" in msg

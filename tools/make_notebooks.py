@@ -43,7 +43,7 @@ write("business_case.ipynb", [
            'n_draws = 5000                # probabilistic draws\n'
            'seed = 20191'),
     code(SETUP + "\nc = views.prepare_case(case, overrides, variant, scenario)\nres = views.results(c)\n"
-         "display(views.heading('title_case', lang, level=1, title=c.title))\ndisplay(Markdown(views.summary(c, lang)))"),
+         "display(views.heading('title_case', lang, level=1, title=c.title))\ndisplay(views.case_text(views.summary(c, lang)))"),
     code("display(views.heading('headline', lang))\ndisplay(views.headline_table(c, res, lang))"),
     code("if c.published and not overrides and not variant and not scenario:\n"
          "    display(views.heading('published', lang))\n    display(views.published_table(c, lang))"),
@@ -119,7 +119,7 @@ write("municipality.ipynb", [
          + "\nc, facts = views.municipality_case(gm_code, approach, share_reached, scenario)\n"
          "display(views.heading('title_municipality', lang, level=1, approach=views.load_case(approach).title, name=facts['name']))\n"
          "display(views.heading('local_facts', lang))\ndisplay(views.local_facts_table(facts, lang))\n"
-         "display(views.heading('data_notes', lang, level=3))\ndisplay(Markdown(views.data_notes(facts, lang)))\n"
+         "display(views.heading('data_notes', lang, level=3))\ndisplay(views.case_text(views.data_notes(facts, lang)))\n"
          "if c is None:\n    display(Markdown(views.text('no_caseload', lang)))\n"
          "    emit_key_figures({'gm_code': facts.get('gm_code'), 'municipality': facts['name'], 'province': facts.get('province'),\n"
          "                      'size_class': facts.get('size_class'), 'status': 'no caseload data'})"),

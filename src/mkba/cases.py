@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Literal, Mapping
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import InputError, did_you_mean
 from .parameters import (Parameter, _number, check_value, load_yaml_text, data_dir, parse_leaf, read_yaml, load_parameter_set,
@@ -46,14 +46,15 @@ class Reading(BaseModel):
     why: str
     reference: str | None = None
     alternatives: list[str] = []
+    values: dict[str, float] = {}           # the parameter values this reading explains (mkba.readings)
 
 
 class Published(BaseModel):
     model_config = ConfigDict(extra="forbid")
     metric: str
     value: float
-    tolerance: float | None = None          # absolute
-    tolerance_rel: float | None = None      # relative (0.01 = 1 %)
+    tolerance: float | None = Field(default=None, ge=0)          # absolute
+    tolerance_rel: float | None = Field(default=None, ge=0)      # relative (0.01 = 1 %)
     comparison: Literal["approx", "at_least", "at_most"] = "approx"
     reference: str
     quote: str | None = None
@@ -131,11 +132,11 @@ def published_kind(case: "Case", p: Published) -> tuple[str, str]:
 class Pilot(BaseModel):
     """A published pilot design (treatment against a control group), checked for consistency."""
     model_config = ConfigDict(extra="forbid")
-    population: int | None = None
-    treatment_group: int
-    control_group: int
-    treatment_ended: int | None = None
-    control_ended: int | None = None
+    population: int | None = Field(default=None, ge=0)
+    treatment_group: int = Field(ge=1)
+    control_group: int = Field(ge=1)
+    treatment_ended: int | None = Field(default=None, ge=0)
+    control_ended: int | None = Field(default=None, ge=0)
     reference: str
 
 
@@ -296,6 +297,8 @@ def _casefile_fix(err: dict, loc: str) -> str:
         return f"write {loc}: YYYY-MM-DD, a date that exists (e.g. 2019-07-01)"
     if kind == "missing":
         return f"add '{loc}: ...' (see an existing case in data/cases/, e.g. fip_sittard_geleen.yaml)"
+    if kind in ("greater_than_equal", "greater_than"):
+        return f"give a value of at least {err.get('ctx', {}).get('ge', err.get('ctx', {}).get('gt', 0))} for '{loc}'"
     if kind == "literal_error":
         return f"use one of the allowed values: {err.get('ctx', {}).get('expected', '')}"
     if kind in ("string_type", "float_type", "float_parsing", "int_type", "int_parsing", "list_type", "dict_type",
@@ -551,6 +554,15 @@ def validate_case_fully(path: str | Path) -> tuple[Case, list[str]]:
     from .model import summarise
 
     case = load_case(path)
+    if case.measured_in is not None:
+        from .cycle import _index_data
+
+        years = _index_data()[0]
+        if not min(years) <= case.measured_in <= max(years):
+            raise InputError(f"measured_in {case.measured_in} lies outside the years of the economic-cycle index "
+                             f"({min(years)}-{max(years)}); scenarios and replay scale relative to it",
+                             file=case.source_file, field="measured_in", value=case.measured_in,
+                             fix=f"give the year the baseline exit rates were measured, {min(years)}-{max(years)}")
     metrics = summarise(case)["metrics"]
     for name in case.variants:
         load_case(path, variant=name)

@@ -300,9 +300,10 @@ def sweep_cmd(case: str = typer.Argument(..., help="case name or path"),
 
             d = case_distributions(c)
             if dists:
-                from .distributions import from_yaml
+                from .distributions import check_file_dists, from_yaml
 
                 d = from_yaml(dists)
+                check_file_dists(d, base, file=str(dists))
             pr = sa.probabilistic(model, base, d, n=prob, seed=seed, executor=executor)
             tables["probabilistic"] = pr.summary
         if sobol:
@@ -493,25 +494,42 @@ def render_cmd(cases: List[str] = typer.Argument(None, help="cases to render (se
 
 
 @app.command("new")
-def new_cmd(name: str = typer.Argument(..., help="name of the new case: lower-case letters, digits, underscores"),
-            from_case: str = typer.Option(..., "--from", help="the case to start from (name or path)"),
-            municipality: Optional[str] = typer.Option(None, "--municipality", "-m", help="GM code or name: fill in local figures from CBS"),
-            share: float = typer.Option(0.10, "--share", help="share of the municipality's algemene bijstand caseload reached (0.1 = 10 %)"),
+def new_cmd(name: Optional[str] = typer.Argument(None, help="name of the new case: lower-case letters, digits, underscores"),
+            from_case: Optional[str] = typer.Option(None, "--from", help="the case or template to start from (name or path)"),
+            municipality: List[str] = typer.Option([], "--municipality", "-m", help="GM code or name (repeat, or separate with commas, for several), a province or an arbeidsmarktregio: local figures from CBS, summed"),
+            share: float = typer.Option(0.10, "--share", help="share of the algemene bijstand caseload reached, in (0, 1] (0.1 = 10 %)"),
             participants: Optional[int] = typer.Option(None, "--participants", help="number of participants (instead of --share)"),
+            start: Optional[str] = typer.Option(None, "--start", help="start date YYYY-MM-DD (default today)"),
+            perspective: str = typer.Option("municipality", "--perspective", help="municipality | society (reports show both)"),
             variant: Optional[str] = typer.Option(None, "--variant", help="bake a variant of the from-case into the values"),
             out_dir: Optional[Path] = typer.Option(None, "--out-dir", help="folder to write to (default data/cases)"),
-            overwrite: bool = typer.Option(False, "--overwrite", help="replace an existing case file")) -> None:
+            overwrite: bool = typer.Option(False, "--overwrite", help="replace an existing case file"),
+            list_templates: bool = typer.Option(False, "--list-templates", help="say which template fits which approach, and stop")) -> None:
     """Write a case file listing every assumption, with local figures from CBS for a municipality."""
     try:
-        from .local import new_case_file
+        from .local import new_case_file, templates_text, _check_share
 
-        path = new_case_file(name, from_case, municipality, out_dir, share, participants=participants,
-                             variant=variant, overwrite=overwrite)
+        if list_templates:
+            typer.echo(templates_text(), nl=False)
+            return
+        if not name:
+            raise InputError("a name for the new case is missing", field="NAME", fix="e.g. `mkba new fip_zaanstad "
+                             "--from fip_sittard_geleen -m Zaanstad`")
+        if not from_case:
+            raise InputError("--from is missing: the case or template to start from", field="--from",
+                             fix="give a case (`mkba cases`) or a template (`mkba new --list-templates`)")
+        try:
+            _check_share(share)
+        except InputError as exc:
+            raise InputError(exc.problem, field="--share", value=share, fix=exc.fix) from None
+        path = new_case_file(name, from_case, municipality or None, out_dir, share, participants=participants,
+                             variant=variant, overwrite=overwrite, start=start, perspective=perspective)
     except InputError as exc:
         _fail(exc)
         return
     typer.echo(f"wrote {path}")
-    typer.echo(f"check it with `mkba validate {path}`; run it with `mkba run {name if out_dir is None else path}`")
+    typer.echo(f"fill in title and summary, then check it with `mkba validate {path}`; run it with "
+               f"`mkba run {name if out_dir is None else path}`")
 
 
 @app.command("export")
@@ -616,6 +634,15 @@ def validate_cmd(file: Path = typer.Argument(..., help="a case or parameter YAML
             from .cases import validate_case_fully
 
             c, variants = validate_case_fully(file)
+            from .local import PLACEHOLDER, placeholders
+            from .readings import stale_readings
+
+            for fld in placeholders(c):
+                typer.echo(f"warning: {file}: field '{fld}' still holds the placeholder {PLACEHOLDER} of mkba new "
+                           f"(got '{getattr(c, fld)}'). Fix: write the {fld} (Dutch) in the file")
+            for st in stale_readings(c):
+                typer.echo(f"warning: {file}: {st.describe()}. Fix: rewrite the reading for the new values "
+                           "(and its 'values:'), or delete it")
             checked = f", variants {', '.join(variants)}" if variants else ""
             typer.echo(f"ok: case {c.name} ({len(c.values)} parameters, assumptions {c.assumptions_hash()}"
                        f"{checked}; {len(c.published)} published figures name known metrics)")

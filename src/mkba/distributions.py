@@ -412,7 +412,38 @@ def from_yaml(mapping: Mapping[str, Any] | str | Path, file: str | None = None) 
                          value=type(mapping).__name__, fix="write one 'name: {kind: .., ...}' per line")
     if set(mapping) == {"distributions"}:
         mapping = mapping["distributions"]
+    _refuse_thousands_separators(mapping, file)
     return {str(name): Dist.from_mapping(spec, name=str(name), file=file) for name, spec in mapping.items()}
+
+
+def _refuse_thousands_separators(mapping: Mapping[str, Any], file: str | None) -> None:
+    """'13.000' for a money or count parameter is a Dutch thousands separator, not 13 (see mkba.parameters)."""
+    from .parameters import _number
+    from .schema import SCHEMA
+
+    for name, spec in mapping.items():
+        if isinstance(spec, Mapping) and str(name) in SCHEMA:
+            for k, v in spec.items():
+                if isinstance(v, float) and not isinstance(v, bool):
+                    _number(v, file=file or "--dists", field=f"{name}.{k}", what=str(k), spec=SCHEMA[str(name)])
+
+
+def check_file_dists(dists: Mapping[str, Dist], base: Mapping[str, float], file: str) -> None:
+    """Checks for distributions read from a user's file: known names, the base value inside, and a bounded
+    distribution (uniform, triangular, beta) inside the parameter's valid range - a probability drawn
+    outside [0, 1] is refused here rather than clipped."""
+    from .schema import SCHEMA
+
+    check_against_base(dists, base, file=file)
+    for name, d in dists.items():
+        spec = SCHEMA.get(name)
+        if spec is None or d.kind not in ("uniform", "triangular", "beta"):
+            continue
+        lo, hi = d.support()
+        if lo < spec.minimum or hi > spec.maximum:
+            raise InputError(f"the {d.kind} distribution's range [{lo:g}, {hi:g}] reaches outside the valid range "
+                             f"[{spec.minimum:g}, {spec.maximum:g}] {spec.unit}", file=file, field=name,
+                             value=d.to_dict(), fix=f"keep low/high within [{spec.minimum:g}, {spec.maximum:g}]")
 
 
 # ---------------------------------------------------------------------- seeded streams
@@ -518,5 +549,5 @@ def apply_bounds(dists: Mapping[str, Dist], bounds: Mapping[str, tuple[float, fl
     return out
 
 
-__all__ = ["Dist", "KINDS", "from_yaml", "sample", "sample_range", "uniforms", "seed_entropy",
+__all__ = ["Dist", "KINDS", "from_yaml", "check_file_dists", "sample", "sample_range", "uniforms", "seed_entropy",
            "check_against_base", "apply_bounds"]

@@ -260,9 +260,22 @@ def _target(path: str | Path, case: Case) -> Path:
     if p.suffix.lower() != ".xlsx":
         raise InputError("an Excel export needs a .xlsx file name", field="path", value=str(path),
                          fix=f"e.g. {p.with_suffix('.xlsx').name}")
-    if not p.parent.exists():
-        raise InputError("the folder does not exist", field="path", value=str(p.parent), fix="create it first")
+    if p.parent.exists() and not p.parent.is_dir():
+        raise InputError("this is a file, not a folder", file=str(p.parent), field="--out",
+                         fix="give a folder (it is created if missing) or a .xlsx file name")
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)     # `-o reports/new/` creates the folder
+    except OSError as exc:
+        raise InputError(f"cannot create the folder: {exc.strerror}", file=str(p.parent), field="--out",
+                         fix="give a folder you can write to") from None
     return p
+
+
+def _file_mode() -> int:
+    """The mode reports get (0666 less the umask, as :func:`mkba.manifest.atomic_write`), not mkstemp's 0600."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def export_xlsx(case: Case | str, path: str | Path, *, table=None) -> Path:
@@ -290,6 +303,7 @@ def export_xlsx(case: Case | str, path: str | Path, *, table=None) -> Path:
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=".xlsx", dir=target.parent)
     os.close(fd)
     tmp = Path(tmp_name)
+    os.chmod(tmp, _file_mode())
     try:
         with pd.ExcelWriter(tmp, engine="openpyxl") as xw:
             summary.to_excel(xw, sheet_name="Samenvatting", index=False)

@@ -18,21 +18,25 @@ Rules (each applied in :func:`localise` and, identically, in :func:`evaluate_mun
    about 3.250 recipients, about 9 %; see :data:`DEFAULT_SHARE_REACHED_REFERENCE`).
    A closed cohort gets all participants at month 0; a case with inflow keeps its split
    between starters and monthly inflow (starters rounded, inflow per month takes the rest).
-2. **Cost per participant stays as in the case.** Every fixed cost of the approach is
-   multiplied by ``k = participants / participants of the case`` (participants of the case =
-   initial + inflow per month x inflow months within the horizon): ``programme.staff_fte``,
-   ``programme.setup_cost``, ``programme.other_cost_per_month`` and
-   ``secondment.overhead_per_month``. Per-participant and per-hour costs are unchanged. No
-   economies (or diseconomies) of scale are assumed. Sensitivity ranges are scaled with them.
+2. **Money and staff follow their scaling rule** (:mod:`mkba.scaling`, one rule per parameter):
+   staff by the case's caseload ratio (FTE = participants / (participants of the case / FTE of
+   the case); participants of the case = initial + inflow per month x inflow months within the
+   horizon); per-participant amounts and prices stay (the model multiplies them by the people);
+   fixed running costs and one-off set-up costs stay, and the file says what they would be if
+   they grew with the participants. Sensitivity ranges of a scaled value are scaled with it.
 3. **Exit to work without the approach** (``baseline.work_exit_rate``) is multiplied by the
    municipality's outflow to work relative to the Netherlands in the CBS tables *Sociale
    zekerheid: gemeenten* 2015-2017 (83450NED ``UitstromersNaarWerk_9``, 83747NED and 84066NED
-   ``UitstroomNaarWerk_9``: % of bijstand recipients who left for work, age 15 jaar of ouder):
-   ratio = mean of the municipality's available percentages / mean of the Nederland row of
-   the same tables over the same years. Years without a CBS percentage are left out (noted).
-   If no year has one, or the municipality had fewer than :data:`MIN_RECIPIENTS_FOR_LOCAL_RATE`
-   recipients a year on average in the years used, the rate is left unchanged, with a note --
-   never set to 0. A rate of 0 in the case (e.g. the € 14.000 rule) stays 0.
+   ``UitstroomNaarWerk_9``: % of bijstand recipients who left for work, age 15 jaar of ouder),
+   **in the years of the case's own exit chances** (start year .. ``measured_in``) that CBS
+   covers: ratio = mean of the municipality's percentages / mean of the Nederland row over the
+   same years. A case from years CBS does not cover (Buurt-m/v 2012-2013) keeps its national
+   rate, with the reason (a ratio from other years would mix labour markets). Years without a
+   CBS percentage are left out (noted). If no year has one, or the municipality had fewer than
+   :data:`MIN_RECIPIENTS_FOR_LOCAL_RATE` recipients a year on average in the years used, the
+   rate is left unchanged, with a note -- never set to 0. A rate of 0 in the case stays 0.
+   Several municipalities, a province or an arbeidsmarktregio (:func:`_area`) are summed:
+   caseload and recipients added, percentages weighted by recipients.
 4. **Count date**: ``evaluation.month`` is reset to 0 (extra ended benefits read at the end
    of the horizon): the case's count date belongs to its publication, and a local case has
    no published figures.
@@ -42,11 +46,14 @@ Rules (each applied in :func:`localise` and, identically, in :func:`evaluate_mun
 
 Case files (:func:`new_case_file`)
 ---------------------------------
-The written file lists every parameter of :data:`mkba.schema.SCHEMA` under ``overrides`` and
-``extends`` the parameter set at the root of the from-case's chain (``base``), not the from-case:
-:func:`mkba.cases.load_case` would otherwise inherit the original's published figures (an
-empty ``published:`` falls back to the parent's), pilot and variants. The from-case is named in
-the header and ``notes``; its readings are copied; ``measured_in`` and the dates are kept.
+The written file has its own identity (start today or ``--start``, appraisal date today and so
+the discount rate in force, Dutch ``[invullen]`` title and summary that ``mkba validate`` flags,
+the perspective asked for, ``measured_in`` = the year of the exit chances used), lists every
+other parameter of :data:`mkba.schema.SCHEMA` under ``overrides`` in block style within 100
+columns, grouped by mechanism with a Dutch description each, and ``extends`` the parameter set
+at the root of the from-case's chain (``base``), not the from-case: :func:`mkba.cases.load_case`
+would otherwise inherit the original's published figures, pilot and variants. Readings record
+the values they explain (:mod:`mkba.readings`), so a changed value makes its reading stale.
 
 Economic cycle (:func:`default_scenario_multipliers`)
 ----------------------------------------------------
@@ -90,9 +97,6 @@ PARTICIPANTS_COLUMN = "AlgemeneBijstand_23"
 PARTICIPANTS_FIELD = "bijstand_2024_algemeen"
 PARTICIPANTS_YEAR = 2024
 
-#: Fixed costs that scale with the number of participants (rule 2).
-SCALED_WITH_PARTICIPANTS = ("programme.staff_fte", "programme.setup_cost", "programme.other_cost_per_month",
-                            "secondment.overhead_per_month")
 #: Metrics returned per municipality and scenario by :func:`evaluate_municipalities`.
 LOCAL_METRICS = ("extra_ended_benefits", "benefit_months_saved", "gross_saving_eur", "programme_cost_eur",
                  "net_result_eur", "npv_eur", "bcr", "break_even_month", "cost_per_extra_ended_benefit_eur",
@@ -134,6 +138,71 @@ def _municipality(query: str) -> dict[str, Any]:
     from .municipalities import find_municipality
 
     return find_municipality(query)
+
+
+#: Columns summed over the municipalities of an area (several names, a province, an arbeidsmarktregio).
+_SUMMED = ("population", PARTICIPANTS_FIELD, "bijstand_2024_total")
+
+
+def _area(spec: str | Sequence[str]) -> dict[str, Any]:
+    """One municipality, or several summed into one record (names, GM codes, a province, an arbeidsmarktregio).
+
+    A single name or code goes through :func:`mkba.municipalities.find_municipality` (old codes
+    name their successor, ambiguous names ask which). Otherwise the municipalities of
+    :func:`mkba.municipalities.select_municipalities` are summed: caseload and recipients are
+    added, outflow-to-work percentages are the recipient-weighted mean of the members' (a year
+    counts only if every member has a percentage for it), and ``members`` lists them.
+    """
+    from .municipalities import select_municipalities
+
+    items = [spec] if isinstance(spec, str) else list(spec)
+    items = [x.strip() for it in items for x in (it.split(",") if isinstance(it, str) else [it])
+             if not isinstance(x, str) or x.strip()]
+    if len(items) == 1:
+        try:
+            return _municipality(items[0])
+        except InputError as exc:
+            if not str(exc.problem).startswith("unknown municipality"):
+                raise
+            try:
+                rows = select_municipalities(items)   # a province or an arbeidsmarktregio
+            except InputError:
+                raise exc from None
+    else:
+        rows = select_municipalities(items)
+    if len(rows) == 1:
+        return rows.iloc[0].to_dict()
+    recs = rows.to_dict("records")
+    label = items[0] if len(items) == 1 else None
+    kind = ""
+    if label is not None:
+        if len(set(rows["arbeidsmarktregio"])) == 1 and len(rows) == int(
+                (select_municipalities("all")["arbeidsmarktregio"] == rows["arbeidsmarktregio"].iloc[0]).sum()):
+            kind, name, code = "arbeidsmarktregio", f"arbeidsmarktregio {rows['arbeidsmarktregio'].iloc[0]}", \
+                str(rows["arbeidsmarktregio_code"].iloc[0])
+        else:
+            kind, name, code = "provincie", f"provincie {rows['province'].iloc[0]}", str(rows["province_code"].iloc[0])
+    else:
+        name = ", ".join(r["name"] for r in recs)
+        code = "+".join(r["gm_code"] for r in recs)
+    out: dict[str, Any] = {"name": name, "gm_code": code, "members": [(r["gm_code"], r["name"]) for r in recs],
+                           "area_kind": kind or "municipalities", "province": ", ".join(dict.fromkeys(
+                               str(r["province"]) for r in recs)), "size_class": None, "urbanisation": None}
+    for col in _SUMMED:
+        vals = [float(r[col]) for r in recs]
+        out[col] = float(sum(vals)) if all(v == v for v in vals) else float("nan")
+    from .municipalities import OUTFLOW
+
+    for y in OUTFLOW:
+        rec_n = [float(r.get(f"bijstand_recipients_{y}", float("nan"))) for r in recs]
+        pct = [float(r.get(f"outflow_to_work_pct_{y}", float("nan"))) for r in recs]
+        ok = all(a == a for a in rec_n) and all(b == b for b in pct)
+        out[f"bijstand_recipients_{y}"] = float(sum(rec_n)) if ok else float("nan")
+        out[f"outflow_to_work_pct_{y}"] = (sum(a * b for a, b in zip(rec_n, pct)) / sum(rec_n)
+                                           if ok and sum(rec_n) > 0 else float("nan"))
+    out["notes"] = (f"sum of {len(recs)} municipalities ({', '.join(r['name'] for r in recs)}): caseload and "
+                    "recipients added, outflow-to-work % weighted by recipients")
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -215,6 +284,7 @@ def _plan(case: Case, muni: Mapping[str, Any], share: float, *, participants: in
         "share_reached": share, "from_case": case.name, "from_variant": case.variant,
         "notes": notes, "data_notes": str(muni.get("notes") or ""),
         "sources": [f"Bron: CBS StatLine, tabel {PARTICIPANTS_TABLE}"],
+        "members": list(muni.get("members") or []), "area_kind": muni.get("area_kind", "municipality"),
     }
 
     # --- rule 1: participants
@@ -223,6 +293,11 @@ def _plan(case: Case, muni: Mapping[str, Any], share: float, *, participants: in
             raise InputError("participants must be a positive whole number", field="participants", value=participants,
                              fix="e.g. participants=50")
         P = int(participants)
+        if not math.isnan(N) and N > 0 and P > N:
+            raise InputError(f"{P} participants is more than the whole algemene bijstand caseload of {name} "
+                             f"({_fmt_int(N)} benefits in {PARTICIPANTS_YEAR}, {cite_n})", field="--participants",
+                             value=P, fix=f"give at most {_fmt_int(N)} participants, or use --share (a fraction of "
+                                          "the caseload)")
         p_ref = f"assumption: {P} participants given by the user for {name} ({gm})"
         if not math.isnan(N):
             p_ref += f"; for comparison {cite_n}: {_fmt_int(N)} benefits"
@@ -264,26 +339,57 @@ def _plan(case: Case, muni: Mapping[str, Any], share: float, *, participants: in
                                 if rule.startswith("share") else f"{P} participants, given by the user"),
                      "why": "the share of the caseload the approach reaches is a choice of the municipality; default "
                             f"{DEFAULT_SHARE_REACHED:g}: {DEFAULT_SHARE_REACHED_REFERENCE}",
-                     "reference": cite_n})
+                     "reference": cite_n,
+                     "values": {k2: float(leaves[k2]["value"]) for k2 in ("cohort.initial_participants",
+                                                                        "cohort.inflow_per_month") if k2 in leaves}})
 
-    # --- rule 2: fixed costs scale with participants
+    # --- rule 2: each money/staff parameter by its scaling rule (mkba.scaling)
+    from . import scaling
+
+    outcome = scaling.apply(v, P0, P)
     scaled = []
-    for pname in SCALED_WITH_PARTICIPANTS:
-        if v[pname] > 0:
-            leaves[pname] = _scaled_leaf(P_[pname], k, f"participants {P} / {P0:g} in {case.name}: same cost per "
-                                                       "participant, mkba.local rule 2")
+    for pname, sc in outcome.items():
+        if sc.changed:
+            leaves[pname] = _scaled_leaf(P_[pname], sc.after / sc.before,
+                                         f"was {sc.before:g} in {case.name} for {P0:g} participants, now {sc.after:.4g} "
+                                         f"for {P}: {sc.why}")
             scaled.append(pname)
+    facts["scaling"] = outcome
     facts["scaled"] = {p: (v[p], leaves[p]["value"]) for p in scaled}
     facts["staff_fte"] = float(leaves["programme.staff_fte"]["value"]) if "programme.staff_fte" in leaves \
         else v["programme.staff_fte"]
+    kept = [sc for sc in outcome.values() if not sc.changed and sc.before > 0 and sc.kind in ("fixed", "one_off")]
     if scaled:
-        readings.append({"topic": "Staff and fixed costs",
-                         "choice": f"{', '.join(scaled)} x {k:.4g} ({P} participants instead of {P0:g})",
-                         "why": f"the cost per participant of {case.name} is the best evidence of what the approach "
-                                "costs; no economies of scale are assumed"})
+        readings.append({"topic": "Staff",
+                         "choice": "; ".join(f"{p} {outcome[p].before:g} -> {float(leaves[p]['value']):.4g}"
+                                             for p in scaled),
+                         "why": "; ".join(outcome[p].why for p in scaled) + " (mkba.scaling)",
+                         "values": {p: float(leaves[p]["value"]) for p in scaled}})
+    if kept:
+        readings.append({"topic": "Fixed and one-off costs kept",
+                         "choice": "; ".join(f"{sc.name} kept at {sc.before:g}" for sc in kept),
+                         "why": "; ".join(f"{sc.name}: {sc.why}" for sc in kept) + " (mkba.scaling)",
+                         "values": {sc.name: sc.before for sc in kept}})
 
     # --- rule 3: exit to work without the approach
-    national = dict(national if national is not None else national_outflow_to_work())
+    national_all = dict(national if national is not None else national_outflow_to_work())
+    first, last = case.start_date.year, measurement_year(case)
+    case_years = list(range(min(first, last), max(first, last) + 1))
+    national = {y: x for y, x in national_all.items() if y in case_years}
+    facts["case_years"] = case_years
+    if not national:
+        cbs_years = sorted(national_all)
+        why = (f"CBS gives outflow to work per municipality only for {cbs_years[0]}-{cbs_years[-1]} "
+               f"({_cite_outflow(cbs_years)}); the exit chances of {case.name} describe "
+               f"{case_years[0]}-{case_years[-1]}" if len(case_years) > 1 else
+               f"CBS gives outflow to work per municipality only for {cbs_years[0]}-{cbs_years[-1]} "
+               f"({_cite_outflow(cbs_years)}); the exit chances of {case.name} describe {case_years[0]}")
+        notes.append(f"baseline.work_exit_rate kept at the national level of {case.name} "
+                     f"({v['baseline.work_exit_rate']:g} a year): {why}; a ratio from other years would mix labour "
+                     "markets")
+        facts.update(outflow_to_work_pct={}, outflow_years_used=[], outflow_recipients_mean=float("nan"),
+                     outflow_national_pct={}, outflow_local_pct=float("nan"), outflow_ratio=float("nan"),
+                     work_exit_rate_from=v["baseline.work_exit_rate"], work_exit_rate=v["baseline.work_exit_rate"])
     pct = {y: muni.get(f"outflow_to_work_pct_{y}") for y in sorted(national)}
     pct = {y: (float(x) if x is not None and not (isinstance(x, float) and math.isnan(x)) else float("nan"))
            for y, x in pct.items()}
@@ -297,10 +403,13 @@ def _plan(case: Case, muni: Mapping[str, Any], share: float, *, participants: in
                  outflow_ratio=float("nan"), work_exit_rate_from=v["baseline.work_exit_rate"],
                  work_exit_rate=v["baseline.work_exit_rate"])
     facts["sources"] += [f"Bron: CBS StatLine, tabel {_outflow_sources()[y][0]}" for y in sorted(national)]
+    facts["outflow_years_cbs"] = sorted(national_all)
     if missing:
         notes.append(f"outflow to work: CBS gives no percentage for {name} in {', '.join(map(str, missing))} "
                      f"({_cite_outflow(missing)}); " + ("left out of the mean" if used else "no local figure"))
-    if not used:
+    if not national:
+        pass
+    elif not used:
         notes.append("baseline.work_exit_rate left as in the case: no local outflow-to-work figure")
     elif mean_rec < MIN_RECIPIENTS_FOR_LOCAL_RATE:
         notes.append(f"baseline.work_exit_rate left as in the case: {name} had {mean_rec:.0f} bijstand recipients a "
@@ -324,9 +433,11 @@ def _plan(case: Case, muni: Mapping[str, Any], share: float, *, participants: in
                          "choice": f"baseline.work_exit_rate x {ratio:.3f}: {v['baseline.work_exit_rate']:g} -> "
                                    f"{float(leaf['value']):.4g} a year",
                          "why": f"{name}'s outflow to work ({local:.2f} % of recipients a year) against the Netherlands' "
-                                f"({nat:.2f} %) in the same CBS tables and years; the case's own rate is kept as the "
-                                "national level",
-                         "reference": _cite_outflow(used)})
+                                f"({nat:.2f} %) in the same CBS tables, in {yrs}: the years of {case.name}'s own "
+                                f"exit chances ({case_years[0]}-{case_years[-1]}) that CBS covers; the case's rate is "
+                                "kept as the national level",
+                         "reference": _cite_outflow(used),
+                         "values": {"baseline.work_exit_rate": float(leaf["value"])}})
 
     # --- rule 4: count date
     if v["evaluation.month"] != 0:
@@ -336,9 +447,16 @@ def _plan(case: Case, muni: Mapping[str, Any], share: float, *, participants: in
                                                    "ended benefits are read at the end of the horizon"}
     for note in notes:
         readings.append({"topic": "Local data", "choice": note,
-                         "why": "what CBS does not give (or gives for too few people) is reported, never taken as 0"})
+                         "why": "what CBS does not give (or gives for too few people) is reported, never taken as 0",
+                         "values": {k2: float(v[k2]) for k2 in _named(note) if k2 not in leaves}})
     facts["overrides"] = {k2: (v[k2], float(leaf["value"])) for k2, leaf in leaves.items()}
     return _Plan(leaves=leaves, facts=facts, readings=readings)
+
+
+def _named(text: str) -> list[str]:
+    from .readings import named_parameters
+
+    return named_parameters(text)
 
 
 def _local_meta(case: Case, facts: Mapping[str, Any]) -> dict[str, Any]:
@@ -361,11 +479,11 @@ def localise(case: Case, municipality: str, share_reached: float = DEFAULT_SHARE
     An unknown code or a misspelt name raises :class:`InputError` with the closest names.
     """
     share = _check_share(share_reached)
-    muni = _municipality(municipality)
+    muni = _area(municipality)
     plan = _plan(case, muni, share, participants=participants)
     meta = _local_meta(case, plan.facts)
     base = dataclasses.replace(
-        case, name=f"{case.name}_{plan.facts['gm_code'].lower()}", title=meta["title"], summary=meta["summary"],
+        case, name=f"{case.name}_{plan.facts['gm_code'].lower().replace('+', '_')}", title=meta["title"], summary=meta["summary"],
         published=[], variants={}, pilot=None, variant=None, source_file=None,
         readings=list(case.readings) + [Reading(**r) for r in plan.readings], notes=list(case.notes))
     local = base.with_overrides(plan.leaves, source=f"mkba.local ({plan.facts['gm_code']})")
@@ -643,6 +761,217 @@ def _check_name(name: Any) -> str:
     return name
 
 
+def _yaml_date(d: Any) -> Any:
+    s = str(d)
+    return int(s) if re.fullmatch(r"\d{4}", s) else s
+
+
+#: Marks a field ``mkba new`` cannot fill in; ``mkba validate`` warns until it is replaced.
+PLACEHOLDER = "[invullen]"
+#: Columns the written case file stays within.
+FILE_WIDTH = 100
+PERSPECTIVES = ("municipality", "society")
+
+
+def placeholders(case_or_raw: Any) -> list[str]:
+    """Fields of a case (or raw case mapping) that still hold the :data:`PLACEHOLDER` of ``mkba new``."""
+    get = case_or_raw.get if isinstance(case_or_raw, Mapping) else (lambda k: getattr(case_or_raw, k, None))
+    return [k for k in ("title", "summary", "summary_nl") if PLACEHOLDER in str(get(k) or "")]
+
+
+def _wrap_comment(text: str, indent: str = "") -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, width=FILE_WIDTH, initial_indent=f"{indent}# ", subsequent_indent=f"{indent}#   ",
+                         break_long_words=True, break_on_hyphens=False)
+
+
+def _scalar(v: Any) -> str:
+    import yaml
+
+    text = yaml.safe_dump(v, default_flow_style=True, width=10 ** 9, allow_unicode=True)
+    text = text.strip()
+    return text[:-4].rstrip() if text.endswith("\n...") else text.removesuffix("...").rstrip()
+
+
+def _foldable(v: str) -> bool:
+    return bool(v) and v == v.strip() and "  " not in v and "\n" not in v and "\t" not in v
+
+
+def _dump(obj: Any, indent: int = 0) -> list[str]:
+    """Block-style YAML lines of ``obj``, indented, within :data:`FILE_WIDTH` columns where words allow.
+
+    Long texts become folded block scalars (``>-``) broken at spaces; they read back exactly
+    (the writer checks by loading the file)."""
+    import textwrap
+
+    pad = " " * indent
+    lines: list[str] = []
+
+    def emit_kv(prefix: str, key: Any, v: Any, cont: str) -> None:
+        head = f"{prefix}{key}:"
+        if isinstance(v, Mapping):
+            if not v:
+                lines.append(f"{head} {{}}")
+                return
+            lines.append(head)
+            for k2, v2 in v.items():
+                emit_kv(cont + "  ", k2, v2, cont + "  ")
+        elif isinstance(v, (list, tuple)):
+            if not v:
+                lines.append(f"{head} []")
+                return
+            lines.append(head)
+            emit_list(v, cont + "  ")
+        else:
+            one = f"{head} {_scalar(v)}"
+            if len(one) <= FILE_WIDTH or not (isinstance(v, str) and _foldable(v)):
+                lines.append(one)
+            else:
+                lines.append(f"{head} >-")
+                lines.extend(textwrap.wrap(v, width=FILE_WIDTH, initial_indent=cont + "  ",
+                                           subsequent_indent=cont + "  ", break_long_words=False,
+                                           break_on_hyphens=False))
+
+    def emit_list(items: Sequence[Any], ind: str) -> None:
+        for item in items:
+            if isinstance(item, Mapping) and item:
+                first = True
+                for k2, v2 in item.items():
+                    emit_kv(ind + ("- " if first else "  "), k2, v2, ind + "  ")
+                    first = False
+            else:
+                one = f"{ind}- {_scalar(item)}"
+                if len(one) <= FILE_WIDTH or not (isinstance(item, str) and _foldable(item)):
+                    lines.append(one)
+                else:
+                    lines.append(f"{ind}- >-")
+                    lines.extend(textwrap.wrap(item, width=FILE_WIDTH, initial_indent=ind + "  ",
+                                               subsequent_indent=ind + "  ", break_long_words=False,
+                                               break_on_hyphens=False))
+
+    if isinstance(obj, Mapping):
+        for k, v in obj.items():
+            emit_kv(pad, k, v, pad)
+    else:
+        emit_list(obj, pad)
+    return lines
+
+
+# ---------------------------------------------------------------------------------------------
+# templates
+# ---------------------------------------------------------------------------------------------
+def templates_dir() -> Path:
+    from .parameters import data_dir
+
+    return data_dir() / "templates"
+
+
+def list_templates() -> list[dict[str, str]]:
+    """Every template in ``data/templates/`` with its own title and description (read, never run).
+
+    The text comes from the template file: ``title_nl``/``title``, and the first of
+    ``description_nl``, ``description``, ``fits_nl``, ``fits``, ``summary_nl``, ``summary``, ``approach``.
+    """
+    out = []
+    d = templates_dir()
+    for path in sorted(d.glob("*.yaml")) if d.is_dir() else []:
+        try:
+            raw = read_yaml(path)
+        except InputError as exc:
+            out.append({"name": path.stem, "title": path.stem, "description": f"(unreadable: {exc.problem})",
+                        "path": str(path)})
+            continue
+        raw = raw if isinstance(raw, Mapping) else {}
+        meta = raw.get("template") if isinstance(raw.get("template"), Mapping) else {}
+
+        def first(*keys: str) -> str:
+            for k in keys:
+                for src in (meta, raw):
+                    v = src.get(k)
+                    if isinstance(v, str) and v.strip():
+                        return " ".join(v.split())
+            return ""
+
+        out.append({"name": path.stem, "title": first("title_nl", "title") or path.stem,
+                    "description": first("description_nl", "description", "fits_nl", "fits", "when_nl", "when",
+                                         "summary_nl", "summary", "approach") or "(no description in the file)",
+                    "path": str(path)})
+    return out
+
+
+def templates_text(width: int = FILE_WIDTH) -> str:
+    """What ``mkba new --list-templates`` prints: which template fits which approach, from the templates' text."""
+    import textwrap
+
+    items = list_templates()
+    if not items:
+        return (f"no templates in {templates_dir()} yet; start from a case instead "
+                "(`mkba cases` lists them; `mkba new NAME --from CASE`)\n")
+    lines = ["Templates (mkba new NAME --from TEMPLATE); which one fits your approach:", ""]
+    for t in items:
+        lines.append(f"{t['name']}: {t['title']}")
+        lines.extend(textwrap.wrap(t["description"], width=width, initial_indent="    ", subsequent_indent="    "))
+        lines.append("")
+    lines.append("Cases can be a starting point too: `mkba cases`.")
+    return "\n".join(lines) + "\n"
+
+
+def _resolve_from(from_case: str | Path) -> tuple[Path, str]:
+    """(path, 'case' | 'template') for ``--from``; an unknown name lists the cases and templates."""
+    try:
+        return case_path(from_case), "case"
+    except InputError as exc:
+        t = templates_dir() / f"{from_case}.yaml"
+        if isinstance(from_case, str) and t.exists():
+            return t, "template"
+        if "unknown case" not in exc.problem:
+            raise
+        from .cases import case_names
+        from .errors import did_you_mean
+
+        templates = [x["name"] for x in list_templates()]
+        raise InputError(f"'{from_case}' is neither a case nor a template", field="--from", value=str(from_case),
+                         fix=did_you_mean(str(from_case), case_names() + templates)
+                         + f" (cases: {', '.join(case_names())}; templates: {', '.join(templates) or 'none yet'}; "
+                           "`mkba new --list-templates` says which fits which approach)") from None
+
+
+def _parse_start(start: Any) -> _dt.date | None:
+    if start is None or isinstance(start, _dt.date):
+        return start
+    try:
+        return _dt.date.fromisoformat(str(start).strip())
+    except ValueError:
+        raise InputError("the start date must be a date that exists, written YYYY-MM-DD", field="--start",
+                         value=start, fix="e.g. --start 2026-01-01") from None
+
+
+def _check_perspective(perspective: Any) -> str:
+    if perspective not in PERSPECTIVES:
+        from .errors import did_you_mean
+
+        raise InputError("unknown perspective", field="--perspective", value=perspective,
+                         fix=did_you_mean(str(perspective), PERSPECTIVES) + " (municipality: the municipal budget; "
+                             "society: all actors; both views are always shown)")
+    return perspective
+
+
+def _reading_dict(r: Reading, values: Mapping[str, float] | None = None, suffix: str = "") -> dict:
+    d = {k: v for k, v in r.model_dump().items() if v not in (None, [], "", {})}
+    if suffix:
+        d["topic"] = f"{d['topic']} {suffix}"
+    if values is not None and "values" in Reading.model_fields:
+        named = _named(" ".join(str(d.get(k, "")) for k in ("topic", "choice", "why")))
+        rec = dict(d.get("values") or {})
+        rec.update({n: _exact(values[n]) for n in named if n in values and n not in rec})
+        if rec:
+            d["values"] = {k: _exact(v) for k, v in rec.items()}
+    elif "values" in d and "values" not in Reading.model_fields:  # pragma: no cover
+        del d["values"]
+    return d
+
+
 def _leaf_from_parameter(p: Parameter, fallback_date: str) -> dict:
     leaf: dict[str, Any] = {"value": _exact(p.value), "unit": p.unit, "date": p.date or fallback_date,
                             "reference": p.reference}
@@ -653,136 +982,190 @@ def _leaf_from_parameter(p: Parameter, fallback_date: str) -> dict:
     return leaf
 
 
-def _yaml_date(d: Any) -> Any:
-    s = str(d)
-    return int(s) if re.fullmatch(r"\d{4}", s) else s
+def _render_case_file(*, meta: Mapping[str, Any], meta_comments: Mapping[str, str], leaves: Mapping[str, dict],
+                      comments: Mapping[str, list[str]], omitted: Mapping[str, str], readings: list[dict],
+                      notes: list[str], header: list[str]) -> str:
+    from .describe import group_heading, parameter_description
 
-
-def _dump_flow(obj: Any) -> str:
-    import yaml
-
-    return yaml.safe_dump(obj, default_flow_style=True, width=10 ** 9, allow_unicode=True, sort_keys=False).strip()
-
-
-def _dump_block(obj: Any) -> str:
-    import yaml
-
-    return yaml.safe_dump(obj, default_flow_style=False, width=110, allow_unicode=True, sort_keys=False)
-
-
-def _render_case_file(*, name: str, case: Case, extends: str, from_label: str, leaves: Mapping[str, dict],
-                      local_names: set[str], readings: list[dict], notes: list[str], header: list[str]) -> str:
-    lines = [f"# {h}" if h else "#" for h in header]
-    meta = {"name": name, "title": case.title, "summary": case.summary, "extends": extends,
-            "start_date": case.start_date, "appraisal_date": case.appraisal_date, "perspective": case.perspective,
-            "discount_convention": case.discount_convention}
-    if getattr(case, "measured_in", None) is not None:
-        meta["measured_in"] = int(case.measured_in)
-    lines.append(_dump_block(meta).rstrip())
+    lines: list[str] = []
+    for h in header:
+        lines.extend(_wrap_comment(h) if h else ["#"])
+    for key, val in meta.items():
+        if key in meta_comments:
+            lines.extend(_wrap_comment(meta_comments[key]))
+        lines.extend(_dump({key: val}))
     if notes:
-        lines.append(_dump_block({"notes": notes}).rstrip())
+        lines.extend(_dump({"notes": notes}))
     lines.append("overrides:")
     section = None
     for pname in SCHEMA:
         sec = pname.split(".", 1)[0]
         if sec != section:
-            lines.append(f"  # --- {sec}")
+            lines.append("")
+            lines.append(f"  # === {group_heading(sec)} ({sec})")
             section = sec
-        spec = SCHEMA[pname]
-        tag = " LOCAL (from CBS data / scaled, see readings)." if pname in local_names else ""
-        lines.append(f"  # {spec.description} [{spec.unit}].{tag}")
+        lines.extend(_wrap_comment(f"{parameter_description(pname)} [{SCHEMA[pname].unit}]", "  "))
+        for c in comments.get(pname, []):
+            lines.extend(_wrap_comment(c, "  "))
+        if pname in omitted:
+            lines.extend(_wrap_comment(f"{pname}: not set here: {omitted[pname]}", "  "))
+            continue
         leaf = dict(leaves[pname])
         leaf["date"] = _yaml_date(leaf["date"])
-        lines.append(f"  {pname}: {_dump_flow(leaf)}")
+        lines.extend(_dump({pname: leaf}, indent=2))
+    lines.append("")
     if readings:
-        lines.append(_dump_block({"readings": readings}).rstrip())
+        lines.extend(_wrap_comment("Readings: where a value is a choice, the choice and why. `values` records what "
+                                   "each reading was written for: `mkba validate` warns when they change."))
+        lines.extend(_dump({"readings": readings}))
     lines.append("# A local case has no published figures to reproduce.")
     lines.append("published: []")
     return "\n".join(lines) + "\n"
 
 
-def _reading_dict(r: Reading) -> dict:
-    return {k: v for k, v in r.model_dump().items() if v not in (None, [], "")}
+def new_case_file(name: str, from_case: str | Path, municipality: str | Sequence[str] | None = None,
+                  out_dir: str | Path | None = None, share_reached: float = DEFAULT_SHARE_REACHED, *,
+                  participants: int | None = None, variant: str | None = None, overwrite: bool = False,
+                  start: str | _dt.date | None = None, perspective: str = "municipality",
+                  today: _dt.date | None = None) -> Path:
+    """Write ``<out_dir>/<name>.yaml``: a new case from ``from_case`` (a case or a template), optionally sized
+    to ``municipality`` (one or several names/GM codes, a province or an arbeidsmarktregio).
 
+    The new case gets its own identity: start date ``start`` (default today), appraisal date
+    today and so the discount rate in force today (``discount.rate`` is not written: the
+    schedule in the parameter set applies), Dutch :data:`PLACEHOLDER` title and summary that
+    ``mkba validate`` flags until filled in, the ``perspective`` asked for, and ``measured_in``
+    = the year of the exit chances it uses (the from-case's). Every other model parameter is
+    listed under ``overrides`` (block style, grouped by mechanism, a Dutch one-line description
+    each); money and staff follow :mod:`mkba.scaling` and the file says what each scaled value
+    was, is and why. Readings record the values they explain (:mod:`mkba.readings`).
 
-def new_case_file(name: str, from_case: str | Path, municipality: str | None = None, out_dir: str | Path | None = None,
-                  share_reached: float = DEFAULT_SHARE_REACHED, *, participants: int | None = None,
-                  variant: str | None = None, overwrite: bool = False) -> Path:
-    """Write ``<out_dir>/<name>.yaml``: ``from_case`` (optionally localised to ``municipality``) as a case file.
-
-    Every model parameter (all of :data:`mkba.schema.SCHEMA`) is listed under ``overrides`` with its
-    value, unit, date and reference (the resolved case's; local ones cite CBS). The file extends
-    the parameter set at the root of ``from_case``'s chain (normally ``base``), not ``from_case``
-    itself, so that the original's published figures, pilot and variants do not leak into it
-    (``mkba.cases.load_case`` would inherit them); the from-case is named in ``notes`` and the
-    header. Its readings are copied. ``published:`` is empty. ``variant`` bakes a variant of
-    the from-case into the values. Without ``municipality`` the values are the from-case's.
-
-    ``out_dir`` defaults to ``data/cases``. The file is written atomically after it has been
-    loaded with :func:`mkba.cases.load_case` and its values checked against :func:`localise`.
-    An existing file is kept unless ``overwrite=True``.
+    The file extends the parameter set at the root of ``from_case``'s chain (``base``), so the
+    original's published figures, pilot and variants do not leak in. It is written atomically
+    after it has been loaded and its values checked. An existing file is kept unless ``overwrite``.
     """
     name = _check_name(name)
+    perspective = _check_perspective(perspective)
+    start_date = _parse_start(start)
+    today = today or _dt.date.today()
     out = Path(out_dir) if out_dir is not None else cases_dir()
     target = out / f"{name}.yaml"
     if target.exists() and not overwrite:
         raise InputError("a case file of this name exists", file=str(target), field="name", value=name,
                          fix="choose another name or pass overwrite=True (--overwrite)")
-    src = load_case(from_case, variant=variant)
-    extends = _root_parameter_set(from_case)
+    src_path, src_kind = _resolve_from(from_case)
+    src = load_case(src_path, variant=variant)
+    extends = _root_parameter_set(src_path)
     from_label = src.name + (f" (variant {variant})" if variant else "")
-    src_file = Path(src.source_file).name if src.source_file else str(from_case)
-    today = _dt.date.today().isoformat()
+    src_file = src_path.name
+    if start_date is None:
+        start_date = today
+    if municipality is not None and participants is None and start_date < _dt.date(PARTICIPANTS_YEAR, 1, 1):
+        raise InputError(f"the start date {start_date.isoformat()} lies before the caseload data the case is sized "
+                         f"with (CBS {PARTICIPANTS_TABLE}, {PARTICIPANTS_YEAR})", field="--start",
+                         value=start_date.isoformat(), fix=f"start on or after {PARTICIPANTS_YEAR}-01-01, or size "
+                         "the case yourself with --participants")
     if municipality is not None:
         case, facts = localise(src, municipality, share_reached, participants=participants)
         local_names = set(facts["overrides"])
-        where = f"for {facts['name']} ({facts['gm_code']}), " + (
+        where_en = f"for {facts['name']} ({facts['gm_code']}), " + (
             f"share of the caseload reached {facts['share_reached']:g}" if facts["participants_rule"] != "given"
             else f"{facts['participants']} participants")
-        readings = [_reading_dict(r) for r in case.readings]
+        place = facts["name"]
+        n_src = len(src.readings)
+        readings = [_reading_dict(r, case.values, f"(from {src.name})") for r in case.readings[:n_src]]
+        readings += [_reading_dict(r, case.values) for r in case.readings[n_src:]]
         readings.append({"topic": "Local figures", "choice": f"local figures for {facts['name']} ({facts['gm_code']}) "
                          f"from CBS data and the rules of mkba.local: {', '.join(sorted(local_names))}",
-                         "why": "mkba.local rules 1-4 (see the module docstring of mkba.local)",
-                         "reference": "; ".join(dict.fromkeys(facts["sources"]))})
+                         "why": "mkba.local rules 1-4 and mkba.scaling (see their module docstrings)",
+                         "reference": "; ".join(dict.fromkeys(facts["sources"])),
+                         "values": {k: _exact(case.values[k]) for k in sorted(local_names)}})
+        if facts.get("members"):
+            readings.append({"topic": "Area", "choice": f"{facts['name']}: {len(facts['members'])} municipalities "
+                             f"summed ({', '.join(n for _c, n in facts['members'])})",
+                             "why": "caseload and recipients added, outflow-to-work percentages weighted by recipients"})
     else:
         if participants is not None:
-            raise InputError("participants needs a municipality", field="participants", value=participants,
+            raise InputError("participants needs a municipality", field="--participants", value=participants,
                              fix="add --municipality, or edit cohort.initial_participants in the written file")
-        case = dataclasses.replace(src, published=[], variants={}, pilot=None, variant=None,
-                                   title=f"{src.title} (copy)", summary=src.summary)
+        case, facts = src, {}
         local_names = set()
-        where = "unchanged (no municipality given)"
-        readings = [_reading_dict(r) for r in case.readings]
-    case = dataclasses.replace(case, name=name)
-    notes = list(case.notes) + [f"Written by mkba new on {today} from case {from_label} ({src_file}) {where}."]
-    fallback_date = str(case.start_date.year)
-    leaves = {p: _leaf_from_parameter(case.parameters[p], fallback_date) for p in SCHEMA}
+        where_en = "values unchanged (no municipality given)"
+        place = None
+        readings = [_reading_dict(r, case.values, f"(from {src.name})") for r in case.readings]
+    mi = measurement_year(src)
+    case = dataclasses.replace(case, name=name, published=[], variants={}, pilot=None, variant=None,
+                               start_date=start_date, appraisal_date=today, perspective=perspective, measured_in=mi)
+    where_nl = f" in {place}" if place else ""
+    meta = {"name": name,
+            "title": f"{PLACEHOLDER} Titel van de aanpak{where_nl}",
+            "summary": f"{PLACEHOLDER} In één zin: wat de aanpak doet, voor wie, met hoeveel deelnemers{where_nl}",
+            "summary_nl": f"{PLACEHOLDER} In één zin: wat de aanpak doet, voor wie, met hoeveel deelnemers{where_nl}",
+            "extends": extends, "start_date": start_date, "appraisal_date": today, "perspective": perspective,
+            "discount_convention": case.discount_convention, "measured_in": int(mi)}
+    rate_in_force = load_case(src_path).parameters.get("reference.discount_rates")
+    from .parameters import series_value_at
+
+    rate_now = series_value_at(rate_in_force, today) if rate_in_force is not None and rate_in_force.series else None
+    meta_comments = {
+        "title": f"Fill in title, summary and summary_nl (Dutch): `mkba validate` warns while they hold {PLACEHOLDER}.",
+        "start_date": "start of the programme (mkba new: today, or --start); appraisal_date: the day of this "
+                      "appraisal, which sets the discount rate in force",
+        "perspective": "municipality: the municipal budget decides; society: all actors. Reports always show both.",
+        "measured_in": f"year of the labour market behind the exit chances used: those of {src.name} "
+                       f"(baseline.work_exit_rate{', rescaled with local CBS outflow' if 'baseline.work_exit_rate' in local_names else ''})",
+    }
+    omitted = {"discount.rate": "the rate in force on appraisal_date applies"
+               + (f" ({rate_now * 100:.4g} % on {today.isoformat()}, from reference.discount_rates in "
+                  f"data/parameters/{extends}.yaml)" if rate_now is not None else "")
+               + "; to fix another rate, add an entry with value, unit, date and reference"}
+    fallback_date = str(start_date.year)
+    leaves = {p: _leaf_from_parameter(case.parameters[p], fallback_date) for p in SCHEMA if p not in omitted}
+    comments: dict[str, list[str]] = {}
+    for pname, sc in (facts.get("scaling") or {}).items():
+        if sc.before == 0 and sc.after == 0:
+            continue
+        if sc.changed:
+            comments.setdefault(pname, []).append(f"SCALED ({sc.kind}): was {sc.before:g} in {src.name} for "
+                                                  f"{facts['from_participants']:g} participants, now {sc.after:.4g} "
+                                                  f"for {facts['participants']}: {sc.why}")
+        elif sc.kind in ("fixed", "one_off", "per_fte"):
+            comments.setdefault(pname, []).append(f"kept ({sc.kind}) for {facts['participants']} participants "
+                                                  f"instead of {facts['from_participants']:g}: {sc.why}")
+    for pname in local_names - set(comments):
+        comments.setdefault(pname, []).append(f"LOCAL: was {src.values[pname]:g} in {src.name}; from CBS data, "
+                                              "see the readings")
+    if src_kind == "template":
+        t = next((x for x in list_templates() if x["name"] == src_path.stem), {})
+        chosen = f"Template: '{src_path.stem}' ({t.get('title', '')}): {t.get('description', '')}"
+    else:
+        chosen = (f"Starting point: case '{from_label}' ({src.title}): {src.summary}. Other starting points: "
+                  "`mkba new --list-templates` says which template fits which approach.")
+    notes = [f"Written by mkba new on {today.isoformat()} from {src_kind} {from_label} ({src_file}), {where_en}."]
     header = [
-        f"Case file written by `mkba new` on {today} from case '{from_label}' ({src_file})",
-        f"{where}.",
+        f"Case file written by `mkba new` on {today.isoformat()} from {src_kind} '{from_label}' ({src_file}), "
+        f"{where_en}.",
+        chosen,
         "",
-        "How to edit:",
-        "- Every model parameter is listed under `overrides:` with its value, unit, date and reference. Change a",
-        "  value and update its date and reference (a source, or 'assumption: <why>'); keep the unit: it is checked.",
-        "- Fractions are written as fractions (0.3 = 30 %), money without separators (14000 = EUR 14.000),",
-        "  durations in months (60 = five years). Sensitivity ranges (low/high) must contain the value.",
-        "- Entries marked LOCAL were computed from CBS data for this municipality; the readings say how.",
-        "- discount.rate is fixed here; delete its entry to take the rate in force on appraisal_date.",
-        "- This file stands on its own: it extends the parameter set, not the case it came from, so the",
-        "  original's published figures, pilot and variants do not apply to it.",
-        "- Check it with `mkba validate <this file>` and run it with `mkba run <this file>`.",
+        "How to edit: every model parameter is listed under `overrides:`, grouped by mechanism, with a Dutch "
+        "description, its value, unit, date and reference. Change a value and update its date and reference "
+        "(a source, or 'assumption: <why>'); keep the unit: it is checked. Fractions as fractions (0.3 = 30 %), "
+        "money without separators (14000 = EUR 14.000), durations in months. low/high: the documented range "
+        "that sensitivity analyses use (without one a parameter is not varied). Entries marked SCALED or LOCAL "
+        "were computed for this municipality. The file extends the parameter set, not the case it came from. "
+        "Check it with `mkba validate <this file>`; run it with `mkba run <this file>`.",
         "",
     ]
-    text = _render_case_file(name=name, case=case, extends=extends, from_label=from_label, leaves=leaves,
-                             local_names=local_names, readings=readings, notes=notes, header=header)
+    text = _render_case_file(meta=meta, meta_comments=meta_comments, leaves=leaves, comments=comments,
+                             omitted=omitted, readings=readings, notes=notes, header=header)
     out.mkdir(parents=True, exist_ok=True)
     tmp_dir = Path(tempfile.mkdtemp(prefix=".mkba-new-", dir=out))
     try:
         tmp = tmp_dir / target.name
         tmp.write_text(text, encoding="utf-8")
         loaded = load_case(tmp)
-        if loaded.values != case.values:  # pragma: no cover - a bug here, not bad input
-            diff = sorted(k for k in case.values if loaded.values.get(k) != case.values[k])
+        diff = sorted(k for k in case.values if k not in omitted and loaded.values.get(k) != case.values[k])
+        if diff:  # pragma: no cover - a bug here, not bad input
             raise RuntimeError(f"written case file does not reproduce the values: {diff}")
         if target.exists() and not overwrite:
             raise InputError("a case file of this name exists", file=str(target), field="name", value=name,

@@ -23,6 +23,7 @@ from typing import Any, Mapping
 __all__ = [
     "KEY_FIGURES_MIMETYPE", "emit_key_figures", "clean_key_figures", "read_key_figures", "strip_key_figures",
     "setup_report", "report_lang", "eur_axis", "pct_axis", "number_axis", "in_kernel",
+    "safe_markdown", "case_text",
 ]
 
 KEY_FIGURES_MIMETYPE = "application/vnd.mkba.key-figures+json"
@@ -247,3 +248,40 @@ def number_axis(ax: Any, lang: str | None = None, *, axis: str = "y", decimals: 
 
     lang = lang or _state["lang"]
     return _set_formatter(ax, axis, lambda v: number(v, lang, decimals))
+
+
+# ---------------------------------------------------------------------------
+# untrusted case text (titles, summaries, readings, references)
+# ---------------------------------------------------------------------------
+
+#: Tags case text may produce: text formatting, lists and links; no images, media, frames, forms or styles
+#: (anything that could load from the network or run code).
+SAFE_TAGS = {"p", "br", "em", "strong", "code", "pre", "ul", "ol", "li", "a", "blockquote", "hr",
+             "h3", "h4", "h5", "h6", "del", "sub", "sup"}
+SAFE_URL_SCHEMES = {"http", "https", "mailto"}
+
+
+def safe_markdown(text: Any, *, inline: bool = False) -> str:
+    """Untrusted case text -> safe HTML.
+
+    Case files are shared between municipalities, so their text is untrusted. The text is read as
+    CommonMark by ``markdown-it-py`` with raw HTML *disabled* (``<script>`` becomes visible text), and
+    the result is cleaned by ``nh3`` (the ammonia sanitiser) with a short allow-list: no scripts, event
+    handlers, styles, images, media or meta tags, links only to http(s) and mailto, opened with
+    ``rel="noopener noreferrer nofollow"``. ``inline=True`` renders one line without a ``<p>``.
+    """
+    import nh3
+    from markdown_it import MarkdownIt
+
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False})
+    source = "" if text is None else str(text)
+    html = md.renderInline(source) if inline else md.render(source)
+    return nh3.clean(html, tags=SAFE_TAGS, attributes={"a": {"href", "title"}}, url_schemes=SAFE_URL_SCHEMES,
+                     link_rel="noopener noreferrer nofollow", strip_comments=True)
+
+
+def case_text(text: Any, *, inline: bool = False):
+    """Display object for untrusted case text in a report (HTML via :func:`safe_markdown`)."""
+    from IPython.display import HTML
+
+    return HTML(safe_markdown(text, inline=inline))

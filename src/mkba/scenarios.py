@@ -37,11 +37,24 @@ CHANNEL_TEXT = {
 }
 
 
+def _check_measured_in(case: Case) -> None:
+    """A case whose ``measured_in`` lies outside the index: error naming the case file, value, range, closest."""
+    from .cycle import index_for_year
+    from .errors import InputError
+
+    try:
+        index_for_year(case.measured_in)
+    except InputError as exc:
+        raise InputError(exc.problem + " of the cycle index", file=case.source_file or case.name,
+                         field="measured_in", value=case.measured_in, fix=exc.fix) from None
+
+
 def scenario_multipliers(case: Case) -> dict[str, float]:
     """``{scenario: multiplier}`` for the case, relative to its ``measured_in`` year, times its own
     ``cycle.multiplier``."""
     from .cycle import scenario_multiplier
 
+    _check_measured_in(case)
     own = case.value("cycle.multiplier")
     return {n: scenario_multiplier(n, reference_year=case.measured_in) * own for n in SCENARIO_ORDER}
 
@@ -51,6 +64,7 @@ def scenario_case(case: Case, name: str) -> Case:
     from .cycle import resolve_scenario, scenario_multiplier
 
     scen = resolve_scenario(name)
+    _check_measured_in(case)
     mult = scenario_multiplier(scen.name, reference_year=case.measured_in) * case.value("cycle.multiplier")
     years = _years_text(scen.years)
     return case.with_overrides({"cycle.multiplier": {
@@ -147,6 +161,7 @@ def replay_table(case: Case, years=REPLAY_YEARS):
     from .cycle import QUARTERLY_FROM, _quarter_data, multiplier_path
 
     years = [int(y) for y in years]
+    _check_measured_in(case)
     path = np.stack([multiplier_path(y, case.months, reference_year=case.measured_in) for y in years], axis=1)
     m = evaluate_batch(case, {"cycle.multiplier": np.full(len(years), case.value("cycle.multiplier"))}, cycle_path=path)
     last_q = max(_quarter_data())

@@ -13,6 +13,7 @@ import numpy as np
 
 from .cases import Case, load_case
 from .formatting import eur, format_table, label, number, pct  # noqa: F401  (format_table is used by notebooks)
+from .reporting import case_text, safe_markdown  # noqa: F401  (case_text is used by notebooks: untrusted case text)
 
 # Report texts that are specific to these views (the shared vocabulary is mkba.formatting.LABELS).
 TEXTS: dict[str, dict[str, str]] = {
@@ -164,8 +165,10 @@ def _translate_columns(df, lang: str):
 
 def heading(key: str, lang: str = "nl", level: int = 2, **fmt):
     """A Markdown heading in the report language (displayed in a code cell whose code is hidden)."""
-    from IPython.display import Markdown
+    from IPython.display import HTML, Markdown
 
+    if fmt:   # filled in with case text (a title, a name): untrusted, so rendered through safe_markdown
+        return HTML(f"<h{level}>{safe_markdown(text(key, lang, **fmt), inline=True)}</h{level}>")
     return Markdown("#" * level + " " + text(key, lang, **fmt))
 
 
@@ -266,8 +269,11 @@ def assumptions_table(case: Case, lang: str = "nl"):
 def readings_table(case: Case, lang: str = "nl"):
     import pandas as pd
 
+    from .readings import mark
+
     cols = [text(k, lang) for k in ("reading_topic", "reading_choice", "reading_why")]
-    return pd.DataFrame([dict(zip(cols, (r.topic, r.choice, r.why))) for r in case.readings], columns=cols)
+    return pd.DataFrame([dict(zip(cols, (r.topic, (f"{m}. " if (m := mark(case, r, lang)) else "") + r.choice, r.why)))
+                         for r in case.readings], columns=cols)
 
 
 # ------------------------------------------------------------------ figures
