@@ -95,3 +95,17 @@ def test_case_measured_outside_the_index_names_case_value_range_and_closest(tmp_
         msg = str(exc.value)
         assert "measured_in" in msg and "1998" in msg and "2002-2024" in msg and "closest: 2002" in msg
         assert "app_zaanstad" in msg
+
+
+@pytest.mark.parametrize("channel, s, m, expected", [
+    ("effect.cycle_sensitivity", 1.0, 0.45, 0.45),              # finds work: 1 + 1 (0.45 - 1)
+    ("jobs.placement_cycle_sensitivity", 0.5, 0.45, 0.725),     # 1 + 0.5 (-0.55)
+    ("baseline.return_cycle_sensitivity", 0.5, 0.45, 1.275),    # loses work: 1 - 0.5 (-0.55)
+    ("jobs.dropout_cycle_sensitivity", 1.0, 1.08, 0.92),        # 1 - 1 (0.08)
+    ("jobs.dropout_cycle_sensitivity", 1.0, 2.5, 0.0),          # floored at 0
+    ("effect.stock_cycle_sensitivity", 0.0, 0.45, 1.0),         # s = 0: does not move
+])
+def test_channel_factor_direction(channel, s, m, expected):
+    from mkba.scenarios import channel_factor
+
+    assert channel_factor(channel, s, m) == pytest.approx(expected)

@@ -9,9 +9,9 @@ if it had started in January of a given year (2008-2023 by default), month by mo
 observed quarterly index, through the ``cycle_path`` argument of
 :func:`mkba.model.evaluate_batch`. How far each exit channel follows the multiplier is the
 model's business: every parameter ``*.cycle_sensitivity`` of the case is a channel's
-sensitivity ``s``, and the channel's chance is scaled by ``1 + s (m - 1)``
-(:func:`channel_table` shows them; the exit-to-work chance of people on benefit follows ``m``
-fully).
+sensitivity ``s``; a channel that finds work is scaled by ``1 + s (m - 1)``, one that loses it
+(returns, drop-outs, dismissals) by ``1 - s (m - 1)`` (:func:`channel_table` shows them; the
+exit-to-work chance of people on benefit follows ``m`` fully).
 """
 from __future__ import annotations
 
@@ -28,13 +28,41 @@ METRICS = ("extra_ended_benefits", "gross_saving_eur", "programme_cost_eur", "ne
 
 #: The channel the cycle always acts on fully (the baseline and its multiplier in mkba.cohort).
 BASE_CHANNEL = "baseline.work_exit_rate"
+#: Channels that *lose* work (returns to benefit, drop-outs, dismissals) rise in a downturn: the
+#: model scales them by ``1 - s (m - 1)`` instead of ``1 + s (m - 1)`` (both floored at 0). A
+#: sensitivity whose name holds one of these words is such a channel.
+LOSING_WORDS = ("return", "dropout", "dismiss")
 #: Dutch/English descriptions of known channels; others are described by their schema text.
 CHANNEL_TEXT = {
     BASE_CHANNEL: {"nl": "uitstroom naar werk vanuit de uitkering (nulalternatief en deelnemers)",
                    "en": "exit to work from benefit (null alternative and participants)"},
     "effect.cycle_sensitivity": {"nl": "extra uitstroom naar werk door de aanpak",
                                  "en": "added exit to work from the approach"},
+    "effect.stock_cycle_sensitivity": {"nl": "eenmalig bestandseffect (onrechtmatigheid gevonden)",
+                                       "en": "one-off stock effect (eligibility found)"},
+    "baseline.return_cycle_sensitivity": {"nl": "terugval van werk naar uitkering",
+                                          "en": "returns from work to benefit"},
+    "baseline.partial_to_work_cycle_sensitivity": {"nl": "van deeltijdwerk naar volledig uit de uitkering",
+                                                   "en": "from part-time work to fully off benefit"},
+    "jobs.placement_cycle_sensitivity": {"nl": "plaatsing op een werkplek van de aanpak",
+                                         "en": "placement in a programme job"},
+    "jobs.to_work_cycle_sensitivity": {"nl": "doorstroom van werkplek naar regulier werk",
+                                       "en": "move from a programme job to regular work"},
+    "jobs.dropout_cycle_sensitivity": {"nl": "uitval en ontslag van een werkplek",
+                                       "en": "drop-out and dismissal from a programme job"},
 }
+
+
+def loses_work(channel: str) -> bool:
+    """True for a channel that loses work (returns, drop-outs, dismissals): it rises in a downturn."""
+    return any(w in channel for w in LOSING_WORDS)
+
+
+def channel_factor(channel: str, sensitivity: float, multiplier: float) -> float:
+    """The factor on a channel's chance under cycle multiplier ``m``: ``1 + s (m - 1)`` for channels that
+    find work, ``1 - s (m - 1)`` for channels that lose it, floored at 0 (as the model applies them)."""
+    sign = -1.0 if loses_work(channel) else 1.0
+    return max(0.0, 1.0 + sign * sensitivity * (multiplier - 1.0))
 
 
 def _check_measured_in(case: Case) -> None:
@@ -119,8 +147,8 @@ def channel_sensitivities(case: Case) -> dict[str, float]:
 def channel_table(case: Case, lang: str = "nl"):
     """Which exit channels move under each scenario, by how much, and why.
 
-    One row per channel: parameter, description, sensitivity ``s``, the channel's multiplier
-    ``1 + s (m - 1)`` under each scenario, and the reference of ``s`` (why).
+    One row per channel: parameter, description, sensitivity ``s``, the channel's factor under each
+    scenario (:func:`channel_factor`), and the reference of ``s`` (why).
     """
     import pandas as pd
 
@@ -143,7 +171,7 @@ def channel_table(case: Case, lang: str = "nl"):
             why = getattr(p, "reference", "") if p is not None else ""
         row = {"channel": key, "description": desc, "sensitivity": s}
         for n, m in mult.items():
-            row[n] = 1.0 + s * (m - 1.0)
+            row[n] = channel_factor(key, s, m)
         row["why"] = why
         rows.append(row)
     return pd.DataFrame(rows)

@@ -692,10 +692,13 @@ CYCLE_TEXTS: dict[str, dict[str, str]] = {
     "channels_heading": {"nl": "Welke uitstroomkanalen bewegen mee, en waarom",
                          "en": "Which exit channels move, and why"},
     "channels_caption": {
-        "nl": "Elk kanaal heeft een conjunctuurgevoeligheid s (uit de aannames van de casus); de kans in dat kanaal "
-              "wordt vermenigvuldigd met 1 + s × (factor − 1). s = 1: beweegt volledig mee, s = 0: niet.",
-        "en": "Each channel has a cycle sensitivity s (from the case's assumptions); its chance is multiplied by "
-              "1 + s × (factor − 1). s = 1: moves fully, s = 0: not at all."},
+        "nl": "Elk kanaal heeft een conjunctuurgevoeligheid s (uit de aannames van de casus). Kanalen naar werk "
+              "worden vermenigvuldigd met 1 + s × (factor − 1), kanalen waarin werk verloren gaat (terugval, uitval, "
+              "ontslag) met 1 − s × (factor − 1): die stijgen in laagconjunctuur. s = 1: beweegt volledig mee, "
+              "s = 0: niet.",
+        "en": "Each channel has a cycle sensitivity s (from the case's assumptions). Channels into work are "
+              "multiplied by 1 + s × (factor − 1), channels that lose work (returns, drop-outs, dismissals) by "
+              "1 − s × (factor − 1): those rise in a downturn. s = 1: moves fully, s = 0: not at all."},
     "replay_caption": {
         "nl": "Netto contante waarde als de aanpak in januari van het startjaar was begonnen, met de waargenomen "
               "conjunctuur per kwartaal vanaf 2008 (CBS 80590ned, werkloosheid seizoengecorrigeerd), ten opzichte "
