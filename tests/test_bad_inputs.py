@@ -210,6 +210,12 @@ CATALOGUE = [
     V("published-unknown-metric",
       case_text(extra="published:\n  - {metric: npv, value: 1000, tolerance: 1, reference: x}"),
       ["t.yaml", "published[0].metric", "npv", "npv_eur"]),
+    Bad("run-json-published-unknown-metric",
+        {"t.yaml": case_text(extra="published:\n  - {metric: npv, value: 1000, tolerance: 1, reference: x}")},
+        ["run", "{tmp}/t.yaml", "--format", "json"], ["t.yaml", "published[0].metric", "npv", "npv_eur"]),
+    Bad("run-table-published-unknown-metric",
+        {"t.yaml": case_text(extra="published:\n  - {metric: npv, value: 1000, tolerance: 1, reference: x}")},
+        ["run", "{tmp}/t.yaml"], ["t.yaml", "published[0].metric", "npv", "npv_eur"]),
     V("published-unknown-variant",
       case_text(extra="published:\n  - {metric: npv_eur, value: 1000, tolerance: 1, reference: x, variant: nope}"),
       ["t.yaml", "published[0].variant", "nope", "variants"]),
@@ -331,6 +337,10 @@ CATALOGUE = [
     # ---- one broken file in data/cases: the others are listed, the broken one named
     Bad("cases-with-broken-file", {}, ["cases"], ["fip_sittard_geleen", "broken.yaml", "not valid YAML"],
         data_cases={"broken.yaml": "name: broken\n  title: [\n"}),
+    Bad("compare-case-inconsistent-on-common-footing", {}, ["compare"],
+        ["fip_sittard_geleen", "long.yaml", "effect.ramp_months", "common footing", "lengthen the horizon"],
+        data_cases={"long.yaml": case_text(name="long", overrides=ovr("horizon.months", "120", "months") + "\n"
+                                           + ovr("effect.ramp_months", "70", "months"))}),
     Bad("compare-with-broken-file", {}, ["compare", "--format", "csv"],
         ["fip_sittard_geleen", "broken.yaml", "programme.setup_cost", "write 250000"],
         data_cases={"broken.yaml": case_text(name="broken", overrides=ovr("programme.setup_cost", "250.000", "EUR"))}),

@@ -154,3 +154,44 @@ def test_unit_value_rule_with_retention_written_out():
     # the cash over the year: the benefit ends during month 1 (half a month still paid), so 11,5 months saved
     assert metrics(half)["gross_saving_eur"] == pytest.approx(0.5 * 14_000 * 11.5 / 12, rel=1e-3)
     assert math.isclose(metrics(half)["societal_net_eur"], 0.0, abs_tol=1e-6)   # a transfer for society
+
+
+# ---------------------------------------------------------------- headlines: the source's other readings
+def test_fip_pilot_period_next_to_five_years():
+    """The 24-month pilot alone: the same € 266.000 of staff, but only 24 months of saving."""
+    five = metrics(load_case("fip_sittard_geleen"))
+    pilot = metrics(load_case("fip_sittard_geleen", variant="pilot_period"))
+    assert pilot["programme_cost_eur"] == pytest.approx(2 * 66_500 * 24 / 12, abs=1.0)
+    assert 0 < pilot["net_result_eur"] < five["net_result_eur"]
+    assert pilot["bcr"] < 1.5 < five["bcr"]
+
+
+def test_fip_with_the_half_fte_administration():
+    """2,5 FTE instead of 2 (003_1cff8ea758d15861.txt:781-782): cost 2,5 x 66.500 x 2 = € 332.500;
+    BCR about 2,5 and break-even about month 26 (issue 10)."""
+    m = metrics(load_case("fip_sittard_geleen", variant="admin_half_fte"))
+    assert m["programme_cost_eur"] == pytest.approx(2.5 * 66_500 * 2, abs=1.0)
+    assert m["bcr"] == pytest.approx(2.5, abs=0.15)
+    assert m["break_even_month"] == pytest.approx(26, abs=2)
+    assert m["annual_net_run_rate_eur"] == pytest.approx(240_000 - 2.5 * 66_500, rel=0.01)
+
+
+def test_fip_societal_result_is_negative_beside_the_municipal_one():
+    m = metrics(load_case("fip_sittard_geleen"))
+    assert m["municipal_net_result_eur"] > 0 > m["societal_net_eur"]
+
+
+def test_app_which_reading_meets_more_than_150000():
+    """'meer dan € 150.000' (003_1cff8ea758d15861.txt:975) is met only with all 80 entrants at month 0;
+    spread over year 1 (the source: 'in het 1e jaar ingestroomd'), with the effect re-fitted to the same
+    24 exits and 2 returns, an entrant of month m can save at most 12 - m months, so the figure is missed."""
+    month0 = metrics(load_case("app_zaanstad"))
+    spread_case = load_case("app_zaanstad", variant="entry_spread_year1")
+    spread = metrics(spread_case)
+    assert spread_case.value("cohort.inflow_per_month") * spread_case.value("cohort.inflow_months") == pytest.approx(80, abs=0.01)
+    assert spread["ended_benefits_treatment_year1"] == pytest.approx(24, abs=0.5)
+    assert spread["returns_treatment_year1"] == pytest.approx(2, abs=0.5)
+    assert month0["saving_counting_all_exits_year1_eur"] > 150_000 > spread["saving_counting_all_exits_year1_eur"]
+    # upper bound by hand: 24 exits, each saving at most the months left in year 1 after entry
+    # (entry spread evenly: on average 6 months left), at € 14.000 / 12 a month
+    assert spread["saving_counting_all_exits_year1_eur"] < 24 * 6 * 14_000 / 12

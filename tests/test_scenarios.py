@@ -109,3 +109,29 @@ def test_channel_factor_direction(channel, s, m, expected):
     from mkba.scenarios import channel_factor
 
     assert channel_factor(channel, s, m) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_report_views_show_index_source_years_and_measured_year(lang):
+    from mkba import views
+
+    case = load_case("app_zaanstad")
+    caption, table, raw = views.cycle_scenario_view(case, lang)
+    text = caption.data
+    assert "**2018**" in text and "81574NED" in text and "82662NED" in text and "2022" in text and "2013" in text
+    if lang == "nl":
+        assert "Deze casus is gemeten in" in text and "1,29" in text           # Dutch decimal comma
+        assert list(table.columns[:5]) == ["Bronjaren index", "Index scenario", "Gemeten in", "Index meetjaar",
+                                           "Factor op uitstroom"]
+        assert list(table.index) == ["hoogconjunctuur", "gemiddeld", "laagconjunctuur"]
+        assert table.iloc[0, 2] == "2018" and table.iloc[0, 0] == "2022" and table.iloc[1, 0] == "2002-2024"
+    else:
+        assert "This case was measured in" in text and "1.29" in text
+        assert "Measured in" in list(table.columns)
+    caption, table, raw, fig = views.replay_view(case, lang)
+    assert list(raw["start_year"]) == list(range(2008, 2024))
+    titles = [fig.axes[0].get_title(loc) for loc in ("left", "center", "right")]   # report style: left titles
+    assert any("2018" in t for t in titles) and "80590ned" in caption.data
+    assert ("kwartaal" if lang == "nl" else "quarter") in caption.data
+    caption, table, raw = views.cycle_channel_view(case, lang)
+    assert ("1 − s × (factor − 1)" in caption.data) and len(table) == len(raw) >= 2

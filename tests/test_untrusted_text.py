@@ -31,6 +31,7 @@ PAYLOADS = [
     "<link rel=stylesheet href=https://evil.example/d.css>",
     "<object data=\"https://evil.example/o.swf\"></object>",
     "<base href=\"https://evil.example/\">",
+    "</title></h1></td><script>window.__pwned = 'breakout'</script>",
 ]
 
 
@@ -60,7 +61,7 @@ def _evil_case() -> str:
     lines = "\\n".join(PAYLOADS).replace('"', '\\"')
     q = lambda s: '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'   # noqa: E731
     return f"""name: evil
-title: {q("Kwaadaardig " + PAYLOADS[0])}
+title: {q("Kwaadaardig " + PAYLOADS[0] + PAYLOADS[-1])}
 summary: {q("Evil " + " ".join(PAYLOADS))}
 summary_nl: {q("Kwaad " + " ".join(PAYLOADS))}
 extends: fip_sittard_geleen
@@ -176,5 +177,9 @@ def test_report_in_headless_chromium_runs_no_script_and_stays_offline(evil_repor
                             "a => a.href.startsWith('javascript:')).length") == 0
         page = browser.eval("document.body.innerText")
         assert "<script>window.__pwned = 'script'</script>" in page      # shown as text, not run
+        index = evil_report.parent / "index.html"                         # the index lists the title too
+        assert browser.open(index.as_uri()) == []
+        assert browser.eval("typeof window.__pwned") == "undefined"
+        assert "Kwaadaardig <script>" in browser.eval("document.body.innerText")
     finally:
         browser.close()

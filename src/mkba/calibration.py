@@ -9,7 +9,6 @@ from __future__ import annotations
 import numpy as np
 
 from .cases import Case
-from .model import evaluate_batch
 
 #: relative tolerance of a single-figure solve (the figure is hit, not approached within a published margin)
 SOLVE_REL_TOLERANCE = 1e-7
@@ -31,29 +30,25 @@ def solve(case: Case, parameter: str, metric: str, target: float, low: float, hi
 
 
 def secondment_family(case: Case, hours: np.ndarray, pool_sizes: np.ndarray, *, target_year1: float,
-                      break_even_month: float, break_even_tolerance: float = 1.0):
+                      break_even_month: float, break_even_tolerance: float = 1.0,
+                      overheads: np.ndarray | None = None, year1_tolerance_rel: float = 0.05):
     """All (hours, pool, overhead) combinations consistent with a published secondment result.
 
-    For every pair of hours per person-month and pool size, the fixed overhead per month that
-    makes the year-1 surplus after benefit equal ``target_year1`` is solved exactly (the surplus
-    is linear in the overhead); the combination is kept when the cumulative surplus breaks even
-    within ``break_even_tolerance`` months of ``break_even_month`` and the overhead is not negative.
+    The identification of :func:`mkba.fitting.identify` on the grid ``hours`` x ``pool_sizes`` x
+    ``overheads`` (default € 0-10.000 a month in steps of € 100): the sets whose year-1 surplus after
+    benefit is within ``year1_tolerance_rel`` of ``target_year1`` and whose cumulative surplus breaks even
+    within ``break_even_tolerance`` months of ``break_even_month``.
     """
-    import pandas as pd
+    from .fitting import Target, identify
 
-    H, N = np.meshgrid(np.asarray(hours, float), np.asarray(pool_sizes, float), indexing="ij")
-    h, n = H.ravel(), N.ravel()
-    base = {"secondment.hours_per_month": h, "cohort.initial_participants": n}
-    at0 = evaluate_batch(case, {**base, "secondment.overhead_per_month": np.zeros_like(h)})
-    at1 = evaluate_batch(case, {**base, "secondment.overhead_per_month": np.ones_like(h)})
-    key = "secondment_surplus_after_benefit_year1_eur"
-    slope = at1[key] - at0[key]
-    overhead = np.where(slope < 0, (target_year1 - at0[key]) / np.where(slope < 0, slope, -1.0), np.nan)
-    ok = overhead >= 0
-    res = evaluate_batch(case, {"secondment.hours_per_month": h[ok], "cohort.initial_participants": n[ok],
-                                "secondment.overhead_per_month": overhead[ok]})
-    frame = pd.DataFrame({"hours_per_month": h[ok], "pool": n[ok], "overhead_per_month": overhead[ok],
-                          "surplus_year1_eur": res[key], "break_even_month": res["secondment_break_even_month"],
-                          "municipal_net_year1_eur": res["net_result_year1_eur"]})
-    consistent = (frame["break_even_month"] - break_even_month).abs() <= break_even_tolerance
-    return frame[consistent].reset_index(drop=True)
+    overheads = np.arange(0.0, 10_000.0 + 1.0, 100.0) if overheads is None else np.asarray(overheads, float)
+    surplus, be = "secondment_surplus_after_benefit_year1_eur", "secondment_break_even_month"
+    targets = [Target(surplus, float(target_year1), tolerance=abs(float(target_year1)) * year1_tolerance_rel),
+               Target(be, float(break_even_month), tolerance=float(break_even_tolerance))]
+    ident = identify(case, targets=targets, axes={"secondment.hours_per_month": hours,
+                                                  "cohort.initial_participants": pool_sizes,
+                                                  "secondment.overhead_per_month": overheads})
+    sets = ident.sets
+    return sets.rename(columns={"secondment.hours_per_month": "hours_per_month", "cohort.initial_participants": "pool",
+                                "secondment.overhead_per_month": "overhead_per_month", surplus: "surplus_year1_eur",
+                                be: "break_even_month"}).reset_index(drop=True)

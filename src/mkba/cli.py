@@ -99,6 +99,9 @@ def run_cmd(case: str = typer.Argument(..., help="case name or path to a case YA
             _check_year(replay, "--replay", *REPLAY_START_YEARS)
             path = multiplier_path(replay, c.months, reference_year=c.measured_in)
         res = summarise(c, cycle_path=path)
+        from .cases import check_published_metrics
+
+        check_published_metrics(c, res["metrics"])     # a published figure naming no metric: say so, no KeyError
     except InputError as exc:
         _fail(exc)
         return
@@ -152,14 +155,25 @@ def compare_cmd(fmt: str = typer.Option("table", "--format", help="table | json 
     from .compare import COMPARE_PERSPECTIVES, compare_cases
     from .formatting import label
 
-    good, broken = [], []
+    import pandas as pd
+
+    frames, broken = [], []
     for path in sorted(cases_dir().glob("*.yaml")):
-        try:
+        try:                 # one broken case is named after the others are compared
             load_case(path.stem)
-            good.append(path.stem)
         except InputError as exc:
             broken.append(exc.with_file(str(path)))
-    df = compare_cases(good) if good else None
+            continue
+        try:
+            frames.append(compare_cases([path.stem]))
+        except InputError as exc:
+            broken.append(InputError(f"{exc.problem} (on the comparison's common footing: 5 years at 2,25 %)",
+                                     file=str(path), field=exc.field, value=exc.value, has_value=exc.has_value,
+                                     fix=exc.fix))
+    df = pd.concat(frames, ignore_index=True) if frames else None
+    if df is not None and "perspective" in df:       # same row order as compare_cases over all cases
+        order = {p: i for i, p in enumerate(COMPARE_PERSPECTIVES)}
+        df = df.sort_values("perspective", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
     if df is None:
         _report_broken(broken or [InputError("no case files", file=str(cases_dir()),
                                              fix="add a case (see `mkba new --help`)")])

@@ -274,16 +274,24 @@ def _axis(name: str, low: float, high: float, points: int) -> np.ndarray:
 
 
 def identify(case: Case, *, points: Mapping[str, int] | None = None, targets: list[Target] | None = None,
-             free: Mapping[str, tuple[float, float]] | None = None, engine: str = "numpy") -> Identification:
-    """Every grid point over the free parameters' plausible ranges that meets every target; headline ranges."""
+             free: Mapping[str, tuple[float, float]] | None = None, axes: Mapping[str, Any] | None = None,
+             engine: str = "numpy") -> Identification:
+    """Every grid point over the free parameters' plausible ranges that meets every target; headline ranges.
+
+    By default the grid and targets come from the case's ``calibration:`` section; ``axes`` (name ->
+    the values to try) gives the grid explicitly instead.
+    """
     import pandas as pd
 
     targets = case_targets(case) if targets is None else targets
     cal = case.calibration
-    if free is None:
+    if axes is not None:
+        axes = {n: np.asarray(a, dtype=float) for n, a in axes.items()}
+        free = {}
+    elif free is None:
         free = case_free(case)
     points = dict(points or {})
-    axes = {}
+    axes = dict(axes or {})
     for n, (lo, hi) in free.items():
         spec = cal.free.get(n) if cal is not None else None
         default = DEFAULT_POINTS_FIT if (spec is None or spec.fit) else DEFAULT_POINTS_OTHER

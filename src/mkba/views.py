@@ -51,6 +51,13 @@ TEXTS: dict[str, dict[str, str]] = {
     "reading_why": {"nl": "Waarom", "en": "Why"},
     "month_axis": {"nl": "Maand", "en": "Month"},
     "persons": {"nl": "Personen", "en": "People"},
+    "caseload_persons": {"nl": "Personen met een uitkering: met en zonder aanpak",
+                         "en": "People receiving a benefit: with and without the approach"},
+    "persons_on_benefit": {"nl": "personen met een (gedeeltelijke) uitkering",
+                           "en": "people with a (partial) benefit"},
+    "benefit_equivalents": {"nl": "uitkeringsequivalenten (volledige uitkeringen)",
+                            "en": "benefit equivalents (full benefits)"},
+    "persons_and_equivalents": {"nl": "Personen / uitkeringsequivalenten", "en": "People / benefit equivalents"},
     "perspective_municipality": {"nl": "perspectief: gemeente (kasstromen)", "en": "perspective: municipality (cash)"},
     "perspective_society": {"nl": "perspectief: maatschappij (MKBA)", "en": "perspective: society (MKBA)"},
     "never_within_horizon": {"nl": "niet binnen de horizon", "en": "not within the horizon"},
@@ -308,12 +315,20 @@ def cumulative_cash_figure(case: Case, res: dict, lang: str = "nl"):
 def caseload_figure(case: Case, res: dict, lang: str = "nl"):
     t = res["table"]
     fig, ax = _ax()
+    # persons with a benefit (full or partial; end of month) as persons; full-benefit equivalents
+    # (average during the month) labelled as such
+    items = ["on_benefit", "partial_benefit"] + (["programme_job"] if case.value("jobs.benefit_saving") < 1 else [])
     for group, color in (("treatment", "#1f5f8b"), ("control", "#999999")):
-        s = t[(t["item"] == "benefit_equivalents") & (t["group"] == group)].sort_values("month")
-        ax.plot(s["month"] + 1, s["nominal"], label=text(group, lang), color=color, lw=2)
-    ax.set_title(text("caseload", lang))
+        g = t[t["group"] == group]
+        people = g[g["item"].isin(items)].groupby("month")["nominal"].sum().sort_index()
+        beq = g[g["item"] == "benefit_equivalents"].set_index("month")["nominal"].sort_index()
+        ax.plot(people.index + 1, people.to_numpy(), label=f"{text(group, lang)}: {text('persons_on_benefit', lang)}",
+                color=color, lw=2)
+        ax.plot(beq.index + 0.5, beq.to_numpy(), label=f"{text(group, lang)}: {text('benefit_equivalents', lang)}",
+                color=color, lw=1.2, ls="--")
+    ax.set_title(text("caseload_persons", lang))
     ax.set_xlabel(text("month_axis", lang))
-    ax.set_ylabel(text("persons", lang))
+    ax.set_ylabel(text("persons_and_equivalents", lang))
     ax.legend(frameon=False)
     fig.tight_layout()
     return fig
