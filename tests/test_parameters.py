@@ -272,3 +272,19 @@ def test_series_override_of_model_parameter_is_refused(tmp_path):
     """)
     with pytest.raises(InputError, match="takes one value"):
         load_parameter_file(p)
+
+
+def test_numbers_read_from_a_file_dump_and_pickle_as_plain_floats(tmp_path):
+    import pickle
+
+    import yaml
+
+    from mkba.parameters import read_yaml
+
+    p = write(tmp_path, """
+        programme:
+          setup_cost: {value: 2500.5, unit: EUR, date: 2019, reference: x}
+    """)
+    raw = read_yaml(p)
+    assert yaml.safe_load(yaml.safe_dump(raw)) == raw
+    assert pickle.loads(pickle.dumps(raw)) == raw

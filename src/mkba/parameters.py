@@ -94,6 +94,11 @@ class RawFloat(float):
         return (RawFloat, (float(self), self.raw))
 
 
+# a RawFloat dumps like any float (tools that read a file with read_yaml and write it back)
+for _dumper in {yaml.SafeDumper, getattr(yaml, "CSafeDumper", yaml.SafeDumper), yaml.Dumper}:
+    _dumper.add_representer(RawFloat, yaml.representer.SafeRepresenter.represent_float)
+
+
 def raw_text(value: Any) -> str | None:
     """How a number was written in its YAML file, when the loader kept it."""
     return getattr(value, "raw", None) or None
