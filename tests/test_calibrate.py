@@ -71,8 +71,8 @@ def test_identification_keeps_only_sets_within_tolerance_and_contains_the_fit():
     case = load_case("fip_sittard_geleen")
     ident = fitting.identify(case)
     assert ident.n_grid == 81 * 81 * 7
-    assert ((ident.sets["extra_ended_benefits"] - 16).abs() <= 0.5).all()
-    assert ((ident.sets["ended_benefits_control"] - 55).abs() <= 1.0).all()
+    assert ((ident.sets["extra_exit_events"] - 16).abs() <= 0.5).all()
+    assert ((ident.sets["exit_events_control"] - 55).abs() <= 1.0).all()
     s = ident.sets
     near = s[np.isclose(s["baseline.work_exit_rate"], 0.055)]
     assert len(near) > 0
@@ -133,7 +133,7 @@ def test_write_flow_style_entry_and_new_override(tmp_path):
     dst2 = _copy("fip_sittard_geleen", tmp_path)
     case2 = load_case(dst2)
     res2 = fitting.fit(case2, {"cohort.initial_participants": (200, 400)},
-                       [fitting.Target("extra_ended_benefits", 16.0, tolerance=0.5)])
+                       [fitting.Target("extra_exit_events", 16.0, tolerance=0.5)])
     fitting.write_fitted(case2, res2, when="2026-12-01")
     line = next(ln for ln in dst2.read_text(encoding="utf-8").splitlines() if "cohort.initial_participants:" in ln)
     assert line.startswith("  cohort.initial_participants: {value: ")
@@ -171,19 +171,19 @@ def _case_with(tmp_path, name, replace_from, replace_to):
 
 
 def test_case_without_targets_is_a_clear_error(tmp_path):
-    dst = _case_with(tmp_path, "fip_sittard_geleen", "  targets: [extra_ended_benefits, ended_benefits_control]\n", "")
+    dst = _case_with(tmp_path, "fip_sittard_geleen", "  targets: [extra_exit_events, exit_events_control]\n", "")
     r = runner.invoke(app, ["calibrate", str(dst)])
     assert r.exit_code == 2
     assert "fip_sittard_geleen" in r.output and "calibration.targets" in r.output and "Fix:" in r.output
 
 
 def test_target_that_is_not_a_published_figure_names_case_target_and_fix(tmp_path):
-    dst = _case_with(tmp_path, "fip_sittard_geleen", "targets: [extra_ended_benefits,", "targets: [extra_ended_benefit,")
+    dst = _case_with(tmp_path, "fip_sittard_geleen", "targets: [extra_exit_events,", "targets: [extra_exit_event,")
     with pytest.raises(InputError) as exc:
         load_case(dst)
     msg = str(exc.value)
     assert "fip_sittard_geleen" in msg and "extra_ended_benefit" in msg and "calibration.targets" in msg
-    assert "did you mean 'extra_ended_benefits'" in msg
+    assert "did you mean 'extra_exit_events'" in msg
 
 
 def test_target_metric_that_does_not_exist_in_the_model():
@@ -198,7 +198,7 @@ def test_fit_that_does_not_converge_names_case_target_and_fix(tmp_path):
     r = runner.invoke(app, ["calibrate", str(dst), "--no-identify"])
     assert r.exit_code == 2
     out = " ".join(r.output.split())
-    assert "case fip_sittard_geleen: the fit did not converge to target extra_ended_benefits = 16" in out
+    assert "case fip_sittard_geleen: the fit did not converge to target extra_exit_events = 16" in out
     assert "effect.stock_share ended at the edge of its range: widen it in calibration.free" in out
 
 
@@ -231,7 +231,7 @@ def test_kinds_of_the_published_cases():
         return {(r["metric"], r["variant"]): r["kind"] for r in published_vs_model(load_case(name))}
 
     fip = kinds("fip_sittard_geleen")
-    assert fip[("extra_ended_benefits", None)] == "calibrated"
+    assert fip[("extra_exit_events", None)] == "calibrated"
     assert fip[("annual_saving_run_rate_eur", None)] == "input"
     assert fip[("programme_cost_per_year_eur", None)] == "input"
     assert set(kinds("buurt_mv_dordrecht").values()) == {"calibrated"}

@@ -81,3 +81,55 @@ def test_build_up_longer_than_horizon(tmp_path):
     """)
     with pytest.raises(InputError, match=r"build-up \(secondment.ramp_months = 18\) is longer than the horizon \(horizon.months = 12\)"):
         load_case(p)
+
+
+def _templates():
+    from mkba.parameters import data_dir
+
+    return sorted((data_dir() / "templates").glob("*.yaml"))
+
+
+def test_the_cookbook_templates_exist():
+    names = {p.stem for p in _templates()}
+    assert {"intensive_case_management", "subsidised_job", "secondment_benefit_kept", "training_part_time",
+            "placement_agency"} <= names
+
+
+@pytest.mark.parametrize("path", _templates(), ids=lambda p: p.stem)
+def test_every_template_validates_runs_and_makes_a_new_case(path, tmp_path):
+    """Each template (docs/cookbook.md) is a case that loads, runs and is a valid --from for `mkba new`."""
+    import math
+
+    from mkba.local import new_case_file
+    from mkba.model import case_warnings, evaluate_batch, summarise
+
+    case = load_case(path)
+    m = summarise(case)["metrics"]
+    assert all(math.isfinite(m[k]) for k in ("npv_eur", "municipal_npv_eur", "societal_npv_eur"))
+    assert m["extra_ended_benefits"] <= case.value("cohort.initial_participants") + case.value(
+        "cohort.inflow_per_month") * case.value("cohort.inflow_months") + 1e-9
+    assert not case_warnings(case), case_warnings(case)
+    out = new_case_file(f"my_{path.stem}", path.stem, out_dir=tmp_path)
+    new = load_case(out)
+    assert evaluate_batch(new)["npv_eur"][0] == pytest.approx(evaluate_batch(new)["npv_eur"][0])
+
+
+def test_validate_names_an_effect_that_outlasts_paid_participation(tmp_path):
+    """APP's variant effect_as_published lets the effect run on after the paid year without a source."""
+    from typer.testing import CliRunner
+
+    from mkba.cli import app
+    from mkba.model import case_warnings
+
+    warn = case_warnings(load_case("app_zaanstad", variant="effect_as_published"))
+    assert warn and "effect.persistence_months" in warn[0] and "participation.months = 12" in warn[0]
+    assert not case_warnings(load_case("app_zaanstad"))
+    src = load_case("app_zaanstad").source_file
+    text = open(src, encoding="utf-8").read().replace(
+        "  participation.months: {value: 12,",
+        "  effect.persistence_months: {value: 6, unit: months, date: 2018, reference: \"assumption: test\"}\n"
+        "  participation.months: {value: 12,")
+    p = tmp_path / "app_zaanstad.yaml"
+    p.write_text(text, encoding="utf-8")
+    r = CliRunner().invoke(app, ["validate", str(p)])
+    assert "warning:" in r.output and "effect.persistence_months" in r.output, r.output

@@ -81,8 +81,9 @@ def _ended_by_hand(months, added, weight):
 
 def test_app_decay_half_life_written_out():
     """The added exit chance (22,09 pp a year) holds for 24 months, then halves every 6 months
-    (effect.decay_start_month 24, effect.decay_half_life_months 6)."""
-    case = _app_stripped()
+    (effect.decay_start_month 24, effect.decay_half_life_months 6), in the reading where the effect
+    outlasts the paid year (variant effect_as_published: effect.persistence_months .inf)."""
+    case = _app_stripped(**{"effect.persistence_months": leaf(float("inf"), "months")})
     added = case.value("effect.work_exit_added")
     assert (case.value("effect.decay_start_month"), case.value("effect.decay_half_life_months")) == (24, 6)
 
@@ -156,6 +157,18 @@ def test_unit_value_rule_with_retention_written_out():
     assert math.isclose(metrics(half)["societal_net_eur"], 0.0, abs_tol=1e-6)   # a transfer for society
 
 
+def test_app_effect_stops_when_the_paid_participation_ends():
+    """APP as published pays one year (participation.months 12, 003_1cff8ea758d15861.txt:972-975) and no
+    source shows the effect lasting after it (effect.persistence_months 0): the added chance holds in months
+    0..11 of each entrant and is 0 from month 12, so by month 60 the 80 entrants have left with
+    80 x (1 - (1 - 0,2209) ** (12 / 12)) = 17,67 (no other exits in this stripped case)."""
+    case = _app_stripped()
+    added = case.value("effect.work_exit_added")
+    hand = 80.0 * (1.0 - (1.0 - added) ** (12 / 12))
+    assert hand == pytest.approx(_ended_by_hand(60, added, lambda t: 1.0 if t < 12 else 0.0), rel=1e-12)
+    assert metrics(case)["ended_benefits_treatment"] == pytest.approx(hand, rel=1e-9)
+
+
 # ---------------------------------------------------------------- headlines: the source's other readings
 def test_fip_pilot_period_next_to_five_years():
     """The 24-month pilot alone: the same € 266.000 of staff, but only 24 months of saving."""
@@ -189,7 +202,7 @@ def test_app_which_reading_meets_more_than_150000():
     spread_case = load_case("app_zaanstad", variant="entry_spread_year1")
     spread = metrics(spread_case)
     assert spread_case.value("cohort.inflow_per_month") * spread_case.value("cohort.inflow_months") == pytest.approx(80, abs=0.01)
-    assert spread["ended_benefits_treatment_year1"] == pytest.approx(24, abs=0.5)
+    assert spread["exit_events_treatment_year1"] == pytest.approx(24, abs=0.5)
     assert spread["returns_treatment_year1"] == pytest.approx(2, abs=0.5)
     assert month0["saving_counting_all_exits_year1_eur"] > 150_000 > spread["saving_counting_all_exits_year1_eur"]
     # upper bound by hand: 24 exits, each saving at most the months left in year 1 after entry

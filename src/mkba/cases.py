@@ -147,6 +147,22 @@ class Variant(BaseModel):
     overrides: dict[str, Any]
 
 
+class Group(BaseModel):
+    """A sub-group of a case (a site, a placement type): its share of the participants and its own overrides."""
+    model_config = ConfigDict(extra="forbid")
+    share: float
+    title: str | None = None
+    title_nl: str | None = None
+    overrides: dict[str, Any] = {}
+
+
+@dataclass
+class ResolvedGroup:
+    share: float
+    title: str | None
+    values: dict[str, float]
+
+
 class CaseFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
@@ -165,6 +181,7 @@ class CaseFile(BaseModel):
     variants: dict[str, Variant] = {}
     pilot: Pilot | None = None
     notes: list[str] = []
+    groups: dict[str, Group] = {}
     calibration: Calibration | None = None  # what `mkba calibrate` fits to which published figures
 
     @field_validator("name")
@@ -196,6 +213,7 @@ class Case:
     summary_nl: str | None = None
     source_file: str | None = None
     variant: str | None = None
+    groups: dict[str, ResolvedGroup] = field(default_factory=dict)
     calibration: Calibration | None = None
 
     @property
@@ -411,7 +429,8 @@ def load_case(name_or_path: str | Path, overrides: dict[str, Any] | None = None,
                 notes=(parent.notes if parent else []) + cf.notes, source_file=str(path),
                 pilot=cf.pilot or (parent.pilot if parent else None),
                 measured_in=cf.measured_in or (parent.measured_in if parent else None) or cf.start_date.year,
-                summary_nl=cf.summary_nl,
+                summary_nl=cf.summary_nl, groups=_resolve_groups(cf.groups, file=str(path)) or
+                (parent.groups if parent else {}),
                 calibration=cf.calibration or (parent.calibration if parent else None))
     check_calibration(case, file=str(path))
     if variant:
@@ -425,6 +444,26 @@ def load_case(name_or_path: str | Path, overrides: dict[str, Any] | None = None,
         case = case.with_overrides(overrides, source="--set")
     check_consistency(case, file=str(path))
     return case
+
+
+def _resolve_groups(groups: dict[str, Group], *, file: str) -> dict[str, ResolvedGroup]:
+    """Sub-groups with their overrides parsed as parameter leaves; the shares must add up to 1."""
+    if not groups:
+        return {}
+    out = {}
+    for name, g in groups.items():
+        if not 0.0 < g.share <= 1.0:
+            raise InputError(f"group '{name}' has share {g.share:g}", file=file, field=f"groups.{name}.share",
+                             value=g.share, fix="give each group a share between 0 and 1 (the shares add up to 1)")
+        params: dict[str, Parameter] = {}
+        _apply_overrides(params, g.overrides, file=f"{file}#groups.{name}")
+        out[name] = ResolvedGroup(share=g.share, title=g.title, values={k: p.value for k, p in params.items()})
+    total = sum(g.share for g in groups.values())
+    if abs(total - 1.0) > 1e-6:
+        raise InputError(f"the group shares add up to {total:g}, not 1 ("
+                         + ", ".join(f"{n} {g.share:g}" for n, g in groups.items()) + ")", file=file,
+                         field="groups", value=total, fix="make the shares of the groups add up to 1")
+    return out
 
 
 # ---------------------------------------------------------------- consistency
@@ -492,6 +531,11 @@ def check_consistency(case: Case, *, file: str | None = None) -> None:
             if ended is not None and ended > size:
                 fail(f"more exits than people: {ended} ended benefits in a {grp} group of {size}", f"pilot.{grp}_ended",
                      "check the counts")
+    from .cohort import check_inputs   # the model's own checks on timing, cost shares and stated outcomes
+
+    check_inputs(v, file=file or case.source_file)
+    for name, g in case.groups.items():
+        check_inputs({**v, **g.values}, file=f"{file or case.source_file}#groups.{name}")
 
 
 def check_calibration(case: Case, *, file: str | None = None) -> None:

@@ -657,6 +657,10 @@ def validate_cmd(file: Path = typer.Argument(..., help="a case or parameter YAML
             for st in stale_readings(c):
                 typer.echo(f"warning: {file}: {st.describe()}. Fix: rewrite the reading for the new values "
                            "(and its 'values:'), or delete it")
+            from .model import case_warnings
+
+            for w in case_warnings(c):
+                typer.echo(f"warning: {file}: {w}")
             checked = f", variants {', '.join(variants)}" if variants else ""
             typer.echo(f"ok: case {c.name} ({len(c.values)} parameters, assumptions {c.assumptions_hash()}"
                        f"{checked}; {len(c.published)} published figures name known metrics)")

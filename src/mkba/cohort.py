@@ -1,34 +1,31 @@
-"""People over time: monthly states of a cohort with and without the approach.
+"""People over time: hazards, outcomes as sources state them, and the checks on a case's timing.
 
-States (persons, per month):
+The cohort mechanics themselves (states, entry cohorts, competing hazards, the cycle on every
+channel) are written once, in the compiled kernel :mod:`mkba.fastkernel` (see its docstring).
+This module holds what is needed before the kernel runs, in plain numpy:
 
-``B``  on full benefit            ``P``  working part-time beside a partial benefit
-``W``  left benefit for work      ``O``  left benefit for other reasons (no return)
-``J``  on a programme contract (benefit ended or reduced while the contract lasts)
-
-Each month, in this order: new participants enter ``B``; programme contracts start or end;
-then competing exits from ``B`` (to work, to other reasons, and the one-off "stock" exits found
-by closer contact), part-time workers leave ``P``, and workers return from ``W`` to ``B``.
-Annual probabilities become monthly hazards with ``h = 1 - (1 - p) ** (1/12)``; competing
-hazards are combined as ``q = 1 - prod(1 - h_i)`` and split in proportion to ``h_i``, so
-people are conserved exactly.
-
-Everything is vectorised over scenarios: every parameter is an array of shape ``(n,)`` and the
-treatment (project alternative) and control (null alternative) groups are stacked into one
-array of shape ``(2n,)``, so one month is one numpy pass for all scenarios and both groups.
-Effect timing (lock-in, ramp-up, decay, stock window) runs in programme time: months since
-the programme started.
+* :func:`monthly_hazard` / :func:`annual_probability`: ``h = 1 - (1 - p) ** (1/12)``;
+* :func:`share_within`: the share of a group on benefit whose first exit to work falls within
+  ``N`` months, given the annual probabilities of exits to work and of other (competing) exits,
+  exactly as the kernel computes it month by month; :func:`work_rate_for_share` inverts it, so an
+  outcome stated as "30 % placed within 12 months" or "24 of 80 to work in year 1" becomes the
+  annual probability that reproduces it (:func:`derive_stated_outcomes` applies this to a
+  parameter set);
+* :func:`check_inputs` (errors) and :func:`warnings_for` (warnings) on a case's timing, cost
+  sharing and stated outcomes.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Mapping
 
 import numpy as np
 
+from .errors import InputError
+from .schema import PAYERS, SHARED_COST_ITEMS
+
 MONTHS_PER_YEAR = 12
-# An annual probability of exactly 1 has no finite monthly hazard; effects that push a
-# probability past this bound are capped (the cap only binds for extreme sweeps).
-MAX_ANNUAL_PROBABILITY = 0.9999
+MAX_ANNUAL_PROBABILITY = 0.9999   # the kernel's cap (mkba.fastkernel)
+SHARE_TOLERANCE = 1e-6            # cost shares and group shares must add up to 1 within this
 
 
 def monthly_hazard(p_annual):
@@ -42,211 +39,141 @@ def annual_probability(h_monthly):
     return 1.0 - (1.0 - np.asarray(h_monthly, dtype=float)) ** MONTHS_PER_YEAR
 
 
-@dataclass
-class States:
-    """Monthly states, each of shape ``(T, 2, n)``: axis 1 is (treatment, control).
+def share_within(p_work, p_other, months):
+    """Share whose first exit is to work within ``months``, with competing other exits.
 
-    ``*_avg`` are average persons during the month (what benefits and wages are paid on);
-    ``*_end`` are persons at the end of the month.
+    Monthly hazards ``h_w``, ``h_o`` leave the stock with ``q = 1 - (1 - h_w)(1 - h_o)``, split in
+    proportion, so ``share = h_w / (h_w + h_o) * (1 - (1 - q) ** months)``.
     """
-
-    B_avg: np.ndarray
-    P_avg: np.ndarray
-    W_avg: np.ndarray
-    J_avg: np.ndarray
-    B_end: np.ndarray
-    P_end: np.ndarray
-    W_end: np.ndarray
-    O_end: np.ndarray
-    J_end: np.ndarray
-    cum_inflow: np.ndarray
-    cum_ended: np.ndarray
-    cum_returns: np.ndarray
-    inflow: np.ndarray
-
-
-def effect_weight(P: dict, t) -> np.ndarray:
-    """Weight of the approach's effect in month(s) ``t``: 0 in lock-in, linear ramp, then decay.
-
-    ``t`` is a scalar month (result shape (n,)) or a column of months (T, 1) (result (T, n)).
-    """
-    L = P["effect.lock_in_months"]
-    R = P["effect.ramp_months"]
-    ramp = np.where(R > 0, np.clip((t - L + 1.0) / np.maximum(R, 1.0), 0.0, 1.0), 1.0)
-    w = np.where(t < L, 0.0, ramp)
-    H = P["effect.decay_half_life_months"]
-    if np.all(np.isinf(H)):
-        return w
-    D = P["effect.decay_start_month"]
+    hw = monthly_hazard(p_work)
+    ho = monthly_hazard(p_other)
+    q = 1.0 - (1.0 - hw) * (1.0 - ho)
+    tot = hw + ho
     with np.errstate(invalid="ignore", divide="ignore"):
-        decay = np.where(t >= D, np.exp2(-np.where(np.isinf(H), 0.0, (t - D) / H)), 1.0)
-    return w * decay
+        frac = np.where(tot > 0, hw / np.where(tot > 0, tot, 1.0), 0.0)
+    return frac * (1.0 - (1.0 - q) ** np.asarray(months, dtype=float))
 
 
-def _split(*hazards):
-    """Combine competing monthly hazards; return each destination's share of the stock."""
-    survive = 1.0 - hazards[0]
-    total = hazards[0]
-    for h in hazards[1:]:
-        survive = survive * (1.0 - h)
-        total = total + h
-    ratio = np.divide(1.0 - survive, total, out=np.zeros_like(total), where=total > 0)
-    return [h * ratio for h in hazards]
+def work_rate_for_share(share, p_other, months, *, field: str = "outcome.work_share", file: str | None = None):
+    """Annual probability of exits to work at which :func:`share_within` equals ``share`` (bisection)."""
+    share = np.asarray(share, dtype=float)
+    p_other = np.broadcast_to(np.asarray(p_other, dtype=float), share.shape)
+    months = np.broadcast_to(np.asarray(months, dtype=float), share.shape)
+    top = share_within(np.full(share.shape, MAX_ANNUAL_PROBABILITY), p_other, months)
+    if np.any(share > top + 1e-12):
+        bad = float(share[share > top + 1e-12].flat[0])
+        raise InputError(f"a share of {bad:g} cannot leave for work within the stated months while others leave for "
+                         f"other reasons (at most {float(top.min()):.4g})", file=file, field=field, value=bad,
+                         fix="check the stated share, its months, or baseline.other_exit_rate")
+    lo = np.zeros(share.shape)
+    hi = np.full(share.shape, MAX_ANNUAL_PROBABILITY)
+    for _ in range(60):
+        mid = 0.5 * (lo + hi)
+        below = share_within(mid, p_other, months) < share
+        lo = np.where(below, mid, lo)
+        hi = np.where(below, hi, mid)
+    return 0.5 * (lo + hi)
 
 
-@dataclass
-class Month:
-    """Average persons during one month, arrays of shape (1, 2, n), as :func:`mkba.cashflows.flows` reads them."""
+def derive_stated_outcomes(P: dict[str, np.ndarray], *, file: str | None = None) -> None:
+    """Replace ``baseline.work_exit_rate`` / ``effect.work_exit_added`` by the values that reproduce an
+    outcome stated as a share within N months or as "x of n to work in year 1" (in place).
 
-    B_avg: np.ndarray
-    P_avg: np.ndarray
-    W_avg: np.ndarray
-    J_avg: np.ndarray
-    inflow: np.ndarray
-
-
-def simulate(P: dict[str, np.ndarray], months: int, cycle_path: np.ndarray | None = None, *,
-             on_month=None, record: bool = True) -> States | None:
-    """Simulate treatment and control for every scenario, one month at a time.
-
-    ``P`` maps parameter names to arrays of shape ``(n,)``. ``cycle_path`` is an optional
-    multiplier on exit-to-work chances per month, shape ``(months,)`` or ``(months, n)``
-    (historical replay); it multiplies ``cycle.multiplier``.
-
-    Every month works on vectors of shape ``(2n,)`` (treatment then control), which stay in
-    the processor's cache; ``on_month(m, month, cum_ended, cum_returns, cum_inflow)`` receives
-    each month's average states (used by the batch evaluation to book money as it goes). With
-    ``record=True`` the full monthly states are returned as :class:`States`.
+    The stated effect is read as the participants' total chance (baseline included) in the case's own
+    conditions (cycle multiplier 1) with the effect at full strength from entry; lock-in and ramp-up,
+    if the case has them, come on top (:func:`warnings_for` says so).
     """
-    T = int(months)
-    n = P["baseline.work_exit_rate"].shape[0]
-    N = 2 * n
-    zeros = np.zeros(n)
+    count, of = P["outcome.work_count"], P["outcome.work_of"]
+    if np.any((count > 0) & (of <= 0)):
+        raise InputError("an outcome 'x of n' needs its n", file=file, field="outcome.work_of", value=0,
+                         fix="give outcome.work_of, the number of participants the count is out of")
+    if np.any(count > of):
+        i = int(np.argmax(count > of))
+        raise InputError(f"outcome 'x of n' has x = {count[i]:g} > n = {of[i]:g}: more people to work than took part",
+                         file=file, field="outcome.work_count", value=float(count[i]),
+                         fix="check the count and the group size (x must not exceed n)")
+    share, within = P["outcome.work_share"].copy(), P["outcome.work_within_months"].copy()
+    by_count = of > 0
+    if np.any(by_count):
+        share = np.where(by_count, count / np.where(by_count, of, 1.0), share)
+        within = np.where(by_count, 12.0, within)
+    b_share, b_within = P["outcome.baseline_share"], P["outcome.baseline_within_months"]
+    if np.any((b_share > 0) & (b_within <= 0)):
+        raise InputError("a stated baseline share needs its months", file=file, field="outcome.baseline_within_months",
+                         value=0, fix="give the months over which outcome.baseline_share was measured")
+    if np.any(b_share > 0):
+        rate = work_rate_for_share(b_share, P["baseline.other_exit_rate"], np.maximum(b_within, 1.0),
+                                   field="outcome.baseline_share", file=file)
+        P["baseline.work_exit_rate"] = np.where(b_share > 0, rate, P["baseline.work_exit_rate"])
+    stated = (share > 0) & (within > 0)
+    if np.any((share > 0) & (within <= 0)):
+        raise InputError("a stated share to work needs its months", file=file, field="outcome.work_within_months",
+                         value=0, fix="give the months from entry over which outcome.work_share was measured")
+    if np.any(stated):
+        p_other = P["baseline.other_exit_rate"] + P["effect.other_exit_added"]
+        total = work_rate_for_share(np.where(stated, share, 0.0), p_other, np.where(stated, within, 12.0), file=file)
+        added = total - P["baseline.work_exit_rate"] * P["effect.work_exit_ratio"]
+        P["effect.work_exit_added"] = np.where(stated, added, P["effect.work_exit_added"])
 
-    def both(a_treat, a_ctrl):
-        return np.concatenate([np.broadcast_to(a_treat, (n,)), np.broadcast_to(a_ctrl, (n,))])
 
-    path = None if cycle_path is None else np.asarray(cycle_path, dtype=float)
-    mult = P["cycle.multiplier"]
-    base_work = P["baseline.work_exit_rate"]
-    ratio_m1 = P["effect.work_exit_ratio"] - 1.0
-    added = P["effect.work_exit_added"]
-    sens = P["effect.cycle_sensitivity"]
-    lock_months, lock_factor = P["effect.lock_in_months"], P["effect.lock_in_factor"]
-    p_other = P["baseline.other_exit_rate"]
-    other_added = P["effect.other_exit_added"]
-    has_other_effect = bool(np.any(other_added))
-    h_other = monthly_hazard(p_other)
-    ho_const = both(h_other, h_other)
-    s, sm = P["effect.stock_share"], P["effect.stock_months"]
-    has_stock = bool(np.any(s > 0))
-    h_stock = 1.0 - (1.0 - np.minimum(s, MAX_ANNUAL_PROBABILITY)) ** (1.0 / sm) if has_stock else None
-    hr = monthly_hazard(np.concatenate([P["baseline.return_rate"]] * 2))
-    pt = np.concatenate([P["baseline.part_time_share"]] * 2)
-    has_part_time = bool(np.any(pt > 0))
-    p_partial = P["baseline.partial_to_work_rate"]
+def _first(a) -> float:
+    return float(np.asarray(a).flat[0])
 
-    def cycle_at(m):
-        if path is None:
-            return mult
-        return mult * path[m]
 
-    def control_work(cyc):
-        return monthly_hazard(base_work * cyc)
+def check_inputs(values: Mapping[str, float], *, file: str | None = None) -> None:
+    """Errors for a case whose timing, cost sharing or stated outcomes cannot be right (one scenario)."""
+    H = values["horizon.months"]
 
-    const_ctrl = path is None
-    hw_ctrl_const = control_work(mult) if const_ctrl else None
-    fpw_const = fpo_const = None
-    if has_part_time and const_ctrl:
-        h = monthly_hazard(p_partial * mult)
-        fpw_const, fpo_const = _split(both(h, h), ho_const)
+    def fail(problem, field, value, fix):
+        raise InputError(problem, file=file, field=field, value=value, fix=fix)
 
-    infl_months, infl_per, initial = P["cohort.inflow_months"], P["cohort.inflow_per_month"], P["cohort.initial_participants"]
-    j_share = np.concatenate([P["jobs.share"], zeros])
-    j_start = np.concatenate([P["jobs.start_month"], np.full(n, -1.0)])
-    j_end = np.concatenate([P["jobs.end_month"], np.full(n, -1.0)])
-    j_to_work = np.concatenate([P["jobs.to_work_share"], zeros])
-    j_saving = np.concatenate([P["jobs.benefit_saving"], zeros])
-    has_jobs = bool(np.any(j_share > 0))
+    if values["participation.months"] > H:
+        fail(f"the participation period ({values['participation.months']:g} months) is longer than the horizon "
+             f"({H:g} months)", "participation.months", values["participation.months"],
+             "shorten participation.months or lengthen horizon.months")
+    if values["jobs.share"] > 0 and values["jobs.end_month"] - values["jobs.start_month"] > H:
+        fail(f"the programme contract ({values['jobs.end_month'] - values['jobs.start_month']:g} months, jobs.start_month "
+             f"to jobs.end_month) is longer than the horizon ({H:g} months)", "jobs.end_month", values["jobs.end_month"],
+             "shorten the contract or lengthen horizon.months")
+    for item in SHARED_COST_ITEMS:
+        total = sum(values[f"sharing.{item}.{payer}"] for payer in PAYERS)
+        if abs(total - 1.0) > SHARE_TOLERANCE:
+            parts = ", ".join(f"{payer} {values[f'sharing.{item}.{payer}']:g}" for payer in PAYERS
+                              if values[f"sharing.{item}.{payer}"])
+            fail(f"the cost shares of '{item}' sum to {total:g}, not 1 ({parts or 'none'})", f"sharing.{item}", total,
+                 f"make the shares of sharing.{item}.* add up to 1 (e.g. municipality 0.5, housing_corporation 0.5)")
+    if values["outcome.work_count"] > values["outcome.work_of"] and values["outcome.work_count"] > 0:
+        fail(f"outcome 'x of n' has x = {values['outcome.work_count']:g} > n = {values['outcome.work_of']:g}: more "
+             "people to work than took part", "outcome.work_count", values["outcome.work_count"],
+             "check the count and the group size (x must not exceed n)")
 
-    B = np.zeros(N); Pp = np.zeros(N); W = np.zeros(N); O = np.zeros(N); J = np.zeros(N)
-    cum = np.zeros(N); ret = np.zeros(N); cin = np.zeros(N)
-    names = ("B_avg", "P_avg", "W_avg", "J_avg", "B_end", "P_end", "W_end", "O_end", "J_end",
-             "cum_inflow", "cum_ended", "cum_returns", "inflow")
-    rec = {k: np.empty((T, N)) for k in names} if record else None
-    for m in range(T):
-        inflow_t = np.where(m < infl_months, infl_per, 0.0)
-        if m == 0:
-            inflow_t = inflow_t + initial
-        inflow = np.concatenate([inflow_t, inflow_t])
-        cin = cin + inflow
-        P_prev, W_prev = Pp, W
-        B = B + inflow
-        if has_jobs:
-            start = j_start == m
-            if start.any():
-                hired = np.where(start, B * j_share, 0.0)
-                B = B - hired
-                J = J + hired
-                cum = cum + hired * j_saving
-            end = j_end == m
-            if end.any():
-                leaving = np.where(end, J, 0.0)
-                J = J - leaving
-                W = W + leaving * j_to_work
-                back = leaving * (1.0 - j_to_work)
-                B = B + back
-                ret = ret + back * j_saving
-                W_prev = W
-        B_start, J_now = B, J
-        # --- this month's hazards
-        cyc = cycle_at(m)
-        w = effect_weight(P, m)
-        lock = np.where(m < lock_months, lock_factor, 1.0)
-        p_work_t = base_work * cyc * lock * (1.0 + ratio_m1 * w) + added * w * (1.0 + sens * (cyc - 1.0))
-        hw = both(monthly_hazard(p_work_t), hw_ctrl_const if const_ctrl else control_work(cyc))
-        ho = both(monthly_hazard(p_other + other_added * w), h_other) if has_other_effect else ho_const
-        if has_stock:
-            hs = both(np.where(m < sm, h_stock, 0.0), zeros)
-            fw, fo, fs = _split(hw, ho, hs)
-            fo = fo + fs
-        else:
-            fw, fo = _split(hw, ho)
-        # --- transitions
-        ew = B * fw
-        eo = B * fo
-        rw = W * hr
-        B = B - ew - eo + rw
-        if has_part_time:
-            if const_ctrl:
-                fpw, fpo = fpw_const, fpo_const
-            else:
-                h = monthly_hazard(p_partial * cyc)
-                fpw, fpo = _split(both(h, h), ho_const)
-            pw = Pp * fpw
-            po = Pp * fpo
-            ew_part = ew * pt
-            Pp = Pp + ew_part - pw - po
-            W = W + ew - ew_part + pw - rw
-            O = O + eo + po
-            cum = cum + ew - ew_part + eo + pw + po
-        else:
-            W = W + ew - rw
-            O = O + eo
-            cum = cum + ew + eo
-        ret = ret + rw
-        B_avg = (B_start + B) * 0.5
-        P_avg = (P_prev + Pp) * 0.5
-        W_avg = (W_prev + W) * 0.5
-        if on_month is not None:
-            def cube(a):
-                return a.reshape(1, 2, n)
-            on_month(m, Month(cube(B_avg), cube(P_avg), cube(W_avg), cube(J_now), cube(inflow)), cum, ret, cin)
-        if record:
-            for k, v in (("B_avg", B_avg), ("P_avg", P_avg), ("W_avg", W_avg), ("J_avg", J_now), ("B_end", B),
-                         ("P_end", Pp), ("W_end", W), ("O_end", O), ("J_end", J), ("cum_inflow", cin),
-                         ("cum_ended", cum), ("cum_returns", ret), ("inflow", inflow)):
-                rec[k][m] = v
-    if not record:
-        return None
-    return States(**{k: v.reshape(T, 2, n) for k, v in rec.items()})
+
+def effect_outlasts_payment(values: Mapping[str, float]) -> float:
+    """Months by which the effect of the last entrant outlasts what is paid for (0 = it does not)."""
+    persist = values["effect.persistence_months"]
+    has_effect = (values["effect.work_exit_added"] != 0 or values["effect.work_exit_ratio"] != 1
+                  or values["effect.other_exit_added"] != 0 or values["outcome.work_share"] > 0
+                  or values["outcome.work_of"] > 0)
+    return float(persist) if has_effect and persist > 0 else 0.0
+
+
+def warnings_for(case) -> list[str]:
+    """Warnings for ``mkba validate`` and the report: an effect that outlasts paid participation without a
+    stated source, and stated outcomes read with lock-in or ramp-up on top."""
+    v = case.values
+    out = []
+    extra = effect_outlasts_payment(v)
+    if extra > 0:
+        ref = case.parameters["effect.persistence_months"].reference or ""
+        sourced = (".txt:" in ref or "CBS" in ref) and not ref.startswith("assumption")
+        if not sourced:
+            span = "lasting" if np.isinf(extra) else f"{extra:g} months"
+            out.append(f"effect.persistence_months: the effect lasts {span} after the paid participation "
+                       f"(participation.months = {v['participation.months']:g}) without a source for it "
+                       f"(reference: '{ref}'). Fix: cite the source that shows the effect persisting, or set "
+                       "effect.persistence_months to 0")
+    if (v["outcome.work_share"] > 0 or v["outcome.work_of"] > 0) and (v["effect.lock_in_months"] > 0 or v["effect.ramp_months"] > 0):
+        out.append("outcome.*: the stated outcome is converted with the effect at full strength from entry; the case's "
+                   "lock-in/ramp-up lower the outcome the model reproduces. Fix: set effect.lock_in_months and "
+                   "effect.ramp_months to 0 or give the effect as effect.work_exit_added")
+    return out

@@ -105,8 +105,8 @@ def unit_value_reconciliation():
          "explanation": "7 % above the rule: household mix or rounding of the published € 240.000"},
         {"source": "APP Zaanstad, year 1", "reference": "003_1cff8ea758d15861.txt:957-958, 975",
          "published_eur": 150000 / 24,
-         "model_eur": ma["saving_counting_all_exits_year1_eur"] / ma["ended_benefits_treatment_year1"],
-         "benefit_years": ma["saving_counting_all_exits_year1_eur"] / ma["ended_benefits_treatment_year1"] / b,
+         "model_eur": ma["saving_counting_all_exits_year1_eur"] / ma["exit_events_treatment_year1"],
+         "benefit_years": ma["saving_counting_all_exits_year1_eur"] / ma["exit_events_treatment_year1"] / b,
          "explanation": "exits spread over year 1 save about half a benefit-year each in that year"},
     ]
     return pd.DataFrame(rows)

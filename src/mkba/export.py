@@ -76,14 +76,18 @@ PER_YEAR_LABELS: dict[str, tuple[str, str]] = {
     "discounted_net_eur": ("Netto resultaat contant (EUR)", FMT_EUR),
     "cumulative_net_eur": ("Cumulatief netto resultaat (EUR)", FMT_EUR),
     "benefit_months_saved": ("Bespaarde uitkeringsmaanden", FMT_COUNT),
-    "extra_ended_benefits": ("Extra beëindigde uitkeringen (cumulatief, eind jaar)", FMT_COUNT),
+    "extra_ended_benefits": ("Extra mensen uit de uitkering (eind jaar)", FMT_COUNT),
     "societal_net_eur": ("Maatschappelijk netto resultaat (EUR)", FMT_EUR),
     "secondment_surplus_after_benefit_eur": ("Detachering: overschot na uitkering (EUR)", FMT_EUR),
     "months": ("Maanden", FMT_INT),
+    "municipal_net_eur": ("Gemeentelijk netto resultaat (EUR)", FMT_EUR),
+    "extra_people_off_benefit_avg": ("Extra mensen uit de uitkering (gemiddeld over het jaar)", FMT_COUNT),
+    "extra_exit_events": ("Extra uitstroommomenten (cumulatief, eind jaar)", FMT_COUNT),
 }
 
 ACTOR_LABELS = {"municipality": "Gemeente", "rijk": "Rijk", "participant": "Deelnemer", "employer": "Werkgever",
-                "care": "Zorg", "society": "Overige maatschappij", "total": "Totaal"}
+                "care": "Zorg", "society": "Overige maatschappij", "total": "Totaal",
+                "housing_corporation": "Woningcorporatie", "agency": "Bureau", "other": "Overig"}
 ITEM_LABELS = {
     "benefit_payments": "Uitkeringen", "buig_budget": "BUIG-budget (deel dat het Rijk verrekent)",
     "wages": "Loon uit werk", "care_costs": "Zorgkosten", "wellbeing": "Welzijn",

@@ -1,55 +1,54 @@
-"""Compiled batch engine: the whole batch model in one numba kernel, parallel over scenarios.
+"""The model kernel: every mechanism of the model, written once, compiled by numba.
 
-:func:`mkba.model.evaluate_batch` dispatches here for large batches when numba is installed
-(``engine="auto"``, or ``engine="numba"``). The kernel is a scalar re-statement of the numpy
-path and must stay in step with it:
+One scalar kernel simulates one scenario (treatment and control, every sub-group), month by
+month, and books each month's money per (actor, item, category). It serves both uses:
 
-* :func:`mkba.cohort.simulate` (inflow, programme jobs starting/ending, competing hazards split
-  as in ``cohort._split``, one-off stock effect, part-time work, returns, the effect weight with
-  lock-in, ramp-up and decay, the cycle multiplier, a cycle path ``(T,)`` or ``(T, n)`` and
-  ``effect.cycle_sensitivity``);
-* :func:`mkba.cashflows.flows`, in the same order, including the conditional flows;
-* :func:`mkba.model.book_month` and ``_LedgerBuilder`` (municipal net and programme cost,
-  societal net, societal programme cost = every flow of an item that carries a ``programme``
-  flow, the secondment result minus the benefit of the seconded);
-* :func:`mkba.metrics.compute`.
+* **record mode** (``run``): it also writes the monthly people states and every flow into
+  preallocated arrays, from which :mod:`mkba.model` builds the tidy table;
+* **metrics mode** (``evaluate_batch``): it only keeps the ledger rows it needs and reduces
+  them to the headline metrics inside the kernel, for blocks of scenarios spread over the
+  cores with ``prange``; memory does not grow with the batch beyond the parameters of a chunk
+  and the metrics.
 
-How the kernel runs: ``prange`` hands blocks of ``_BLOCK`` scenarios to the cores; each block
-has a small scratch array of monthly rows (``_N_ROWS x T``, a few tens of kB). Per scenario:
-:func:`_exit_shares` (hazards and ``_split`` of both groups for every month, first, so that the
-libm calls of successive months overlap; kept from the block's previous scenario when their
-inputs are the same), :func:`_states` (month by month), :func:`_flows` (flow by flow over all
-months, in the order of ``cashflows.flows``, so every ledger row gets the same additions in the
-same order as ``book_month``) and :func:`_metrics` (the sums of ``metrics.compute`` over the
-months, in its order). Memory does not grow with the batch beyond the parameters of a chunk
-and the metrics. The kernel does the same floating-point operations in the same order as the
-numpy path, so results agree to rounding; here they are bit for bit the same (numpy and numba
-both call the C library's ``log1p``, ``expm1``, ``exp2`` and ``pow``; on other platforms these
-could differ in the last bit).
+There is no second implementation: :mod:`mkba.cohort`, :mod:`mkba.cashflows` and
+:mod:`mkba.metrics` document the mechanisms and hold the Python-side helpers (hazard
+conversions, the metric names, the per-year table), the numbers all come from here. A plain
+numpy implementation of the same outline is kept in ``benchmarks/`` only, as the peer the
+benchmark prints ratios against.
 
-Conditional flows: the numpy path adds a flow only when its switch is on anywhere in the batch
-(e.g. ``np.any(P["effects.care_saving_per_worker_year"])``), and ``book_month`` treats an item
-as a programme item only if one of its flows in that list is a programme flow. Every item that
-has a programme flow (staff, participants, other, secondment overhead, job wages) has it
-whenever any flow of that item exists, and a scenario whose switch is off has flows that are
-exactly zero, which change no ledger row. So the kernel decides per scenario: it skips the
-flows whose switch is off for that scenario, and books the others (with their programme items)
-as ``book_month`` does. The same holds for the batch-wide switches in ``simulate`` (stock
-effect, other-exit effect, part-time work, programme jobs).
+People (per scenario, per group; treatment by entry cohort, control aggregated)
+------------------------------------------------------------------------------
+States: ``B`` full benefit, ``P`` part-time work beside a partial benefit, ``W`` left benefit
+for work, ``O`` left for other reasons (no return), ``J`` on a programme contract. Entrants of
+month ``e`` form cohort ``e``; everything that depends on time in the programme runs on the
+cohort's own age ``a = m - e``: lock-in, ramp-up, decay, the effect window (participation plus
+persistence), the one-off stock effect, the trial period and the programme contract, the
+participation months that are charged. Once a cohort is older than every one of these
+(``age_mature``) its hazards no longer depend on age, so it joins one pooled "mature" cohort:
+the cost per scenario grows with the number of age-dependent months, not with the horizon
+squared. The control group has no age dependence and is one aggregate.
 
-Two entry points share the kernel: :func:`ledger` returns the monthly :class:`mkba.metrics.Ledger`
-(for :func:`mkba.metrics.compute`; used by the tests), :func:`metrics` and :func:`evaluate_batch`
-compute the metrics inside the kernel (no ``(T, n)`` arrays at all; chunked parameter
-matrices), which is what keeps a million scenarios well under 1 GiB.
+Each month, in order: entrants (and refills of places left early) join ``B``; contracts start
+(at age ``jobs.start_month``, a share ``jobs.share`` of those on benefit) or end (at age
+``jobs.end_month``, ``jobs.to_work_share`` to regular work, the rest back to benefit); then
+competing monthly hazards move people: from ``B`` to work / other / stock exit; from ``P`` to
+full work / other / back to full benefit; from ``W`` back to benefit; from ``J`` drop-out /
+dismissal (back to benefit) / regular work. Competing hazards ``h_i`` leave a stock with
+``q = 1 - prod(1 - h_i)``, split in proportion to ``h_i``, so people are conserved exactly.
+Annual probabilities become monthly hazards ``h = 1 - (1 - p) ** (1/12)``.
 
-numba is imported here, at module level; :mod:`mkba.model` imports this module only when it
-dispatches to it, so ``import mkba`` and the CLI never load numba.
+The economic cycle ``c`` (``cycle.multiplier`` times the optional cycle path) acts on every
+channel with its own sensitivity ``s``: channels that find work are multiplied by
+``1 + s (c - 1)`` (baseline job finding by ``c`` itself), channels that lose it (returns,
+drop-outs, dismissals) by ``1 - s (c - 1)``; both floored at 0.
+
+Money: see :mod:`mkba.cashflows` (the catalogue ``FLOWS`` is defined here, where it is used).
 """
 from __future__ import annotations
 
+import math
 import os
 import threading
-from typing import Any, Mapping
 
 import numpy as np
 
@@ -58,37 +57,109 @@ from numba import njit, prange
 
 if "NUMBA_THREADING_LAYER" not in os.environ:
     # tbb if installed, else numba's own workqueue: both survive os.fork() (the notebook kernels'
-    # fork server, process pools), GNU OpenMP (numba's other choice on Linux) does not. The
-    # workqueue is not re-entrant, hence one launch at a time (_LOCK).
+    # fork server, process pools), GNU OpenMP does not. The workqueue is not re-entrant, hence
+    # one launch at a time (_LOCK).
     numba.config.THREADING_LAYER = "forksafe"
 
-from .cohort import MAX_ANNUAL_PROBABILITY, MONTHS_PER_YEAR
-from .discounting import discount_factors
-from .metrics import BREAK_EVEN_TOLERANCE_EUR, METRIC_NAMES, Ledger
-from .schema import SCHEMA
+from .schema import PAYERS, SCHEMA, SHARED_COST_ITEMS
 
-__all__ = ["PARAM_NAMES", "KERNEL_METRICS", "param_matrix", "ledger", "metrics", "evaluate_batch",
-           "FAST_CHUNK", "numba_version"]
+MONTHS_PER_YEAR = 12
+# An annual probability of exactly 1 has no finite monthly hazard; probabilities past this bound
+# are capped (the cap only binds for extreme sweeps).
+MAX_ANNUAL_PROBABILITY = 0.9999
+BREAK_EVEN_TOLERANCE_EUR = 1e-6   # rounding noise when cumulative flows cross zero
 
-#: rows of the parameter matrix passed to the kernel: the schema's names in the schema's order
-PARAM_NAMES: tuple[str, ...] = tuple(SCHEMA)
+# ------------------------------------------------------------------ the flow catalogue
+ACTORS = ("municipality", "rijk", "participant", "employer", "care", "society", "housing_corporation",
+          "agency", "other")
+CATEGORIES = ("transfer", "programme", "effect")
+_FIXED_FLOWS = (
+    ("municipality", "benefit_payments", "transfer"),   # 0
+    ("participant", "benefit_payments", "transfer"),    # 1
+    ("municipality", "buig_budget", "transfer"),        # 2
+    ("rijk", "buig_budget", "transfer"),                # 3
+    ("employer", "wages", "transfer"),                  # 4
+    ("participant", "wages", "transfer"),               # 5
+    ("rijk", "wages", "transfer"),                      # 6
+    ("care", "care_costs", "effect"),                   # 7
+    ("participant", "wellbeing", "effect"),             # 8
+    ("municipality", "execution_costs", "effect"),      # 9
+    ("employer", "production", "effect"),               # 10
+    ("employer", "secondment_fees", "transfer"),        # 11
+    ("municipality", "secondment_fees", "transfer"),    # 12
+    ("municipality", "secondment_top_up", "transfer"),  # 13
+    ("participant", "secondment_top_up", "transfer"),   # 14
+    ("participant", "job_wages", "transfer"),           # 15
+    ("rijk", "job_wages", "transfer"),                  # 16
+    ("employer", "job_wages", "transfer"),              # 17 the employer's share of the wage
+    ("society", "job_production", "effect"),            # 18
+    ("employer", "job_fees", "transfer"),               # 19
+    ("municipality", "job_fees", "transfer"),           # 20
+)
+(F_MUNI_BENEFIT, F_PART_BENEFIT, F_MUNI_BUIG, F_RIJK_BUIG, F_EMPL_WAGES, F_PART_WAGES, F_RIJK_WAGES, F_CARE,
+ F_WELLBEING, F_EXECUTION, F_PRODUCTION, F_EMPL_SEC_FEES, F_MUNI_SEC_FEES, F_MUNI_TOPUP, F_PART_TOPUP,
+ F_PART_JOB_WAGES, F_RIJK_JOB_WAGES, F_EMPL_JOB_WAGES, F_JOB_PRODUCTION, F_EMPL_JOB_FEES,
+ F_MUNI_JOB_FEES) = range(len(_FIXED_FLOWS))
+N_PAYERS = len(PAYERS)
+# programme cost items, each split over the payers by sharing.<item>.<payer>
+(S_STAFF, S_PARTICIPANTS, S_PLACEMENTS, S_OTHER, S_SEC_OVERHEAD, S_JOB_WAGES) = range(len(SHARED_COST_ITEMS))
+F_SHARED = len(_FIXED_FLOWS)
+#: every flow the kernel books: (actor, item, category), in the order of the record arrays
+FLOWS: tuple[tuple[str, str, str], ...] = _FIXED_FLOWS + tuple(
+    (payer, item, "programme") for item in SHARED_COST_ITEMS for payer in PAYERS)
+N_FLOWS = len(FLOWS)
+PROGRAMME_ITEMS = frozenset(item for _, item, cat in FLOWS if cat == "programme")
 
-#: scenarios per kernel call in :func:`evaluate_batch` (parameter matrix ~0.5 kB per scenario)
-FAST_CHUNK = 65536
+# ledger rows of a scenario (treatment minus control unless named _T/_C)
+(R_MN, R_MC, R_SN, R_SC, R_SEC, R_BEQ_T, R_BEQ_C, R_OFF_T, R_OFF_C, R_EV_T, R_EV_C, R_RET_T, R_RET_C, R_CIN,
+ R_GBS, R_ALLEX, R_RUN_M, R_RUN_S, R_TAKE, R_MG, R_SG) = range(21)
+N_ROWS = 21
+LEDGER_ROWS = ("muni_net", "muni_cost", "soc_net", "soc_cost", "secondment_surplus", "beq_t", "beq_c",
+               "off_t", "off_c", "events_t", "events_c", "returns_t", "returns_c", "cum_inflow",
+               "benefit_saving_eur", "all_exits_saving_eur", "run_rate_muni", "run_rate_soc", "taking_part",
+               "muni_gross", "soc_gross")
 
-# Parameters the kernel reads, by a kernel-local number. The kernel gets ``ix`` (row of each in
-# the parameter matrix) at run time, so a cached compiled kernel stays valid if the schema's
-# order changes.
+
+def _coefficients() -> np.ndarray:
+    """How each flow enters the money rows: municipal net and programme cost, societal net and
+    programme cost (every flow of an item that carries a programme flow, netted over actors),
+    the municipality's secondment result."""
+    c = np.zeros((5, N_FLOWS))
+    for k, (actor, item, cat) in enumerate(FLOWS):
+        c[0, k] = 1.0 if actor == "municipality" else 0.0
+        c[1, k] = -1.0 if (actor == "municipality" and cat == "programme") else 0.0
+        c[2, k] = 1.0
+        c[3, k] = -1.0 if item in PROGRAMME_ITEMS else 0.0
+        c[4, k] = 1.0 if (actor == "municipality" and item.startswith("secondment_")) else 0.0
+    return c
+
+
+COEF = _coefficients()
+# the same coefficients as tuples: compile-time constants in the kernel (a global array is not)
+_C_MUNI = tuple(float(x) for x in COEF[0])
+_C_MCOST = tuple(float(x) for x in COEF[1])
+_C_SCOST = tuple(float(x) for x in COEF[3])
+_C_SEC = tuple(float(x) for x in COEF[4])
+
+# people rows recorded per month and arm (run mode)
+PEOPLE = ("on_benefit", "partial_benefit", "in_work", "other_exit", "programme_job", "off_benefit",
+          "cum_inflow", "cum_ended", "cum_returns", "benefit_equivalents", "taking_part", "seconded")
+(P_B, P_P, P_W, P_O, P_J, P_OFF, P_CIN, P_EV, P_RET, P_BEQ, P_TAKE, P_SEC) = range(len(PEOPLE))
+N_PEOPLE = len(PEOPLE)
+
+# ------------------------------------------------------------------ parameters the kernel reads
 _KERNEL_PARAMS = (
     "baseline.work_exit_rate", "baseline.other_exit_rate", "baseline.return_rate", "baseline.part_time_share",
-    "baseline.partial_benefit_saving", "baseline.partial_to_work_rate", "cycle.multiplier",
+    "baseline.partial_benefit_saving", "baseline.partial_to_work_rate", "baseline.partial_return_rate",
+    "baseline.return_cycle_sensitivity", "baseline.partial_to_work_cycle_sensitivity", "cycle.multiplier",
     "effect.work_exit_added", "effect.work_exit_ratio", "effect.other_exit_added", "effect.stock_share",
-    "effect.stock_months", "effect.lock_in_months", "effect.lock_in_factor", "effect.ramp_months",
-    "effect.decay_start_month", "effect.decay_half_life_months", "effect.cycle_sensitivity",
+    "effect.stock_months", "effect.stock_cycle_sensitivity", "effect.lock_in_months", "effect.lock_in_factor",
+    "effect.ramp_months", "effect.decay_start_month", "effect.decay_half_life_months", "effect.cycle_sensitivity",
+    "effect.persistence_months", "participation.months", "participation.stops_at_exit",
     "cohort.initial_participants", "cohort.inflow_per_month", "cohort.inflow_months",
     "programme.months", "programme.staff_fte", "programme.cost_per_fte_year", "programme.clients_per_fte",
-    "programme.cost_per_participant", "programme.cost_per_participant_month", "programme.setup_cost",
-    "programme.other_cost_per_month",
+    "programme.cost_per_participant", "programme.cost_per_participant_month", "programme.cost_per_placement",
+    "programme.setup_cost", "programme.other_cost_per_month",
     "benefit.cost_per_year", "benefit.household_factor", "benefit.retention_share",
     "work.wage_cost_per_year", "work.hours_fraction", "work.net_wage_share", "work.production_ratio",
     "effects.care_saving_per_worker_year", "effects.wellbeing_per_worker_year",
@@ -97,580 +168,593 @@ _KERNEL_PARAMS = (
     "secondment.top_up_per_hour", "secondment.top_up_cap_per_month", "secondment.overhead_per_month",
     "secondment.overhead_per_hour",
     "jobs.share", "jobs.start_month", "jobs.end_month", "jobs.wage_cost_per_year", "jobs.hours_fraction",
-    "jobs.benefit_saving", "jobs.production_value_per_year", "jobs.to_work_share",
+    "jobs.benefit_saving", "jobs.production_value_per_year", "jobs.to_work_share", "jobs.dropout_rate",
+    "jobs.dismissal_rate", "jobs.to_work_rate", "jobs.refill_share", "jobs.wage_benefit_ratio",
+    "jobs.employer_share", "jobs.fee_per_month", "jobs.placement_cycle_sensitivity",
+    "jobs.to_work_cycle_sensitivity", "jobs.dropout_cycle_sensitivity",
     "evaluation.month",
-)
-(K_BASE_WORK, K_BASE_OTHER, K_RETURN, K_PT_SHARE, K_PARTIAL_SAVING, K_PARTIAL_TO_WORK, K_CYCLE,
- K_ADDED, K_RATIO, K_OTHER_ADDED, K_STOCK_SHARE, K_STOCK_MONTHS, K_LOCK_MONTHS, K_LOCK_FACTOR, K_RAMP,
- K_DECAY_START, K_HALF_LIFE, K_CYCLE_SENS,
+) + tuple(f"sharing.{item}.{payer}" for item in SHARED_COST_ITEMS for payer in PAYERS)
+(K_BASE_WORK, K_BASE_OTHER, K_RETURN, K_PT_SHARE, K_PARTIAL_SAVING, K_PARTIAL_TO_WORK, K_PARTIAL_RETURN,
+ K_RETURN_SENS, K_PARTIAL_SENS, K_CYCLE,
+ K_ADDED, K_RATIO, K_OTHER_ADDED, K_STOCK_SHARE, K_STOCK_MONTHS, K_STOCK_SENS, K_LOCK_MONTHS, K_LOCK_FACTOR,
+ K_RAMP, K_DECAY_START, K_HALF_LIFE, K_CYCLE_SENS, K_PERSIST, K_PART_MONTHS, K_STOPS_AT_EXIT,
  K_INITIAL, K_INFLOW, K_INFLOW_MONTHS,
- K_PROG_MONTHS, K_STAFF_FTE, K_COST_FTE, K_CLIENTS_FTE, K_COST_PART, K_COST_PART_MONTH, K_SETUP, K_OTHER_COST,
+ K_PROG_MONTHS, K_STAFF_FTE, K_COST_FTE, K_CLIENTS_FTE, K_COST_PART, K_COST_PART_MONTH, K_COST_PLACEMENT,
+ K_SETUP, K_OTHER_COST,
  K_BENEFIT, K_HOUSEHOLD, K_RETENTION,
  K_WAGE, K_HOURS, K_NET_SHARE, K_PRODUCTION,
  K_CARE, K_WELLBEING, K_EXECUTION,
  K_SEC_SHARE, K_SEC_HOURS, K_SEC_RAMP, K_SEC_TARIFF, K_SEC_TOPUP, K_SEC_CAP, K_SEC_OVH_MONTH, K_SEC_OVH_HOUR,
  K_JOB_SHARE, K_JOB_START, K_JOB_END, K_JOB_WAGE, K_JOB_HOURS, K_JOB_SAVING, K_JOB_PRODUCTION, K_JOB_TO_WORK,
- K_EVAL_MONTH) = range(len(_KERNEL_PARAMS))
+ K_JOB_DROPOUT, K_JOB_DISMISSAL, K_JOB_TO_WORK_RATE, K_JOB_REFILL, K_JOB_WAGE_RATIO, K_JOB_EMPLOYER,
+ K_JOB_FEE, K_JOB_PLACE_SENS, K_JOB_WORK_SENS, K_JOB_DROP_SENS,
+ K_EVAL_MONTH) = range(len(_KERNEL_PARAMS) - len(SHARED_COST_ITEMS) * N_PAYERS)
+K_SHARING = len(_KERNEL_PARAMS) - len(SHARED_COST_ITEMS) * N_PAYERS   # first sharing.* entry
+N_KPARAMS = len(_KERNEL_PARAMS)
+assert all(k in SCHEMA for k in _KERNEL_PARAMS)
 
-#: metrics the kernel computes itself, in the order of its output rows
-KERNEL_METRICS: tuple[str, ...] = (
-    "extra_ended_benefits", "benefit_months_saved", "gross_saving_eur", "programme_cost_eur", "net_result_eur",
-    "npv_eur", "bcr", "break_even_month", "monthly_break_even_month", "cost_per_extra_ended_benefit_eur",
+#: headline metrics computed by the kernel, in the order of its output rows (see mkba.metrics)
+METRIC_NAMES: tuple[str, ...] = (
+    "extra_ended_benefits", "extra_people_off_benefit_avg", "benefit_months_saved", "extra_exit_events",
+    "gross_saving_eur", "programme_cost_eur", "net_result_eur", "npv_eur", "bcr", "break_even_month",
+    "monthly_break_even_month", "cost_per_extra_ended_benefit_eur", "cost_per_extra_person_off_benefit_eur",
     "annual_saving_run_rate_eur", "programme_cost_per_year_eur", "annual_net_run_rate_eur",
     "gross_benefit_saving_eur", "saving_counting_all_exits_eur", "deadweight_share",
-    "ended_benefits_treatment", "ended_benefits_control",
-    "municipal_net_result_eur", "municipal_npv_eur", "societal_benefits_eur", "societal_costs_eur",
-    "societal_net_eur", "societal_npv_eur", "societal_bcr", "secondment_surplus_after_benefit_year1_eur",
-    "secondment_break_even_month", "gross_saving_year1_eur", "programme_cost_year1_eur", "net_result_year1_eur",
-    "saving_counting_all_exits_year1_eur", "net_counting_all_exits_year1_eur", "ended_benefits_treatment_year1",
-    "returns_treatment_year1",
+    "ended_benefits_treatment", "ended_benefits_control", "exit_events_treatment", "exit_events_control",
+    "municipal_net_result_eur", "municipal_npv_eur", "municipal_bcr", "municipal_programme_cost_eur",
+    "societal_benefits_eur", "societal_costs_eur", "societal_net_eur", "societal_net_result_eur",
+    "societal_npv_eur", "societal_bcr",
+    "secondment_surplus_after_benefit_year1_eur", "secondment_break_even_month", "gross_saving_year1_eur",
+    "programme_cost_year1_eur", "net_result_year1_eur", "saving_counting_all_exits_year1_eur",
+    "net_counting_all_exits_year1_eur", "ended_benefits_treatment_year1", "exit_events_treatment_year1",
+    "returns_treatment_year1", "participation_months_charged",
 )
-N_METRICS = len(KERNEL_METRICS)
-
-# Constants of the numpy path, passed to the kernel at run time (a cached kernel only notices
-# edits to this file, not to cohort.py or metrics.py).
-_CONSTS = np.array([MAX_ANNUAL_PROBABILITY, BREAK_EVEN_TOLERANCE_EUR, float(MONTHS_PER_YEAR)])
-_BLOCK = 256       # scenarios per parallel task (they share scratch rows)
-(_R_W, _R_FW_T, _R_FO_T, _R_FW_C, _R_FO_C, _R_FPW, _R_FPO,
- _R_BA_T, _R_PA_T, _R_WA_T, _R_JA_T, _R_BA_C, _R_PA_C, _R_WA_C, _R_INFL, _R_CIN,
- _R_CUM_T, _R_CUM_C, _R_RET_T, _R_RET_C,
- _R_SN, _R_MN, _R_MC, _R_SC, _R_SEC, _R_BEQ_T, _R_BEQ_C, _R_PROD_T, _R_PROD_C) = range(29)
-_N_ROWS = 29
-_N_HKEY = 16       # inputs of the monthly exit shares
-_LOCK = threading.Lock()   # one kernel launch at a time (the workqueue layer is not re-entrant)
+N_METRICS = len(METRIC_NAMES)
+_BLOCK = 64          # scenarios per parallel task
+_LOCK = threading.Lock()
 
 
 def numba_version() -> str:
     return numba.__version__
 
 
-# ------------------------------------------------------------------ the kernel
-# Split into a few compiled functions (exit shares, states, flows, metrics), called per scenario
-# by _scenario: smaller functions compile much faster than one large one.
-@njit(cache=True)
-def _hazard(p, maxp, mpy):
-    """mkba.cohort.monthly_hazard for one value (np.clip keeps NaN, so does this)."""
-    if p < 0.0:
-        p = 0.0
-    elif p > maxp:
-        p = maxp
-    return -np.expm1(np.log1p(-p) / mpy)
+# ------------------------------------------------------------------ scalar helpers
+@njit(cache=True, inline="always")
+def _hazard(p):
+    """Monthly hazard from an annual probability: 1 - (1 - p) ** (1/12), p clipped to [0, MAX]."""
+    if p <= 0.0:
+        return 0.0
+    if p > MAX_ANNUAL_PROBABILITY:
+        p = MAX_ANNUAL_PROBABILITY
+    return -math.expm1(math.log1p(-p) / MONTHS_PER_YEAR)
 
 
-@njit(cache=True)
-def _split2(h1, h2):
-    """cohort._split for two hazards: each destination's share of the stock."""
-    survive = (1.0 - h1) * (1.0 - h2)
-    total = h1 + h2
-    ratio = (1.0 - survive) / total if total > 0.0 else 0.0
-    return h1 * ratio, h2 * ratio
+@njit(cache=True, inline="always")
+def _split3(h1, h2, h3):
+    """Competing monthly hazards: each destination's share of the stock (people conserved)."""
+    tot = h1 + h2 + h3
+    if tot <= 0.0:
+        return 0.0, 0.0, 0.0
+    r = (1.0 - (1.0 - h1) * (1.0 - h2) * (1.0 - h3)) / tot
+    return h1 * r, h2 * r, h3 * r
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
+def _up(s, c):
+    """Cycle factor of a channel that finds work: 1 + s (c - 1), floored at 0."""
+    f = 1.0 + s * (c - 1.0)
+    return f if f > 0.0 else 0.0
+
+
+@njit(cache=True, inline="always")
+def _down(s, c):
+    """Cycle factor of a channel that loses work: 1 - s (c - 1), floored at 0."""
+    f = 1.0 - s * (c - 1.0)
+    return f if f > 0.0 else 0.0
+
+
+@njit(cache=True, inline="always")
 def _safe_div(a, b):
-    """mkba.metrics._safe_div for one value."""
     if b > 0.0:
         return a / b
     return np.nan
 
 
 @njit(cache=True)
-def _break_even(last_negative, T):
-    """mkba.metrics.first_month_staying_nonnegative from the last negative month (-1 = none)."""
-    if last_negative == T - 1:
-        return np.nan
-    return last_negative + 2.0
+def effect_weight(a, lock, ramp, decay_start, half_life, window_end):
+    """Weight of the effect at age ``a`` (months since the participant's entry).
 
-
-@njit(cache=True, error_model="numpy", nogil=True)
-def _exit_shares(j, Pm, ix, consts, T, path, rows, wkey, hkey):
-    """cohort.simulate's hazards and cohort._split for every month: rows W, FW_T, FO_T, FW_C, FO_C, FPW, FPO.
-
-    Computed for all months before the states: they do not depend on them, so the libm calls
-    of successive months overlap. Kept as they are when the block's previous scenario had the
-    same inputs (``hkey``); the effect weight row likewise when its timing was the same (``wkey``).
+    0 during lock-in, a linear ramp over ``ramp`` months, halving every ``half_life`` months from
+    ``decay_start``, and 0 from ``window_end`` (participation plus persistence) on.
     """
-    maxp = consts[0]; mpy = consts[2]
-    base_work = Pm[ix[K_BASE_WORK], j]
-    p_other = Pm[ix[K_BASE_OTHER], j]
-    pt = Pm[ix[K_PT_SHARE], j]
-    p_partial = Pm[ix[K_PARTIAL_TO_WORK], j]
-    mult = Pm[ix[K_CYCLE], j]
-    added = Pm[ix[K_ADDED], j]
-    ratio_m1 = Pm[ix[K_RATIO], j] - 1.0
-    other_added = Pm[ix[K_OTHER_ADDED], j]
-    s_share = Pm[ix[K_STOCK_SHARE], j]
-    s_months = Pm[ix[K_STOCK_MONTHS], j]
-    lock_months = Pm[ix[K_LOCK_MONTHS], j]
-    lock_factor = Pm[ix[K_LOCK_FACTOR], j]
-    R = Pm[ix[K_RAMP], j]
-    D = Pm[ix[K_DECAY_START], j]
-    H = Pm[ix[K_HALF_LIFE], j]
-    sens = Pm[ix[K_CYCLE_SENS], j]
-    has_path = path.shape[0] > 0
-    per_scenario_path = path.shape[1] > 1
-    pcol = j if per_scenario_path else 0
+    if a < lock or a >= window_end:
+        return 0.0
+    w = 1.0
+    if ramp > 0.0:
+        w = (a - lock + 1.0) / max(ramp, 1.0)
+        if w > 1.0:
+            w = 1.0
+        elif w < 0.0:
+            w = 0.0
+    if a >= decay_start and not math.isinf(half_life):
+        w *= 2.0 ** (-(a - decay_start) / half_life)
+    return w
 
-    hkey[0] = base_work; hkey[1] = mult; hkey[2] = ratio_m1; hkey[3] = added; hkey[4] = sens
-    hkey[5] = lock_months; hkey[6] = lock_factor; hkey[7] = R; hkey[8] = D; hkey[9] = H
-    hkey[10] = p_other; hkey[11] = other_added; hkey[12] = s_share; hkey[13] = s_months
-    hkey[14] = p_partial; hkey[15] = pt
-    same = hkey[_N_HKEY] == 1.0 and not per_scenario_path
-    for i in range(_N_HKEY):
-        same = same and hkey[i] == hkey[_N_HKEY + 1 + i]
-    if same:
+
+@njit(cache=True)
+def age_mature(p, T):
+    """Age from which nothing in a cohort depends on its age any more (at most T)."""
+    lock = p[K_LOCK_MONTHS]; ramp = p[K_RAMP]
+    window = p[K_PART_MONTHS] + p[K_PERSIST]
+    A = max(lock + ramp, p[K_PART_MONTHS])
+    if p[K_STOCK_SHARE] > 0.0:
+        A = max(A, p[K_STOCK_MONTHS])
+    if p[K_JOB_SHARE] > 0.0:
+        A = max(A, p[K_JOB_END] + 1.0)
+    if math.isinf(window):
+        if not math.isinf(p[K_HALF_LIFE]):
+            return T
+    else:
+        A = max(A, window)
+    A = math.ceil(A) + 1.0
+    return int(min(A, float(T)))
+
+
+# ------------------------------------------------------------------ one group, one scenario
+@njit(cache=True, inline="always")
+def _book(k, arm, m, v, acc, F, record, coef):
+    """Book flow ``k`` of arm (0 treatment, 1 control) in month ``m``: into the month's ledger
+    accumulators ``acc`` (municipal net, municipal programme cost, societal net, societal programme
+    cost, secondment result; treatment minus control) and, in record mode, into ``F``."""
+    if record:
+        F[k, arm, m] += v
+    sv = v if arm == 0 else -v
+    acc[0] += _C_MUNI[k] * sv
+    acc[1] += _C_MCOST[k] * sv
+    acc[2] += sv
+    acc[3] += _C_SCOST[k] * sv
+    acc[4] += _C_SEC[k] * sv
+
+
+@njit(cache=True, inline="always")
+def _close_month(m, acc, rows):
+    rows[R_MN, m] += acc[0]; rows[R_MC, m] += acc[1]; rows[R_SN, m] += acc[2]; rows[R_SC, m] += acc[3]
+    rows[R_SEC, m] += acc[4]
+    for i in range(5):
+        acc[i] = 0.0
+
+
+@njit(cache=True, inline="always")
+def _book_shared(item, arm, m, cost, p, rows, F, record, coef):
+    """A programme cost (positive) of ``item``, split over the payers."""
+    if cost == 0.0:
         return
-    for i in range(_N_HKEY):
-        hkey[_N_HKEY + 1 + i] = hkey[i]
-    hkey[_N_HKEY] = 1.0
-
-    # effect weight (cohort.effect_weight)
-    if not (wkey[4] == 1.0 and wkey[0] == lock_months and wkey[1] == R and wkey[2] == D and wkey[3] == H):
-        decays = not np.isinf(H)
-        for m in range(T):
-            t = float(m)
-            if R > 0.0:
-                w = (t - lock_months + 1.0) / max(R, 1.0)
-                w = min(max(w, 0.0), 1.0)
-            else:
-                w = 1.0
-            if t < lock_months:
-                w = 0.0
-            if decays and t >= D:
-                w = w * np.exp2(-((t - D) / H))
-            rows[_R_W, m] = w
-        wkey[0] = lock_months; wkey[1] = R; wkey[2] = D; wkey[3] = H; wkey[4] = 1.0
-
-    h_other = _hazard(p_other, maxp, mpy)
-    h_stock = 0.0
-    if s_share > 0.0:
-        h_stock = 1.0 - (1.0 - min(s_share, maxp)) ** (1.0 / s_months)
-    has_pt = pt > 0.0
-    fw_c, fo_c = _split2(_hazard(base_work * mult, maxp, mpy), h_other)
-    fpw = 0.0
-    fpo = 0.0
-    if has_pt:
-        fpw, fpo = _split2(_hazard(p_partial * mult, maxp, mpy), h_other)
-    last_p_work = np.nan
-    hw_t = 0.0
-    last_p_ctrl = np.nan
-    hw_c = 0.0
-    for m in range(T):
-        t = float(m)
-        w = rows[_R_W, m]
-        cyc = mult * path[m, pcol] if has_path else mult
-        lock = lock_factor if t < lock_months else 1.0
-        p_work = base_work * cyc * lock * (1.0 + ratio_m1 * w) + added * w * (1.0 + sens * (cyc - 1.0))
-        if p_work != last_p_work:
-            hw_t = _hazard(p_work, maxp, mpy)
-            last_p_work = p_work
-        ho_t = h_other
-        if other_added != 0.0:
-            ho_t = _hazard(p_other + other_added * w, maxp, mpy)
-        hs_t = h_stock if t < s_months else 0.0
-        # treatment: cohort._split(hw, ho, hs), then fo + fs
-        surv = 1.0 - hw_t
-        tot = hw_t
-        surv = surv * (1.0 - ho_t)
-        tot = tot + ho_t
-        surv = surv * (1.0 - hs_t)
-        tot = tot + hs_t
-        rat = (1.0 - surv) / tot if tot > 0.0 else 0.0
-        rows[_R_FW_T, m] = hw_t * rat
-        rows[_R_FO_T, m] = ho_t * rat + hs_t * rat
-        # control (no effect, no stock) and part-time workers (both groups)
-        if has_path:
-            p_ctrl = base_work * cyc
-            if p_ctrl != last_p_ctrl:
-                hw_c = _hazard(p_ctrl, maxp, mpy)
-                last_p_ctrl = p_ctrl
-            fw_c, fo_c = _split2(hw_c, h_other)
-            if has_pt:
-                fpw, fpo = _split2(_hazard(p_partial * cyc, maxp, mpy), h_other)
-        rows[_R_FW_C, m] = fw_c; rows[_R_FO_C, m] = fo_c
-        rows[_R_FPW, m] = fpw; rows[_R_FPO, m] = fpo
+    base = K_SHARING + item * N_PAYERS
+    for q in range(N_PAYERS):
+        share = p[base + q]
+        if share != 0.0:
+            _book(F_SHARED + item * N_PAYERS + q, arm, m, -share * cost, rows, F, record, coef)
 
 
-@njit(cache=True, error_model="numpy", nogil=True)
-def _states(j, Pm, ix, consts, T, rows):
-    """cohort.simulate's states, month by month: average persons and cumulative counts per month."""
-    maxp = consts[0]; mpy = consts[2]
-    hr = _hazard(Pm[ix[K_RETURN], j], maxp, mpy)
-    pt = Pm[ix[K_PT_SHARE], j]
-    initial = Pm[ix[K_INITIAL], j]
-    infl_per = Pm[ix[K_INFLOW], j]
-    infl_months = Pm[ix[K_INFLOW_MONTHS], j]
-    j_share = Pm[ix[K_JOB_SHARE], j]
-    j_start = Pm[ix[K_JOB_START], j]
-    j_end = Pm[ix[K_JOB_END], j]
-    j_saving = Pm[ix[K_JOB_SAVING], j]
-    j_to_work = Pm[ix[K_JOB_TO_WORK], j]
-    has_pt = pt > 0.0
-    Ba_t = rows[_R_BA_T]; Pa_t = rows[_R_PA_T]; Wa_t = rows[_R_WA_T]; Ja_t = rows[_R_JA_T]
-    Ba_c = rows[_R_BA_C]; Pa_c = rows[_R_PA_C]; Wa_c = rows[_R_WA_C]
-    INFL = rows[_R_INFL]; CIN = rows[_R_CIN]
-    CUM_T = rows[_R_CUM_T]; CUM_C = rows[_R_CUM_C]; RET_T = rows[_R_RET_T]; RET_C = rows[_R_RET_C]
-    FW_T = rows[_R_FW_T]; FO_T = rows[_R_FO_T]; FW_C = rows[_R_FW_C]; FO_C = rows[_R_FO_C]
-    FPW = rows[_R_FPW]; FPO = rows[_R_FPO]
-    Bt = 0.0; Pt = 0.0; Wt = 0.0; Jt = 0.0      # treatment
-    Bc = 0.0; Pc = 0.0; Wc = 0.0                # control
-    cum_t = 0.0; cum_c = 0.0; ret_t = 0.0; ret_c = 0.0; cin = 0.0
-    for m in range(T):
-        t = float(m)
-        # ---- inflow
-        infl = infl_per if t < infl_months else 0.0
-        if m == 0:
-            infl = infl + initial
-        cin = cin + infl
-        Pt_prev = Pt; Wt_prev = Wt; Pc_prev = Pc; Wc_prev = Wc
-        Bt = Bt + infl
-        Bc = Bc + infl
-        # ---- programme contracts (treatment only)
-        if j_start == t:
-            hired = Bt * j_share
-            Bt = Bt - hired
-            Jt = Jt + hired
-            cum_t = cum_t + hired * j_saving
-        if j_end == t:
-            leaving = Jt
-            Jt = Jt - leaving
-            Wt = Wt + leaving * j_to_work
-            back = leaving * (1.0 - j_to_work)
-            Bt = Bt + back
-            ret_t = ret_t + back * j_saving
-            Wt_prev = Wt
-        Bt_start = Bt; Bc_start = Bc
-        Ja_t[m] = Jt
-        # ---- transitions
-        ew = Bt * FW_T[m]; eo = Bt * FO_T[m]; rw = Wt * hr
-        Bt = Bt - ew - eo + rw
-        if has_pt:
-            pw = Pt * FPW[m]; po = Pt * FPO[m]; ew_part = ew * pt
-            Pt = Pt + ew_part - pw - po
-            Wt = Wt + ew - ew_part + pw - rw
-            cum_t = cum_t + ew - ew_part + eo + pw + po
-        else:   # no part-time work: the terms above are exact zeros
-            Wt = Wt + ew - rw
-            cum_t = cum_t + ew + eo
-        ret_t = ret_t + rw
-        ew = Bc * FW_C[m]; eo = Bc * FO_C[m]; rw = Wc * hr
-        Bc = Bc - ew - eo + rw
-        if has_pt:
-            pw = Pc * FPW[m]; po = Pc * FPO[m]; ew_part = ew * pt
-            Pc = Pc + ew_part - pw - po
-            Wc = Wc + ew - ew_part + pw - rw
-            cum_c = cum_c + ew - ew_part + eo + pw + po
-        else:
-            Wc = Wc + ew - rw
-            cum_c = cum_c + ew + eo
-        ret_c = ret_c + rw
-        Ba_t[m] = (Bt_start + Bt) * 0.5; Pa_t[m] = (Pt_prev + Pt) * 0.5; Wa_t[m] = (Wt_prev + Wt) * 0.5
-        Ba_c[m] = (Bc_start + Bc) * 0.5; Pa_c[m] = (Pc_prev + Pc) * 0.5; Wa_c[m] = (Wc_prev + Wc) * 0.5
-        INFL[m] = infl; CIN[m] = cin
-        CUM_T[m] = cum_t; CUM_C[m] = cum_c; RET_T[m] = ret_t; RET_C[m] = ret_c
+@njit(cache=True, error_model="numpy")
+def _group(p, T, path, pcol, rows, F, PPL, record, C, coef):
+    """Simulate one group of one scenario (parameters ``p`` in kernel order), adding to ``rows``
+    (and, in record mode, to the flows ``F`` (N_FLOWS, 2, T) and people ``PPL`` (N_PEOPLE, 2, T)).
 
-
-@njit(cache=True, error_model="numpy", nogil=True)
-def _flows(j, Pm, ix, consts, T, rows):
-    """cashflows.flows booked as treatment - control (model.book_month, _LedgerBuilder): ledger rows.
-
-    Flow by flow, in the order of cashflows.flows, each over all months, so every ledger row
-    gets the same additions in the same order as book_month. The control group has no programme
-    jobs and no secondment. A flow whose switch is off for this scenario is exactly zero and skipped.
+    ``C`` is scratch (8, T + 1) for the treatment cohorts: B, P, W, O, J per entry month.
     """
-    mpy = consts[2]
-    pbs = Pm[ix[K_PARTIAL_SAVING], j]
-    prog_months = Pm[ix[K_PROG_MONTHS], j]
-    staff_fte = Pm[ix[K_STAFF_FTE], j]
-    cost_fte = Pm[ix[K_COST_FTE], j]
-    cpf = Pm[ix[K_CLIENTS_FTE], j]
-    cpp = Pm[ix[K_COST_PART], j]
-    cppm = Pm[ix[K_COST_PART_MONTH], j]
-    setup = Pm[ix[K_SETUP], j]
-    other_cost = Pm[ix[K_OTHER_COST], j]
-    b_month = Pm[ix[K_BENEFIT], j] * Pm[ix[K_HOUSEHOLD], j] / mpy
-    retention = Pm[ix[K_RETENTION], j]
-    wage = Pm[ix[K_WAGE], j]
-    hours_frac = Pm[ix[K_HOURS], j]
-    ns = Pm[ix[K_NET_SHARE], j]
-    prod_ratio = Pm[ix[K_PRODUCTION], j]
-    care = Pm[ix[K_CARE], j]
-    wellbeing = Pm[ix[K_WELLBEING], j]
-    execution = Pm[ix[K_EXECUTION], j]
-    sec_share = Pm[ix[K_SEC_SHARE], j]
-    sec_hpm = Pm[ix[K_SEC_HOURS], j]
-    sec_ramp = Pm[ix[K_SEC_RAMP], j]
-    tariff = Pm[ix[K_SEC_TARIFF], j]
-    top_up_hour = Pm[ix[K_SEC_TOPUP], j]
-    top_up_cap = Pm[ix[K_SEC_CAP], j]
-    ovh_month = Pm[ix[K_SEC_OVH_MONTH], j]
-    ovh_hour = Pm[ix[K_SEC_OVH_HOUR], j]
-    j_share = Pm[ix[K_JOB_SHARE], j]
-    j_wage = Pm[ix[K_JOB_WAGE], j]
-    j_hours = Pm[ix[K_JOB_HOURS], j]
-    j_saving = Pm[ix[K_JOB_SAVING], j]
-    j_prod = Pm[ix[K_JOB_PRODUCTION], j]
+    has_path = path.shape[0] > 0
+    mult = p[K_CYCLE]
+    base_work = p[K_BASE_WORK]; p_other = p[K_BASE_OTHER]; p_ret = p[K_RETURN]
+    pt = p[K_PT_SHARE]; psav = p[K_PARTIAL_SAVING]; p_pw = p[K_PARTIAL_TO_WORK]; p_pr = p[K_PARTIAL_RETURN]
+    ret_sens = p[K_RETURN_SENS]; pw_sens = p[K_PARTIAL_SENS]
+    added = p[K_ADDED]; ratio_m1 = p[K_RATIO] - 1.0; other_added = p[K_OTHER_ADDED]
+    s_share = p[K_STOCK_SHARE]; s_months = p[K_STOCK_MONTHS]; s_sens = p[K_STOCK_SENS]
+    lock = p[K_LOCK_MONTHS]; lock_f = p[K_LOCK_FACTOR]; ramp = p[K_RAMP]
+    d_start = p[K_DECAY_START]; half = p[K_HALF_LIFE]; e_sens = p[K_CYCLE_SENS]
+    part_m = p[K_PART_MONTHS]; window = part_m + p[K_PERSIST]; stops = p[K_STOPS_AT_EXIT]
+    initial = p[K_INITIAL]; infl = p[K_INFLOW]; infl_m = p[K_INFLOW_MONTHS]
+    prog_m = p[K_PROG_MONTHS]
+    b_month = p[K_BENEFIT] * p[K_HOUSEHOLD] / MONTHS_PER_YEAR
+    retention = p[K_RETENTION]
+    ns = p[K_NET_SHARE]; prod_ratio = p[K_PRODUCTION]
+    wage_month = p[K_WAGE] * p[K_HOURS] / MONTHS_PER_YEAR
+    care = p[K_CARE] / MONTHS_PER_YEAR; wellbeing = p[K_WELLBEING] / MONTHS_PER_YEAR
+    execution = p[K_EXECUTION] / MONTHS_PER_YEAR
+    staff_fte = p[K_STAFF_FTE]; cost_fte = p[K_COST_FTE] / MONTHS_PER_YEAR; cpf = p[K_CLIENTS_FTE]
+    cost_part = p[K_COST_PART]; cost_pm = p[K_COST_PART_MONTH]; cost_place = p[K_COST_PLACEMENT]
+    setup = p[K_SETUP]; other_cost = p[K_OTHER_COST]
+    sec_share = p[K_SEC_SHARE]; sec_hours = p[K_SEC_HOURS]; sec_ramp = p[K_SEC_RAMP]
+    tariff = p[K_SEC_TARIFF]
+    top_up_rate = min(p[K_SEC_TOPUP] * sec_hours, p[K_SEC_CAP])
+    ovh_month = p[K_SEC_OVH_MONTH]; ovh_hour = p[K_SEC_OVH_HOUR]
+    j_share = p[K_JOB_SHARE]; has_jobs = j_share > 0.0
+    j_start = p[K_JOB_START]; j_end = p[K_JOB_END]; jsav = p[K_JOB_SAVING]
+    j_to_work = p[K_JOB_TO_WORK]; j_refill = p[K_JOB_REFILL]
+    j_drop = p[K_JOB_DROPOUT]; j_dism = p[K_JOB_DISMISSAL]; j_work_rate = p[K_JOB_TO_WORK_RATE]
+    j_place_sens = p[K_JOB_PLACE_SENS]; j_work_sens = p[K_JOB_WORK_SENS]; j_drop_sens = p[K_JOB_DROP_SENS]
+    if p[K_JOB_WAGE_RATIO] > 0.0:
+        # net wage = ratio x benefit; the employer cost is that net wage over the net share
+        job_wage_month = p[K_JOB_WAGE_RATIO] * b_month / (ns if ns > 0.0 else 1.0)
+    else:
+        job_wage_month = p[K_JOB_WAGE] * p[K_JOB_HOURS] / MONTHS_PER_YEAR
+    j_empl = p[K_JOB_EMPLOYER]; j_fee = p[K_JOB_FEE]
+    job_prod = p[K_JOB_PRODUCTION] / MONTHS_PER_YEAR
+    A = age_mature(p, T)
+    h_other = _hazard(p_other)
+    fl = np.zeros(5)                               # this month's ledger accumulators
+    last_cyc = np.nan; hr = 0.0; hpw = 0.0; hpr = 0.0; hw_c = 0.0; e_cyc = 1.0
+    last_p_work = np.nan; last_hw = 0.0
 
-    net_div = ns if ns > 0.0 else 1.0
-    wage_month = wage * hours_frac / mpy
-    job_wage_month = j_wage * j_hours / mpy
-    job_prod_month = j_prod / mpy
-    care_month = care / mpy
-    wellbeing_month = wellbeing / mpy
-    execution_month = -execution / mpy
-    top_up_rate = min(top_up_hour * sec_hpm, top_up_cap)
-    one_m_ret = 1.0 - retention
-    neg_one_m_ret = -one_m_ret
-    one_m_ns = 1.0 - ns
-    one_m_pbs = 1.0 - pbs
-    one_m_jbs = 1.0 - j_saving
-
-    Ba_t = rows[_R_BA_T]; Pa_t = rows[_R_PA_T]; Wa_t = rows[_R_WA_T]; Ja_t = rows[_R_JA_T]
-    Ba_c = rows[_R_BA_C]; Pa_c = rows[_R_PA_C]; Wa_c = rows[_R_WA_C]
-    INFL = rows[_R_INFL]
-    SN = rows[_R_SN]; MN = rows[_R_MN]; MC = rows[_R_MC]; SC = rows[_R_SC]; SEC = rows[_R_SEC]
-    BEQ_T = rows[_R_BEQ_T]; BEQ_C = rows[_R_BEQ_C]; PROD_T = rows[_R_PROD_T]; PROD_C = rows[_R_PROD_C]
-    for m in range(T):                                        # cashflows.benefit_equivalents
-        BEQ_T[m] = Ba_t[m] + Pa_t[m] * one_m_pbs + Ja_t[m] * one_m_jbs
-        BEQ_C[m] = Ba_c[m] + Pa_c[m] * one_m_pbs + 0.0 * one_m_jbs
-    for m in range(T):
-        ben_t = b_month * BEQ_T[m]
-        ben_c = b_month * BEQ_C[m]
-        d = -ben_t - -ben_c                                   # municipality benefit_payments
-        sn = 0.0 + d; mn = 0.0 + d
-        sn += ben_t - ben_c                                   # participant benefit_payments
-        d = one_m_ret * ben_t - one_m_ret * ben_c             # municipality buig_budget
-        sn += d; mn += d
-        sn += neg_one_m_ret * ben_t - neg_one_m_ret * ben_c   # rijk buig_budget
-        gross_t = wage_month * Wa_t[m] + b_month * pbs * Pa_t[m] / net_div
-        gross_c = wage_month * Wa_c[m] + b_month * pbs * Pa_c[m] / net_div
-        sn += -gross_t - -gross_c                             # employer wages
-        sn += ns * gross_t - ns * gross_c                     # participant wages
-        sn += one_m_ns * gross_t - one_m_ns * gross_c         # rijk wages
-        SN[m] = sn; MN[m] = mn; MC[m] = 0.0; SC[m] = 0.0; SEC[m] = 0.0
-        PROD_T[m] = prod_ratio * gross_t
-        PROD_C[m] = prod_ratio * gross_c
-    if care != 0.0:                                           # care care_costs
-        for m in range(T):
-            SN[m] += care_month * (Wa_t[m] + Ja_t[m]) - care_month * (Wa_c[m] + 0.0)
-    if wellbeing != 0.0:                                      # participant wellbeing
-        for m in range(T):
-            SN[m] += wellbeing_month * (Wa_t[m] + Ja_t[m]) - wellbeing_month * (Wa_c[m] + 0.0)
-    if execution != 0.0:                                      # municipality execution_costs
-        for m in range(T):
-            d = execution_month * (Ba_t[m] + Pa_t[m]) - execution_month * (Ba_c[m] + Pa_c[m])
-            SN[m] += d; MN[m] += d
-    if staff_fte != 0.0 or cpf > 0.0:                         # municipality programme_staff (programme)
-        for m in range(T):
-            fte = staff_fte
-            if cpf > 0.0:
-                fte = fte + (Ba_t[m] + Pa_t[m]) / cpf
-            staff = fte * cost_fte / mpy if prog_months > float(m) else 0.0
-            d = -staff - -0.0
-            SN[m] += d; MN[m] += d; MC[m] -= d; SC[m] -= d
-    if cpp != 0.0 or cppm != 0.0:                             # municipality programme_participants (programme)
-        for m in range(T):
-            per_part = cpp * INFL[m] + (cppm * (Ba_t[m] + Pa_t[m]) if prog_months > float(m) else 0.0)
-            d = -per_part - -0.0
-            SN[m] += d; MN[m] += d; MC[m] -= d; SC[m] -= d
-    if other_cost != 0.0 or setup != 0.0:                     # municipality programme_other (programme)
-        for m in range(T):
-            other = (other_cost if prog_months > float(m) else 0.0) + (setup if m == 0 else 0.0)
-            d = -other - -0.0
-            SN[m] += d; MN[m] += d; MC[m] -= d; SC[m] -= d
-    if sec_share > 0.0:                                       # cashflows.secondment_activity: treatment only
-        for m in range(T):
-            t = float(m)
-            if sec_ramp > 0.0:
-                s_ramp = min(max(t / max(sec_ramp, 1.0), 0.0), 1.0)
-            else:
-                s_ramp = 1.0
-            seconded = sec_share * (Ba_t[m] + Pa_t[m]) * s_ramp
-            hours = seconded * sec_hpm
-            fees = tariff * hours
-            sn = SN[m]; mn = MN[m]; mc = MC[m]; sc = SC[m]; sec = SEC[m]
-            sn += -fees - -0.0                                # employer secondment_fees
-            d = fees - 0.0                                    # municipality secondment_fees
-            sn += d; mn += d; sec += d
-            PROD_T[m] = PROD_T[m] + prod_ratio * fees
-            PROD_C[m] = PROD_C[m] + prod_ratio * 0.0
-            top_up = top_up_rate * seconded
-            d = -top_up - -0.0                                # municipality secondment_top_up
-            sn += d; mn += d; sec += d
-            sn += top_up - 0.0                                # participant secondment_top_up
-            overhead = (ovh_month if prog_months > t else 0.0) * 1.0 + ovh_hour * hours
-            d = -overhead - -0.0                              # municipality secondment_overhead (programme)
-            sn += d; mn += d; mc -= d; sec += d; sc -= d
-            # after book_month, _LedgerBuilder takes off the benefit of the seconded
-            SN[m] = sn; MN[m] = mn; MC[m] = mc; SC[m] = sc; SEC[m] = sec - seconded * b_month
-    for m in range(T):                                        # employer production
-        SN[m] += PROD_T[m] - PROD_C[m]
-    if j_share > 0.0:
-        for m in range(T):
-            jg_t = job_wage_month * Ja_t[m]
-            jg_c = job_wage_month * 0.0
-            sn = SN[m]; mn = MN[m]; mc = MC[m]; sc = SC[m]
-            d = -jg_t - -jg_c                                 # municipality job_wages (programme)
-            sn += d; mn += d; mc -= d; sc -= d
-            d = ns * jg_t - ns * jg_c                         # participant job_wages
-            sn += d; sc -= d
-            d = one_m_ns * jg_t - one_m_ns * jg_c             # rijk job_wages
-            sn += d; sc -= d
-            sn += job_prod_month * Ja_t[m] - job_prod_month * 0.0   # society job_production
-            SN[m] = sn; MN[m] = mn; MC[m] = mc; SC[m] = sc
-
-
-@njit(cache=True, error_model="numpy", nogil=True)
-def _metrics(j, Pm, ix, consts, T, df, municipality, rows, out):
-    """metrics.compute for scenario j into out[:, j]: its sums over the months, in the same order."""
-    tol = consts[1]; mpy = consts[2]
-    b_month = Pm[ix[K_BENEFIT], j] * Pm[ix[K_HOUSEHOLD], j] / mpy
-    retention = Pm[ix[K_RETENTION], j]
-    prog_months = Pm[ix[K_PROG_MONTHS], j]
-    em = int(Pm[ix[K_EVAL_MONTH], j])
-    eval_idx = T - 1 if em <= 0 else min(max(em - 1, 0), T - 1)
-    y1 = min(T, 12) - 1
-    dcol = j if df.shape[1] > 1 else 0
-    SN = rows[_R_SN]; MN = rows[_R_MN]; MC = rows[_R_MC]; SC = rows[_R_SC]; SEC = rows[_R_SEC]
-    BEQ_T = rows[_R_BEQ_T]; BEQ_C = rows[_R_BEQ_C]; CIN = rows[_R_CIN]
-    NET = MN if municipality else SN
-    COST = MC if municipality else SC
-    s_beq_saved = 0.0; s_gross = 0.0; s_cost = 0.0; s_net = 0.0
-    pv_net = 0.0; pv_cost = 0.0; pv_gross = 0.0; soc_pv_cost = 0.0; soc_pv_net = 0.0
-    cost_in_prog = 0.0; gbs = 0.0; all_exits = 0.0; all_exits_y1 = 0.0
-    cum_net = 0.0; last_neg_cum = -1.0; last_neg_net = -1.0
-    cum_sec = 0.0; last_neg_sec = -1.0
-    muni_total = 0.0; muni_pv = 0.0; soc_benefits = 0.0
-    sec_y1 = 0.0; gross_y1 = 0.0; cost_y1 = 0.0; net_y1 = 0.0
-    prog_T = min(prog_months, float(T))
+    # cohort scratch: rows 0..4 = B, P, W, O, J of cohort e (entry month), row 5 = entrants
+    for r in range(6):
+        for e in range(T + 1):
+            C[r, e] = 0.0
+    mB = 0.0; mP = 0.0; mW = 0.0; mO = 0.0          # the mature pool (age >= A)
+    cB = 0.0; cP = 0.0; cW = 0.0; cO = 0.0          # control
+    ev_t = 0.0; ev_c = 0.0; ret_t = 0.0; ret_c = 0.0; cin = 0.0
+    refill_next = 0.0
+    w_mature = effect_weight(float(A), lock, ramp, d_start, half, window)
     for m in range(T):
         t = float(m)
-        net = NET[m]; cost = COST[m]; sn = SN[m]; sc = SC[m]; mn = MN[m]; sec = SEC[m]
-        beq_t = BEQ_T[m]; beq_c = BEQ_C[m]
+        cyc = mult * path[m, pcol] if has_path else mult
+        # --- entrants (both arms) and refills of places left early last month
+        new = refill_next
+        if m == 0:
+            new += initial
+        if t < infl_m:
+            new += infl
+        refill_next = 0.0
+        C[5, m] += new
+        C[0, m] += new
+        cB += new
+        cin += new
+        # --- the cohort that reaches the mature age joins the pool
+        e_old = m - A
+        if e_old >= 0:
+            mB += C[0, e_old]; mP += C[1, e_old]; mW += C[2, e_old]; mO += C[3, e_old]
+            C[0, e_old] = 0.0; C[1, e_old] = 0.0; C[2, e_old] = 0.0; C[3, e_old] = 0.0; C[4, e_old] = 0.0
+        # --- hazards that do not depend on age (recomputed only when the cycle moves)
+        if cyc != last_cyc:
+            hr = _hazard(p_ret * _down(ret_sens, cyc))
+            hpw = _hazard(p_pw * _up(pw_sens, cyc)) if pt > 0.0 else 0.0
+            hpr = _hazard(p_pr * _down(ret_sens, cyc)) if pt > 0.0 else 0.0
+            hw_c = _hazard(base_work * cyc)
+            e_cyc = _up(e_sens, cyc)
+            last_cyc = cyc
+        base_cyc = base_work * cyc
+        # --- treatment: cohorts by age, then the mature pool
+        sB0 = 0.0; sB1 = 0.0; sP0 = 0.0; sP1 = 0.0; sW0 = 0.0; sW1 = 0.0; sJ0 = 0.0; sJ1 = 0.0
+        take = 0.0; placed = 0.0; early = 0.0
+        e_lo = m - A + 1
+        if e_lo < 0:
+            e_lo = 0
+        for k in range(e_lo, m + 2):
+            if k <= m:
+                e = k
+                a = float(m - e)
+                B = C[0, e]; Pp = C[1, e]; W = C[2, e]; O = C[3, e]; J = C[4, e]
+                if C[5, e] == 0.0:
+                    continue
+                w = effect_weight(a, lock, ramp, d_start, half, window)
+                lf = lock_f if a < lock else 1.0
+                hs = 0.0
+                if s_share > 0.0 and a < s_months:
+                    hs = 1.0 - (1.0 - min(s_share * _up(s_sens, cyc), MAX_ANNUAL_PROBABILITY)) ** (1.0 / s_months)
+                taking = a < part_m
+                if has_jobs:
+                    if a == j_start:
+                        hired = B * min(j_share * _up(j_place_sens, cyc), 1.0)
+                        B -= hired; J += hired
+                        ev_t += hired * jsav
+                    if a == j_end:
+                        to_w = J * min(j_to_work * _up(j_work_sens, cyc), 1.0)
+                        back = J - to_w
+                        W += to_w; B += back; J = 0.0
+                        ev_t += to_w * (1.0 - jsav)
+                        ret_t += back * jsav
+            else:
+                B = mB; Pp = mP; W = mW; O = mO; J = 0.0
+                a = float(A)
+                w = w_mature
+                lf = 1.0
+                hs = 0.0
+                taking = False
+            if B == 0.0 and Pp == 0.0 and W == 0.0 and J == 0.0:
+                continue
+            B0 = B; P0 = Pp; W0 = W; J0 = J
+            p_work = base_cyc * lf * (1.0 + ratio_m1 * w) + added * w * e_cyc
+            if p_work != last_p_work:
+                last_hw = _hazard(p_work)
+                last_p_work = p_work
+            hw = last_hw
+            ho = _hazard(p_other + other_added * w) if other_added != 0.0 else h_other
+            fw, fo, fs = _split3(hw, ho, hs)
+            ew = B * fw
+            eo = B * (fo + fs)
+            ew_part = ew * pt
+            pw = 0.0; po = 0.0; pr = 0.0
+            if Pp > 0.0:
+                fpw, fpo, fpr = _split3(hpw, h_other, hpr)
+                pw = Pp * fpw; po = Pp * fpo; pr = Pp * fpr
+            rw = W * hr
+            jd = 0.0; jw = 0.0
+            if J > 0.0:
+                hd = _hazard(j_drop * _down(j_drop_sens, cyc))
+                hx = _hazard(j_dism * _down(j_drop_sens, cyc))
+                hj = _hazard(j_work_rate * _up(j_work_sens, cyc))
+                fd, fx, fj = _split3(hd, hx, hj)
+                jd = J * (fd + fx); jw = J * fj
+            B = B - ew - eo + rw + pr + jd
+            Pp = Pp + ew_part - pw - po - pr
+            W = W + ew - ew_part + pw - rw + jw
+            O = O + eo + po
+            J = J - jd - jw
+            ev_t += ew - ew_part + eo + pw + po + jw * (1.0 - jsav)
+            ret_t += rw + jd * jsav
+            early += jd + jw
+            if taking:
+                placed += ew
+                take += 0.5 * (B0 + B + P0 + Pp + J0 + J + (1.0 - stops) * (W0 + W))
+            sB0 += B0; sB1 += B; sP0 += P0; sP1 += Pp; sW0 += W0; sW1 += W; sJ0 += J0; sJ1 += J
+            if k <= m:
+                C[0, e] = B; C[1, e] = Pp; C[2, e] = W; C[3, e] = O; C[4, e] = J
+            else:
+                mB = B; mP = Pp; mW = W; mO = O
+        if m < prog_m and j_refill > 0.0:
+            refill_next = j_refill * early
+        # --- control (aggregate, no effect)
+        cB0 = cB; cP0 = cP; cW0 = cW
+        fw, fo, _unused = _split3(hw_c, h_other, 0.0)
+        ew = cB * fw; eo = cB * fo; ew_part = ew * pt
+        pw = 0.0; po = 0.0; pr = 0.0
+        if cP > 0.0:
+            fpw, fpo, fpr = _split3(hpw, h_other, hpr)
+            pw = cP * fpw; po = cP * fpo; pr = cP * fpr
+        rw = cW * hr
+        cB = cB - ew - eo + rw + pr
+        cP = cP + ew_part - pw - po - pr
+        cW = cW + ew - ew_part + pw - rw
+        cO = cO + eo + po
+        ev_c += ew - ew_part + eo + pw + po
+        ret_c += rw
+        # --- people of the month (treatment: over cohorts; O is what is not in B, P, W, J)
+        tB = sB1; tP = sP1; tW = sW1; tJ = sJ1
+        tO = cin - tB - tP - tW - tJ
+        Ba_t = 0.5 * (sB0 + sB1); Pa_t = 0.5 * (sP0 + sP1); Wa_t = 0.5 * (sW0 + sW1); Ja_t = 0.5 * (sJ0 + sJ1)
+        Ba_c = 0.5 * (cB0 + cB); Pa_c = 0.5 * (cP0 + cP); Wa_c = 0.5 * (cW0 + cW)
+        beq_t = Ba_t + Pa_t * (1.0 - psav) + Ja_t * (1.0 - jsav)
+        beq_c = Ba_c + Pa_c * (1.0 - psav)
+        off_t = tW + tO + tJ * jsav
+        off_c = cW + cO
+        rows[R_BEQ_T, m] += beq_t; rows[R_BEQ_C, m] += beq_c
+        rows[R_OFF_T, m] += off_t; rows[R_OFF_C, m] += off_c
+        rows[R_EV_T, m] += ev_t; rows[R_EV_C, m] += ev_c
+        rows[R_RET_T, m] += ret_t; rows[R_RET_C, m] += ret_c
+        rows[R_CIN, m] += cin
+        rows[R_GBS, m] += (beq_c - beq_t) * b_month
+        rows[R_ALLEX, m] += (cin - beq_t) * b_month
+        rows[R_RUN_M, m] += (off_t - off_c) * b_month * MONTHS_PER_YEAR * retention
+        rows[R_RUN_S, m] += (off_t - off_c) * b_month * MONTHS_PER_YEAR
+        rows[R_TAKE, m] += take
+        # --- secondment (programme time: the pool builds up over secondment.ramp_months)
+        seconded = 0.0
+        if sec_share > 0.0:
+            s_r = min(max(t / max(sec_ramp, 1.0), 0.0), 1.0) if sec_ramp > 0.0 else 1.0
+            seconded = sec_share * (Ba_t + Pa_t) * s_r
+        if record:
+            PPL[P_B, 0, m] += tB; PPL[P_P, 0, m] += tP; PPL[P_W, 0, m] += tW; PPL[P_O, 0, m] += tO
+            PPL[P_J, 0, m] += tJ; PPL[P_OFF, 0, m] += off_t; PPL[P_CIN, 0, m] += cin; PPL[P_EV, 0, m] += ev_t
+            PPL[P_RET, 0, m] += ret_t; PPL[P_BEQ, 0, m] += beq_t; PPL[P_TAKE, 0, m] += take
+            PPL[P_SEC, 0, m] += seconded
+            PPL[P_B, 1, m] += cB; PPL[P_P, 1, m] += cP; PPL[P_W, 1, m] += cW; PPL[P_O, 1, m] += cO
+            PPL[P_OFF, 1, m] += off_c; PPL[P_CIN, 1, m] += cin; PPL[P_EV, 1, m] += ev_c
+            PPL[P_RET, 1, m] += ret_c; PPL[P_BEQ, 1, m] += beq_c
+        # --- money, both arms
+        for arm in range(2):
+            if arm == 0:
+                beq = beq_t; Ba = Ba_t; Pa = Pa_t; Wa = Wa_t; Ja = Ja_t
+            else:
+                beq = beq_c; Ba = Ba_c; Pa = Pa_c; Wa = Wa_c; Ja = 0.0
+            benefit = b_month * beq
+            _book(F_MUNI_BENEFIT, arm, m, -benefit, fl, F, record, coef)
+            _book(F_PART_BENEFIT, arm, m, benefit, fl, F, record, coef)
+            _book(F_MUNI_BUIG, arm, m, (1.0 - retention) * benefit, fl, F, record, coef)
+            _book(F_RIJK_BUIG, arm, m, -(1.0 - retention) * benefit, fl, F, record, coef)
+            # part-time earnings are offset against the benefit (S0:381-382): net earnings = benefit saved
+            gross = wage_month * Wa + b_month * psav * Pa / (ns if ns > 0.0 else 1.0)
+            _book(F_EMPL_WAGES, arm, m, -gross, fl, F, record, coef)
+            _book(F_PART_WAGES, arm, m, ns * gross, fl, F, record, coef)
+            _book(F_RIJK_WAGES, arm, m, (1.0 - ns) * gross, fl, F, record, coef)
+            production = prod_ratio * gross
+            _book(F_CARE, arm, m, care * (Wa + Ja), fl, F, record, coef)
+            _book(F_WELLBEING, arm, m, wellbeing * (Wa + Ja), fl, F, record, coef)
+            _book(F_EXECUTION, arm, m, -execution * (Ba + Pa), fl, F, record, coef)
+            if arm == 0:
+                # the approach's own costs (treatment only)
+                active = t < prog_m
+                if active:
+                    fte = staff_fte
+                    if cpf > 0.0:
+                        fte += take / cpf
+                    _book_shared(S_STAFF, 0, m, fte * cost_fte, p, fl, F, record, coef)
+                    _book_shared(S_OTHER, 0, m, other_cost, p, fl, F, record, coef)
+                if m == 0:
+                    _book_shared(S_OTHER, 0, m, setup, p, fl, F, record, coef)
+                _book_shared(S_PARTICIPANTS, 0, m, cost_part * new + cost_pm * take, p, fl, F, record, coef)
+                _book_shared(S_PLACEMENTS, 0, m, cost_place * placed, p, fl, F, record, coef)
+                if sec_share > 0.0:
+                    hours = seconded * sec_hours
+                    fees = tariff * hours
+                    _book(F_EMPL_SEC_FEES, 0, m, -fees, fl, F, record, coef)
+                    _book(F_MUNI_SEC_FEES, 0, m, fees, fl, F, record, coef)
+                    production += prod_ratio * fees
+                    top_up = top_up_rate * seconded
+                    _book(F_MUNI_TOPUP, 0, m, -top_up, fl, F, record, coef)
+                    _book(F_PART_TOPUP, 0, m, top_up, fl, F, record, coef)
+                    overhead = (ovh_month if active else 0.0) + ovh_hour * hours
+                    _book_shared(S_SEC_OVERHEAD, 0, m, overhead, p, fl, F, record, coef)
+                    # the secondment result after the benefit of the seconded
+                    rows[R_SEC, m] -= seconded * b_month
+                if has_jobs and Ja > 0.0:
+                    g = job_wage_month * Ja
+                    _book(F_EMPL_JOB_WAGES, 0, m, -j_empl * g, fl, F, record, coef)
+                    _book_shared(S_JOB_WAGES, 0, m, (1.0 - j_empl) * g, p, fl, F, record, coef)
+                    _book(F_PART_JOB_WAGES, 0, m, ns * g, fl, F, record, coef)
+                    _book(F_RIJK_JOB_WAGES, 0, m, (1.0 - ns) * g, fl, F, record, coef)
+                    _book(F_JOB_PRODUCTION, 0, m, job_prod * Ja, fl, F, record, coef)
+                    _book(F_EMPL_JOB_FEES, 0, m, -j_fee * Ja, fl, F, record, coef)
+                    _book(F_MUNI_JOB_FEES, 0, m, j_fee * Ja, fl, F, record, coef)
+            _book(F_PRODUCTION, arm, m, production, fl, F, record, coef)
+        _close_month(m, fl, rows)
+
+
+# ------------------------------------------------------------------ metrics of one scenario
+@njit(cache=True, error_model="numpy")
+def _metrics(rows, T, df, municipality, prog_months, eval_month, out, j):
+    """The headline metrics of scenario ``j`` from its ledger rows (definitions: mkba.metrics)."""
+    tol = BREAK_EVEN_TOLERANCE_EUR
+    em = int(eval_month)
+    ei = T - 1 if em <= 0 else min(max(em - 1, 0), T - 1)
+    y1 = min(T, 12) - 1
+    prog_T = min(prog_months, float(T))
+    s_saved = 0.0; s_extra = 0.0; s_gross = 0.0; s_cost = 0.0; s_net = 0.0
+    pv_net = 0.0; pv_cost = 0.0; pv_gross = 0.0
+    m_net = 0.0; m_cost = 0.0; m_pv = 0.0; m_pv_cost = 0.0
+    s_soc = 0.0; soc_pv_cost = 0.0; soc_pv_net = 0.0
+    cost_in_prog = 0.0; gbs = 0.0; allex = 0.0; allex_y1 = 0.0
+    cum = 0.0; last_neg_cum = -1.0; last_neg_net = -1.0; cum_sec = 0.0; last_neg_sec = -1.0
+    sec_y1 = 0.0; gross_y1 = 0.0; cost_y1 = 0.0; net_y1 = 0.0; take = 0.0
+    for m in range(T):
+        t = float(m)
+        f = df[m]
+        mn = rows[R_MN, m]; mc = rows[R_MC, m]; sn = rows[R_SN, m]; sc = rows[R_SC, m]
+        net = mn if municipality else sn
+        cost = mc if municipality else sc
         gross = net + cost
-        f = df[m, dcol]
-        s_beq_saved += beq_c - beq_t
+        s_saved += rows[R_BEQ_C, m] - rows[R_BEQ_T, m]
+        s_extra += rows[R_OFF_T, m] - rows[R_OFF_C, m]
         s_gross += gross; s_cost += cost; s_net += net
         pv_net += f * net; pv_cost += f * cost; pv_gross += f * gross
-        soc_pv_cost += f * sc; soc_pv_net += f * sn
+        m_net += mn; m_cost += mc; m_pv += f * mn; m_pv_cost += f * mc
+        s_soc += sn; soc_pv_cost += f * sc; soc_pv_net += f * sn
         if t < prog_T:
             cost_in_prog += cost
-        gbs += (beq_c - beq_t) * b_month
-        exits = (CIN[m] - beq_t) * b_month
-        all_exits += exits
-        cum_net = cum_net + net
-        if cum_net < -tol:
+        gbs += rows[R_GBS, m]; allex += rows[R_ALLEX, m]
+        cum += net
+        if cum < -tol:
             last_neg_cum = t
         if net < -tol:
             last_neg_net = t
-        cum_sec = cum_sec + sec
+        cum_sec += rows[R_SEC, m]
         if cum_sec < -tol:
             last_neg_sec = t
-        muni_total += mn; muni_pv += f * mn
-        soc_benefits += f * (sn + sc)
+        take += rows[R_TAKE, m]
         if m < 12:
-            all_exits_y1 += exits
-            sec_y1 += sec; gross_y1 += gross; cost_y1 += cost; net_y1 += net
-    ended_t = rows[_R_CUM_T, eval_idx]; ended_c = rows[_R_CUM_C, eval_idx]
-    extra = ended_t - ended_c
-    run_rate = extra * b_month * 12.0 * (retention if municipality else 1.0)
+            allex_y1 += rows[R_ALLEX, m]
+            sec_y1 += rows[R_SEC, m]; gross_y1 += gross; cost_y1 += cost; net_y1 += net
+    extra = rows[R_OFF_T, ei] - rows[R_OFF_C, ei]
+    run_rate = rows[R_RUN_M, ei] if municipality else rows[R_RUN_S, ei]
     cost_per_year = _safe_div(cost_in_prog, prog_T / 12.0)
-    out[0, j] = extra
-    out[1, j] = s_beq_saved
-    out[2, j] = s_gross
-    out[3, j] = s_cost
-    out[4, j] = s_net
-    out[5, j] = pv_net
-    out[6, j] = _safe_div(pv_gross, pv_cost)
-    out[7, j] = _break_even(last_neg_cum, T)
-    out[8, j] = _break_even(last_neg_net, T)
-    out[9, j] = _safe_div(s_cost, extra)
-    out[10, j] = run_rate
-    out[11, j] = cost_per_year
-    out[12, j] = run_rate - cost_per_year
-    out[13, j] = gbs
-    out[14, j] = all_exits
-    out[15, j] = 1.0 - _safe_div(gbs, all_exits)
-    out[16, j] = ended_t
-    out[17, j] = ended_c
-    out[18, j] = muni_total
-    out[19, j] = muni_pv
-    out[20, j] = soc_benefits
-    out[21, j] = soc_pv_cost
-    out[22, j] = soc_pv_net
-    out[23, j] = soc_pv_net
-    out[24, j] = _safe_div(soc_pv_net + soc_pv_cost, soc_pv_cost)
-    out[25, j] = sec_y1
-    out[26, j] = _break_even(last_neg_sec, T)
-    out[27, j] = gross_y1
-    out[28, j] = cost_y1
-    out[29, j] = net_y1
-    out[30, j] = all_exits_y1
-    out[31, j] = all_exits_y1 - cost_y1
-    out[32, j] = rows[_R_CUM_T, y1]
-    out[33, j] = rows[_R_RET_T, y1]
+    be_cum = np.nan if last_neg_cum == T - 1 else last_neg_cum + 2.0
+    be_net = np.nan if last_neg_net == T - 1 else last_neg_net + 2.0
+    be_sec = np.nan if last_neg_sec == T - 1 else last_neg_sec + 2.0
+    vals = (extra, s_extra / T, s_saved, rows[R_EV_T, ei] - rows[R_EV_C, ei],
+            s_gross, s_cost, s_net, pv_net, _safe_div(pv_net + pv_cost, pv_cost), be_cum,
+            be_net, _safe_div(s_cost, extra), _safe_div(s_cost, extra),
+            run_rate, cost_per_year, run_rate - cost_per_year,
+            gbs, allex, 1.0 - _safe_div(gbs, allex),
+            rows[R_OFF_T, ei], rows[R_OFF_C, ei], rows[R_EV_T, ei], rows[R_EV_C, ei],
+            m_net, m_pv, _safe_div(m_pv + m_pv_cost, m_pv_cost), m_cost,
+            soc_pv_net + soc_pv_cost, soc_pv_cost, soc_pv_net, s_soc,
+            soc_pv_net, _safe_div(soc_pv_net + soc_pv_cost, soc_pv_cost),
+            sec_y1, be_sec, gross_y1,
+            cost_y1, net_y1, allex_y1,
+            allex_y1 - cost_y1, rows[R_OFF_T, y1], rows[R_EV_T, y1],
+            rows[R_RET_T, y1], take)
+    i = 0
+    for v in vals:
+        out[i, j] = v
+        i += 1
 
 
-@njit(cache=True, nogil=True)
-def _write_ledger(j, T, rows, L_mn, L_mc, L_sn, L_sc, L_sec, L_ce, L_cr, L_ci, L_beq):
-    for m in range(T):
-        L_mn[m, j] = rows[_R_MN, m]; L_mc[m, j] = rows[_R_MC, m]; L_sn[m, j] = rows[_R_SN, m]
-        L_sc[m, j] = rows[_R_SC, m]; L_sec[m, j] = rows[_R_SEC, m]
-        L_ce[m, 0, j] = rows[_R_CUM_T, m]; L_ce[m, 1, j] = rows[_R_CUM_C, m]
-        L_cr[m, 0, j] = rows[_R_RET_T, m]; L_cr[m, 1, j] = rows[_R_RET_C, m]
-        L_ci[m, 0, j] = rows[_R_CIN, m]; L_ci[m, 1, j] = rows[_R_CIN, m]
-        L_beq[m, 0, j] = rows[_R_BEQ_T, m]; L_beq[m, 1, j] = rows[_R_BEQ_C, m]
+# ------------------------------------------------------------------ scenarios and batches
+@njit(cache=True, error_model="numpy")
+def _scenario(Pm, ix, j, T, path, df, municipality, out, record, F, PPL, LR, rows, C, p, coef):
+    """Scenario ``j``: every group, then its metrics (and in record mode its ledger rows ``LR``)."""
+    G = Pm.shape[0]
+    for r in range(N_ROWS):
+        for m in range(T):
+            rows[r, m] = 0.0
+    pcol = j if path.shape[1] > 1 else 0
+    for g in range(G):
+        for k in range(N_KPARAMS):
+            p[k] = Pm[g, j, ix[k]]
+        _group(p, T, path, pcol, rows, F, PPL, record, C, coef)
+    dcol = j if df.shape[1] > 1 else 0
+    for k in range(N_KPARAMS):
+        p[k] = Pm[0, j, ix[k]]
+    _metrics(rows, T, df[:, dcol], municipality, p[K_PROG_MONTHS], p[K_EVAL_MONTH], out, j)
+    if record:
+        for r in range(N_ROWS):
+            for m in range(T):
+                LR[r, m] = rows[r, m]
 
 
-@njit(cache=True, nogil=True)
-def _scenarios(lo, hi, Pm, ix, consts, T, path, df, municipality, out, write_ledger,
-               L_mn, L_mc, L_sn, L_sc, L_sec, L_ce, L_cr, L_ci, L_beq):
-    """Scenarios lo..hi-1, one after the other, sharing scratch rows (_N_ROWS x T)."""
-    rows = np.empty((_N_ROWS, T))
-    wkey = np.zeros(5)
-    hkey = np.zeros(2 * _N_HKEY + 1)
+@njit(cache=True, error_model="numpy")
+def run_one(Pm, ix, coef, T, path, df, municipality, out, F, PPL, LR):
+    """Record mode for scenario 0: flows, people and ledger rows into the given arrays."""
+    rows = np.empty((N_ROWS, T))
+    C = np.empty((8, T + 1))
+    p = np.empty(N_KPARAMS)
+    _scenario(Pm, ix, 0, T, path, df, municipality, out, True, F, PPL, LR, rows, C, p, coef)
+
+
+@njit(cache=True, error_model="numpy")
+def _block(lo, hi, Pm, ix, coef, T, path, df, municipality, out):
+    rows = np.empty((N_ROWS, T))
+    C = np.empty((8, T + 1))
+    p = np.empty(N_KPARAMS)
+    F = np.empty((0, 2, 0)); PPL = np.empty((0, 2, 0)); LR = np.empty((0, 0))
     for j in range(lo, hi):
-        _exit_shares(j, Pm, ix, consts, T, path, rows, wkey, hkey)
-        _states(j, Pm, ix, consts, T, rows)
-        _flows(j, Pm, ix, consts, T, rows)
-        _metrics(j, Pm, ix, consts, T, df, municipality, rows, out)
-        if write_ledger:
-            _write_ledger(j, T, rows, L_mn, L_mc, L_sn, L_sc, L_sec, L_ce, L_cr, L_ci, L_beq)
+        _scenario(Pm, ix, j, T, path, df, municipality, out, False, F, PPL, LR, rows, C, p, coef)
 
 
-@njit(parallel=True, cache=True, nogil=True)
-def _kernel(Pm, ix, consts, T, path, df, municipality, out, write_ledger,
-            L_mn, L_mc, L_sn, L_sc, L_sec, L_ce, L_cr, L_ci, L_beq):
-    """All scenarios: blocks of _BLOCK scenarios spread over the cores with prange."""
+@njit(parallel=True, cache=True)
+def _batch(Pm, ix, coef, T, path, df, municipality, out):
+    """Metrics mode: blocks of _BLOCK scenarios spread over the cores."""
     n = Pm.shape[1]
     n_blocks = (n + _BLOCK - 1) // _BLOCK
     for b in prange(n_blocks):
-        lo = np.int64(b) * _BLOCK
-        _scenarios(lo, min(lo + _BLOCK, n), Pm, ix, consts, T, path, df, municipality, out, write_ledger,
-                   L_mn, L_mc, L_sn, L_sc, L_sec, L_ce, L_cr, L_ci, L_beq)
+        lo = b * _BLOCK
+        _block(lo, min(lo + _BLOCK, n), Pm, ix, coef, T, path, df, municipality, out)
+
+
+@njit(cache=True)
+def _serial(Pm, ix, coef, T, path, df, municipality, out):
+    """Metrics mode on the calling thread (small batches: no thread start-up)."""
+    _block(0, Pm.shape[1], Pm, ix, coef, T, path, df, municipality, out)
 
 
 # ------------------------------------------------------------------ Python side
+PARAM_NAMES: tuple[str, ...] = tuple(SCHEMA)
 _IX = np.array([PARAM_NAMES.index(k) for k in _KERNEL_PARAMS], dtype=np.int64)
 _NO_PATH = np.empty((0, 1))
-_NO_2D = np.empty((0, 0))
-_NO_3D = np.empty((0, 2, 0))
+SERIAL_MAX = 2 * _BLOCK    # batches up to this size run on the calling thread
 
 
-def param_matrix(P: Mapping[str, np.ndarray], n: int | None = None) -> np.ndarray:
-    """Parameters as one C-contiguous array ``(len(PARAM_NAMES), n)``, rows in schema order."""
-    if n is None:
-        n = int(np.shape(P["baseline.work_exit_rate"])[0])
-    Pm = np.empty((len(PARAM_NAMES), n))
-    for i, name in enumerate(PARAM_NAMES):
-        if name in P:
-            Pm[i] = P[name]
-        else:
-            Pm[i] = np.nan   # not read by the kernel
-    return Pm
+def param_tensor(groups: list[dict[str, np.ndarray]], n: int) -> np.ndarray:
+    """Parameters as one C-contiguous array ``(groups, n, len(PARAM_NAMES))`` (a scenario's parameters are
+    contiguous), columns in schema order."""
+    Pm = np.full((len(groups), len(PARAM_NAMES), n), np.nan)
+    for g, P in enumerate(groups):
+        for i, name in enumerate(PARAM_NAMES):
+            if name in P:
+                Pm[g, i] = P[name]
+    return np.ascontiguousarray(Pm.transpose(0, 2, 1))
 
 
-def _path_2d(cycle_path, months: int, n: int) -> np.ndarray:
+def path_2d(cycle_path, months: int, n: int) -> np.ndarray:
     if cycle_path is None:
         return _NO_PATH
     path = np.asarray(cycle_path, dtype=float)
@@ -681,101 +765,32 @@ def _path_2d(cycle_path, months: int, n: int) -> np.ndarray:
     return np.ascontiguousarray(path)
 
 
-def _discount(P, months: int, convention: str) -> np.ndarray:
-    """Discount factors exactly as metrics.compute builds them: (T, 1) if one rate, else (T, n)."""
-    rate = P["discount.rate"]
-    if bool(np.all(rate == rate[0])):
-        return np.ascontiguousarray(discount_factors(months, float(rate[0]), convention)[:, None])
-    return np.ascontiguousarray(discount_factors(months, rate, convention))
-
-
-def _launch(Pm, T, path, df, municipality, out, write_ledger, L, threads):
+def launch(Pm: np.ndarray, T: int, path: np.ndarray, df: np.ndarray, municipality: bool,
+           threads: int | None = None) -> np.ndarray:
+    """Metrics mode for every scenario of ``Pm``: array (N_METRICS, n)."""
+    n = Pm.shape[1]
+    out = np.empty((N_METRICS, n))
+    if n <= SERIAL_MAX or threads == 1:
+        _serial(Pm, _IX, COEF, np.int64(T), path, df, bool(municipality), out)
+        return out
     with _LOCK:
         before = numba.get_num_threads()
         if threads is not None:
             numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
-        # blocks are handed out one at a time (not split evenly up front), so a core that is
-        # busy with something else does not hold up the others
         chunksize = numba.set_parallel_chunksize(1)
         try:
-            _kernel(Pm, _IX, _CONSTS, np.int64(T), path, df, bool(municipality), out, bool(write_ledger), *L)
+            _batch(Pm, _IX, COEF, np.int64(T), path, df, bool(municipality), out)
         finally:
             numba.set_parallel_chunksize(chunksize)
             if threads is not None:
                 numba.set_num_threads(before)
-
-
-def ledger(P: Mapping[str, np.ndarray], months: int, cycle_path=None, *, threads: int | None = None) -> Ledger:
-    """The monthly ledger of :class:`mkba.model._LedgerBuilder`, computed by the kernel (one call, no chunking)."""
-    Pm = param_matrix(P)
-    n, T = Pm.shape[1], int(months)
-    path = _path_2d(cycle_path, T, n)
-    L = (np.zeros((T, n)), np.zeros((T, n)), np.zeros((T, n)), np.zeros((T, n)), np.zeros((T, n)),
-         np.empty((T, 2, n)), np.empty((T, 2, n)), np.empty((T, 2, n)), np.empty((T, 2, n)))
-    out = np.empty((N_METRICS, n))
-    _launch(Pm, T, path, np.ones((T, 1)), True, out, True, L, threads)
-    b_month = P["benefit.cost_per_year"] * P["benefit.household_factor"] / MONTHS_PER_YEAR
-    return Ledger(muni_net=L[0], muni_cost=L[1], soc_net=L[2], soc_cost=L[3], cum_ended=L[5], cum_returns=L[6],
-                  beq=L[8], cum_inflow=L[7], b_month=b_month, retention=P["benefit.retention_share"],
-                  secondment_surplus=L[4])
-
-
-def metrics(P: Mapping[str, np.ndarray], months: int, cycle_path=None, *, perspective: str, convention: str,
-            threads: int | None = None) -> dict[str, np.ndarray]:
-    """Headline metrics of :func:`mkba.metrics.compute`, computed inside the kernel (one call, no chunking).
-
-    If the metric set of :mod:`mkba.metrics` has changed since the kernel was written, the
-    kernel's ledger goes through :func:`mkba.metrics.compute` instead (slower, never stale).
-    """
-    if set(METRIC_NAMES) != set(KERNEL_METRICS):
-        from .metrics import compute
-
-        return compute(ledger(P, months, cycle_path, threads=threads), P, perspective=perspective,
-                       convention=convention)
-    Pm = param_matrix(P)
-    n, T = Pm.shape[1], int(months)
-    out = np.empty((N_METRICS, n))
-    _launch(Pm, T, _path_2d(cycle_path, T, n), _discount(P, T, convention), perspective == "municipality", out,
-            False, (_NO_2D,) * 5 + (_NO_3D,) * 4, threads)
-    return {k: out[i] for i, k in enumerate(KERNEL_METRICS)}
-
-
-def evaluate_batch(case, overrides: Mapping[str, Any] | None = None, *, cycle_path=None,
-                   chunk_size: int = FAST_CHUNK, threads: int | None = None) -> dict[str, np.ndarray]:
-    """:func:`mkba.model.evaluate_batch` on the compiled kernel, in chunks of parameter sets.
-
-    Validation is :func:`mkba.model.parameter_arrays`'s own (same errors), but the ``(n,)``
-    arrays of every parameter are never built for the whole batch: each chunk of
-    ``max(chunk_size, FAST_CHUNK)`` scenarios gets its own, and only the metrics
-    (34 x 8 bytes per scenario) are kept, so a million scenarios need about 300 MB.
-    """
-    from .errors import InputError
-    from .model import _months, parameter_arrays
-
-    overrides = dict(overrides or {})
-    arrays = {k: np.asarray(v) for k, v in overrides.items()}
-    sizes = {a.size for a in arrays.values()} - {1}
-    if len(sizes) > 1 or any(a.ndim > 1 for a in arrays.values()) or any(k not in SCHEMA for k in arrays):
-        parameter_arrays(case, overrides)   # raises the model's own error, before building anything
-    n = sizes.pop() if sizes else 1
-    # names, horizon and ranges checked on (min, max) of each array: the checks parameter_arrays makes
-    parameter_arrays(case, {k: (a if a.size == 1 else np.array([np.min(a), np.max(a)])) for k, a in arrays.items()})
-    months = _months(case, overrides)
-    path = None if cycle_path is None else np.asarray(cycle_path, dtype=float)
-    if path is not None and path.shape[0] != months:
-        raise InputError(f"cycle path has {path.shape[0]} months but the horizon is {months}", field="cycle_path",
-                         fix="give one multiplier per month of the horizon")
-    chunk = max(int(chunk_size), FAST_CHUNK)
-    out: dict[str, np.ndarray] | None = None
-    for lo in range(0, n, chunk):
-        sl = slice(lo, min(lo + chunk, n))
-        P, _ = parameter_arrays(case, {k: (a if a.size == 1 else a[sl]) for k, a in arrays.items()})
-        sub_path = path if path is None or path.ndim == 1 or path.shape[1] == 1 else path[:, sl]
-        part = metrics(P, months, sub_path, perspective=case.perspective, convention=case.discount_convention,
-                       threads=threads)
-        if out is None:
-            out = {k: np.empty(n) for k in part}
-        for k, v in part.items():
-            out[k][sl] = v
-        del P, part
     return out
+
+
+def record(Pm: np.ndarray, T: int, path: np.ndarray, df: np.ndarray, municipality: bool):
+    """Record mode for one scenario: (metrics (N_METRICS,), flows (N_FLOWS, 2, T), people (N_PEOPLE, 2, T),
+    ledger rows (N_ROWS, T))."""
+    out = np.empty((N_METRICS, 1))
+    F = np.zeros((N_FLOWS, 2, T)); PPL = np.zeros((N_PEOPLE, 2, T)); LR = np.zeros((N_ROWS, T))
+    run_one(Pm[:, :1, :], _IX, COEF, np.int64(T), path, df, bool(municipality), out, F, PPL, LR)
+    return out[:, 0], F, PPL, LR

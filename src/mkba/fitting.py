@@ -8,7 +8,7 @@ range) and which of its ``published:`` figures are targets::
       free:
         effect.stock_share: {low: 0.0, high: 0.3, why: ...}              # fitted
         baseline.work_exit_rate: {low: 0.04, high: 0.07, fit: false}     # only varied in the identification
-      targets: [extra_ended_benefits, ended_benefits_control]
+      targets: [extra_exit_events, exit_events_control]
       kinds:                                                           # the other published figures
         - {metric: programme_cost_per_year_eur, kind: input, why: "2 FTE x 66.500 typed in"}
 
@@ -165,7 +165,7 @@ def case_free(case: Case, *, fitted_only: bool = False) -> dict[str, tuple[float
 
 # ------------------------------------------------------------------ fitting
 def _metrics(case: Case, overrides: Mapping[str, np.ndarray], metrics: list[str]) -> dict[str, np.ndarray]:
-    out = evaluate_batch(case, dict(overrides), engine="numpy")
+    out = evaluate_batch(case, dict(overrides))
     return {m: out[m] for m in metrics}
 
 

@@ -1,4 +1,4 @@
-"""The model: a pure function from a case to one tidy table (and its batch twin).
+"""The model: a pure function from a case to one tidy table, and its batch form.
 
 ``run(case)`` returns one tidy DataFrame with a row per month x group x actor x item::
 
@@ -6,33 +6,40 @@
 
 ``group`` is ``treatment`` (project alternative) or ``control`` (null alternative). Money rows
 have unit ``EUR``; people rows (actor ``participants``) have unit ``persons`` and hold the
-states (on benefit, in work, ...), so the caseload and the money come from one table.
+states (on benefit, in work, off benefit, taking part, ...), so the caseload and the money come
+from one table.
 
-``evaluate_batch(case, {name: array})`` runs many parameter sets in one numpy pass and returns
-the headline metrics per set; ``summarise(case, table)`` computes the same metrics from the
-tidy table. Both go through :mod:`mkba.metrics` on the same ledger, so they agree exactly.
+``evaluate_batch(case, {name: array})`` runs many parameter sets and returns the headline
+metrics per set. Both go through the one compiled kernel (:mod:`mkba.fastkernel`): ``run``
+in record mode (it also writes the monthly states and flows), ``evaluate_batch`` in metrics
+mode; ``run(case)``'s metrics equal ``evaluate_batch`` with n = 1 exactly.
+
+Sub-groups (``groups:`` in a case file): each group has a share of the participants and its own
+overrides; people and the fixed programme costs are split by share unless a group sets its own;
+results are per group (:func:`per_group`) and summed (everything else).
 """
 from __future__ import annotations
 
-import os
 from typing import Any, Mapping
 
 import numpy as np
 
-from . import cashflows as cf
+from . import cohort
+from . import fastkernel as fk
 from . import metrics as mx
 from .cases import Case
-from .cohort import MONTHS_PER_YEAR, simulate
 from .errors import InputError, did_you_mean
 from .parameters import check_value
 from .schema import SCHEMA
 
 GROUPS = ("treatment", "control")
-PEOPLE_ITEMS = {
-    "on_benefit": "B_end", "partial_benefit": "P_end", "in_work": "W_end", "other_exit": "O_end",
-    "programme_job": "J_end", "cum_inflow": "cum_inflow", "cum_ended": "cum_ended", "cum_returns": "cum_returns",
-}
-DEFAULT_CHUNK = 4096
+DEFAULT_CHUNK = 65536          # scenarios per kernel call (parameter tensor ~1,4 kB per scenario and group)
+# There is one engine; "numpy" is still accepted (it names the same compiled kernel) so callers written for
+# the former two engines keep working.
+ENGINES = ("auto", "numba", "numpy")
+# Split by a sub-group's share unless the group sets its own value: the people and the fixed costs.
+GROUP_SCALED = ("cohort.initial_participants", "cohort.inflow_per_month", "programme.staff_fte",
+                "programme.setup_cost", "programme.other_cost_per_month", "secondment.overhead_per_month")
 
 
 # ------------------------------------------------------------------ parameters as arrays
@@ -73,127 +80,116 @@ def _months(case: Case, overrides: Mapping[str, Any] | None) -> int:
     return case.months
 
 
-# ------------------------------------------------------------------ ledger from the simulation
-class _LedgerBuilder:
-    """Books each month's flows into the ledger as the simulation goes (batch path)."""
-
-    def __init__(self, P: dict[str, np.ndarray], months: int):
-        n = P["baseline.work_exit_rate"].shape[0]
-        self.P, self.T, self.n = P, months, n
-        self.muni_net = np.zeros((months, n)); self.muni_cost = np.zeros((months, n))
-        self.soc_net = np.zeros((months, n)); self.soc_cost = np.zeros((months, n))
-        self.secondment = np.zeros((months, n))
-        self.cum_ended = np.empty((months, 2, n)); self.cum_returns = np.empty((months, 2, n))
-        self.cum_inflow = np.empty((months, 2, n)); self.beq = np.empty((months, 2, n))
-        self.b_month = P["benefit.cost_per_year"] * P["benefit.household_factor"] / MONTHS_PER_YEAR
-        self.has_secondment = bool(np.any(P["secondment.share"] > 0))
-
-    def __call__(self, m: int, month, cum_ended, cum_returns, cum_inflow) -> None:
-        flows = cf.flows(month, self.P, m)
-        book_month(flows, m, self.muni_net, self.muni_cost, self.soc_net, self.soc_cost, self.secondment)
-        if self.has_secondment:
-            self.secondment[m] -= cf.secondment_activity(month, self.P, m)[1][0, 0] * self.b_month
-        n = self.n
-        self.cum_ended[m] = cum_ended.reshape(2, n)
-        self.cum_returns[m] = cum_returns.reshape(2, n)
-        self.cum_inflow[m] = cum_inflow.reshape(2, n)
-        self.beq[m] = cf.benefit_equivalents(month, self.P)[0]
-
-    def ledger(self) -> mx.Ledger:
-        return mx.Ledger(muni_net=self.muni_net, muni_cost=self.muni_cost, soc_net=self.soc_net,
-                         soc_cost=self.soc_cost, cum_ended=self.cum_ended, cum_returns=self.cum_returns,
-                         beq=self.beq, cum_inflow=self.cum_inflow, b_month=self.b_month,
-                         retention=self.P["benefit.retention_share"], secondment_surplus=self.secondment)
+def case_groups(case: Case) -> list[tuple[str, float, dict[str, float]]]:
+    """The case's sub-groups as (name, share, the values the group sets itself); one group 'all' if none."""
+    groups = getattr(case, "groups", None) or {}
+    if not groups:
+        return [("all", 1.0, {})]
+    out = []
+    for name, g in groups.items():
+        own = {k: float(v) for k, v in g.values.items()}
+        out.append((name, float(g.share), own))
+    return out
 
 
-def book_month(flows: list[cf.Flow], m: int, muni_net, muni_cost, soc_net, soc_cost, secondment) -> None:
-    """Add month ``m``'s treatment-minus-control flows (each of shape (1, 2, n)) to the ledger rows."""
-    prog_items = {f.item for f in flows if f.category == "programme"}
-    for f in flows:
-        dd = f.values[0, 0, :] - f.values[0, 1, :]
-        soc_net[m] += dd
-        if f.actor == "municipality":
-            muni_net[m] += dd
-            if f.category == "programme":
-                muni_cost[m] -= dd
-            if f.item.startswith("secondment_"):
-                secondment[m] += dd
-        if f.item in prog_items:
-            soc_cost[m] -= dd
+def group_arrays(case: Case, P: dict[str, np.ndarray], n: int, only: str | None = None) -> list[dict[str, np.ndarray]]:
+    """One parameter set per sub-group (people and fixed costs split by share unless the group sets them)."""
+    out = []
+    for name, share, own in case_groups(case):
+        if only is not None and name != only:
+            continue
+        if share == 1.0 and not own:
+            out.append(P)
+            continue
+        Pg = dict(P)
+        for k, v in own.items():
+            Pg[k] = np.full(n, v)
+        for k in GROUP_SCALED:
+            if k not in own:
+                Pg[k] = P[k] * share
+        out.append(Pg)
+    return out
 
 
-def _evaluate_chunk(case: Case, P: dict[str, np.ndarray], months: int, cycle_path) -> dict[str, np.ndarray]:
-    builder = _LedgerBuilder(P, months)
-    simulate(P, months, cycle_path, on_month=builder, record=False)
-    return mx.compute(builder.ledger(), P, perspective=case.perspective, convention=case.discount_convention)
+def prepare(case: Case, P: dict[str, np.ndarray], n: int, months: int, *, group: str | None = None):
+    """Parameter tensor for the kernel: stated outcomes converted, every group's set stacked."""
+    sets = group_arrays(case, P, n, only=group)
+    ready = []
+    for Pg in sets:
+        Pg = dict(Pg)
+        cohort.derive_stated_outcomes(Pg, file=case.source_file)
+        ready.append(Pg)
+    return fk.param_tensor(ready, n)
 
 
-# The compiled kernel (mkba.fastkernel) is used for batches of at least FAST_ENGINE_MIN_BATCH draws once it
-# is loaded in the process. Loading it (importing numba, reading the cached machine code) costs about 1 s,
-# which the numpy path spends on about 10.000 draws of a five-year case (measured: 2.000 draws in 0,23 s);
-# so a process that has not loaded it yet only does so for batches of FAST_ENGINE_LOAD_BATCH or more.
-FAST_ENGINE_MIN_BATCH = 256
-FAST_ENGINE_LOAD_BATCH = 20_000
-ENGINES = ("auto", "numpy", "numba")
+def _discount(P, months: int, convention: str) -> np.ndarray:
+    from .discounting import discount_factors
+
+    rate = P["discount.rate"]
+    if bool(np.all(rate == rate[0])):
+        return np.ascontiguousarray(discount_factors(months, float(rate[0]), convention)[:, None])
+    return np.ascontiguousarray(discount_factors(months, rate, convention))
 
 
-def _use_fast_engine(engine: str, overrides) -> bool:
-    """``engine="auto"``: the compiled kernel for large batches when numba is installed (see above)."""
-    if engine not in ENGINES:
-        raise InputError("unknown engine", field="engine", value=engine, fix=did_you_mean(engine, ENGINES))
-    if engine != "auto":
-        return engine == "numba"
-    n = max((np.size(v) for v in (overrides or {}).values()), default=1)
-    import sys
-
-    threshold = FAST_ENGINE_MIN_BATCH if "mkba.fastkernel" in sys.modules else FAST_ENGINE_LOAD_BATCH
-    if n < threshold:
-        return False
-    import importlib.util
-
-    return importlib.util.find_spec("numba") is not None
-
-
-def evaluate_batch(case: Case, overrides: Mapping[str, Any] | None = None, *, cycle_path=None,
-                   chunk_size: int = DEFAULT_CHUNK, threads: int | None = None,
-                   engine: str = "auto") -> dict[str, np.ndarray]:
-    """Headline metrics for many parameter sets in one vectorised pass (chunked for memory).
-
-    ``overrides`` maps parameter names to arrays of shape (n,) (others keep the case value);
-    ``cycle_path`` is an optional exit-to-work multiplier per month, shape (T,) or (T, n).
-    ``engine``: ``"numpy"`` (below), ``"numba"`` (the compiled kernel :mod:`mkba.fastkernel`,
-    same results to rounding) or ``"auto"`` (numba for large batches if it is installed).
-    """
-    if _use_fast_engine(engine, overrides):
-        from . import fastkernel
-
-        return fastkernel.evaluate_batch(case, overrides, cycle_path=cycle_path, chunk_size=chunk_size,
-                                         threads=threads)
-    P, n = parameter_arrays(case, overrides)
-    months = _months(case, overrides)
+def _check_path(cycle_path, months: int):
     path = None if cycle_path is None else np.asarray(cycle_path, dtype=float)
     if path is not None and path.shape[0] != months:
         raise InputError(f"cycle path has {path.shape[0]} months but the horizon is {months}", field="cycle_path",
                          fix="give one multiplier per month of the horizon")
-    if n <= chunk_size:
-        return _evaluate_chunk(case, P, months, path)
-    slices = [slice(lo, min(lo + chunk_size, n)) for lo in range(0, n, chunk_size)]
+    return path
 
-    def one(sl):
-        sub_path = path if path is None or path.ndim == 1 else path[:, sl]
-        return _evaluate_chunk(case, {k: v[sl] for k, v in P.items()}, months, sub_path)
 
-    if threads is None:
-        threads = min(len(slices), os.cpu_count() or 1)
-    if threads > 1:
-        # numpy releases the GIL inside its loops: chunks run in parallel on the machine's cores
-        from concurrent.futures import ThreadPoolExecutor
+# ------------------------------------------------------------------ batch
+def choose_engine(total_draws: int, engine: str = "auto") -> str:
+    """The engine for a whole sweep of ``total_draws`` scenarios (there is one: the compiled kernel).
 
-        with ThreadPoolExecutor(max_workers=threads) as pool:
-            parts = list(pool.map(one, slices))
-    else:
-        parts = [one(sl) for sl in slices]
-    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    Kept as the one place that decides, so a sweep decides once for all its chunks.
+    """
+    if engine not in ENGINES:
+        raise InputError("unknown engine", field="engine", value=engine, fix=did_you_mean(engine, ENGINES))
+    return "numba"
+
+
+def evaluate_batch(case: Case, overrides: Mapping[str, Any] | None = None, *, cycle_path=None,
+                   chunk_size: int = DEFAULT_CHUNK, threads: int | None = None,
+                   engine: str = "auto", group: str | None = None) -> dict[str, np.ndarray]:
+    """Headline metrics for many parameter sets, on the compiled kernel, in chunks of parameter sets.
+
+    ``overrides`` maps parameter names to arrays of shape (n,) (others keep the case value);
+    ``cycle_path`` is an optional multiplier per month on every cycle-sensitive channel, shape
+    (T,) or (T, n). Only the metrics (8 bytes per metric and scenario) grow with the batch.
+    ``group`` restricts the run to one sub-group.
+    """
+    choose_engine(0, engine)
+    overrides = dict(overrides or {})
+    arrays = {k: np.asarray(v) for k, v in overrides.items()}
+    sizes = {a.size for a in arrays.values()} - {1}
+    if len(sizes) > 1 or any(a.ndim > 1 for a in arrays.values()) or any(k not in SCHEMA for k in arrays):
+        parameter_arrays(case, overrides)   # raises the model's own error, before building anything
+    n = sizes.pop() if sizes else 1
+    # names, horizon and ranges checked on (min, max) of each array
+    parameter_arrays(case, {k: (a if a.size == 1 else np.array([np.min(a), np.max(a)])) for k, a in arrays.items()})
+    months = _months(case, overrides)
+    path = _check_path(cycle_path, months)
+    municipality = case.perspective == "municipality"
+    chunk = max(int(chunk_size), 1)
+    out: dict[str, np.ndarray] | None = None
+    for lo in range(0, n, chunk):
+        sl = slice(lo, min(lo + chunk, n))
+        m = sl.stop - sl.start
+        P, _ = parameter_arrays(case, {k: (a if a.size == 1 else a[sl]) for k, a in arrays.items()})
+        if P["baseline.work_exit_rate"].shape[0] != m:
+            P = {k: np.broadcast_to(v, (m,)).copy() for k, v in P.items()}
+        sub_path = path if path is None or path.ndim == 1 or path.shape[1] == 1 else path[:, sl]
+        Pm = prepare(case, P, m, months, group=group)
+        res = fk.launch(Pm, months, fk.path_2d(sub_path, months, m), _discount(P, months, case.discount_convention),
+                        municipality, threads)
+        if out is None:
+            out = {k: np.empty(n) for k in fk.METRIC_NAMES}
+        for i, k in enumerate(fk.METRIC_NAMES):
+            out[k][sl] = res[i]
+        del P, Pm, res
+    return out
 
 
 def batch_model(case: Case, *, cycle_path=None):
@@ -203,35 +199,45 @@ def batch_model(case: Case, *, cycle_path=None):
     return functools.partial(evaluate_batch, case, cycle_path=cycle_path)
 
 
-# ------------------------------------------------------------------ the tidy table
-def run(case: Case, *, cycle_path=None):
-    """Run one case: the tidy result table (see module docstring)."""
-    import pandas as pd
-
+# ------------------------------------------------------------------ single run: record mode
+def simulate_case(case: Case, *, cycle_path=None, group: str | None = None):
+    """Record mode for the case itself: (metrics dict, flows (N_FLOWS, 2, T), people (N_PEOPLE, 2, T),
+    ledger rows (N_ROWS, T), parameter arrays)."""
     P, _ = parameter_arrays(case)
     months = case.months
-    S = simulate(P, months, None if cycle_path is None else np.asarray(cycle_path, dtype=float))
-    flows = cf.flows(S, P)
+    path = _check_path(cycle_path, months)
+    Pm = prepare(case, P, 1, months, group=group)
+    out, F, PPL, LR = fk.record(Pm, months, fk.path_2d(path, months, 1), _discount(P, months, case.discount_convention),
+                                case.perspective == "municipality")
+    metrics = {k: float(out[i]) for i, k in enumerate(fk.METRIC_NAMES)}
+    return metrics, F, PPL, LR, P
+
+
+def _table(case: Case, F, PPL, P):
+    import pandas as pd
+
     from .discounting import discount_factors
 
+    months = case.months
     df = discount_factors(months, float(P["discount.rate"][0]), case.discount_convention)
     month = np.arange(months)
     dates = pd.period_range(pd.Timestamp(case.start_date), periods=months, freq="M").to_timestamp()
     keys: list[tuple[str, str, str, str, str]] = []   # group, actor, item, category, unit
     series: list[np.ndarray] = []
     for g, group in enumerate(GROUPS):
-        for f in flows:
-            vals = f.values[:, g, 0]
+        for k, (actor, item, cat) in enumerate(fk.FLOWS):
+            vals = F[k, g]
             if np.any(vals):
-                keys.append((group, f.actor, f.item, f.category, "EUR"))
+                keys.append((group, actor, item, cat, "EUR"))
                 series.append(vals)
-        people = {k: getattr(S, attr)[:, g, 0] for k, attr in PEOPLE_ITEMS.items()}
-        people["benefit_equivalents"] = cf.benefit_equivalents(S, P)[:, g, 0]
-        if P["secondment.share"][0] > 0 and g == 0:
-            people["seconded"] = cf.secondment_activity(S, P)[1][:, 0, 0]
-        for item, vals in people.items():
+        for r, item in enumerate(fk.PEOPLE):
+            if g == 1 and item in ("taking_part", "seconded", "programme_job"):
+                if not np.any(PPL[r, 1]):
+                    continue
+            if item == "seconded" and not np.any(PPL[r, 0]):
+                continue
             keys.append((group, "participants", item, "people", "persons"))
-            series.append(vals)
+            series.append(PPL[r, g])
     k = len(keys)
     nominal = np.concatenate(series)
     is_money = np.repeat(np.array([key[4] == "EUR" for key in keys]), months)
@@ -251,52 +257,34 @@ def run(case: Case, *, cycle_path=None):
     return table
 
 
-def ledger_from_table(table, case: Case) -> mx.Ledger:
-    """Rebuild the metric ledger from the tidy table (n = 1)."""
-    months = case.months
-    P, _ = parameter_arrays(case)
-
-    def money(group, mask):
-        sub = table[(table["unit"] == "EUR") & (table["group"] == group) & mask]
-        return sub.groupby("month")["nominal"].sum().reindex(range(months), fill_value=0.0).to_numpy()
-
-    def diff(mask):
-        return (money("treatment", mask) - money("control", mask))[:, None]
-
-    eur = table[table["unit"] == "EUR"]
-    muni = table["actor"] == "municipality"
-    prog_items = set(eur.loc[eur["category"] == "programme", "item"])
-    any_row = table["unit"] == "EUR"
-
-    def people(item):
-        out = np.zeros((months, 2, 1))
-        for g, group in enumerate(GROUPS):
-            sub = table[(table["item"] == item) & (table["group"] == group) & (table["unit"] == "persons")]
-            out[:, g, 0] = sub.set_index("month")["nominal"].reindex(range(months), fill_value=0.0).to_numpy()
-        return out
-
-    b_month = P["benefit.cost_per_year"] * P["benefit.household_factor"] / MONTHS_PER_YEAR
-    secondment = diff(muni & table["item"].str.startswith("secondment_"))
-    if P["secondment.share"][0] > 0:
-        secondment = secondment - people("seconded")[:, 0, :] * b_month
-    return mx.Ledger(
-        muni_net=diff(muni), muni_cost=-diff(muni & (table["category"] == "programme")),
-        soc_net=diff(any_row), soc_cost=-diff(table["item"].isin(prog_items)),
-        cum_ended=people("cum_ended"), cum_returns=people("cum_returns"), beq=people("benefit_equivalents"),
-        cum_inflow=people("cum_inflow"),
-        b_month=b_month, retention=P["benefit.retention_share"], secondment_surplus=secondment)
+def run(case: Case, *, cycle_path=None):
+    """Run one case: the tidy result table (see module docstring)."""
+    _, F, PPL, _, P = simulate_case(case, cycle_path=cycle_path)
+    return _table(case, F, PPL, P)
 
 
 def summarise(case: Case, table=None, *, cycle_path=None) -> dict:
-    """Headline metrics (floats), the per-year table and the monthly ledger, computed from the tidy table."""
-    table = run(case, cycle_path=cycle_path) if table is None else table
-    P, _ = parameter_arrays(case)
-    ledger = ledger_from_table(table, case)
-    m = mx.compute(ledger, P, perspective=case.perspective, convention=case.discount_convention)
-    metrics = {k: float(v[0]) for k, v in m.items()}
-    metrics.update({k: float(v[0]) for k, v in mx.both_perspectives(ledger, P, convention=case.discount_convention).items()})
+    """Headline metrics (floats), the per-year table, the tidy table and the monthly ledger."""
+    metrics, F, PPL, LR, P = simulate_case(case, cycle_path=cycle_path)
+    if table is None:
+        table = _table(case, F, PPL, P)
+    ledger = mx.Ledger.from_rows(LR)
     py = mx.per_year(ledger, P, perspective=case.perspective, convention=case.discount_convention)
     return {"metrics": metrics, "per_year": py, "table": table, "ledger": ledger}
+
+
+def per_group(case: Case) -> "Any":
+    """Headline metrics per sub-group and for the whole case (rows), as a DataFrame."""
+    import pandas as pd
+
+    rows = {}
+    for name, share, _ in case_groups(case):
+        m = evaluate_batch(case, group=name if len(case_groups(case)) > 1 else None)
+        rows[name] = {"share": share, **{k: float(v[0]) for k, v in m.items()}}
+    if len(rows) > 1:
+        rows["total"] = {"share": sum(r["share"] for r in rows.values()),
+                         **{k: float(v[0]) for k, v in evaluate_batch(case).items()}}
+    return pd.DataFrame.from_dict(rows, orient="index")
 
 
 def per_actor(table, *, discounted: bool = True):
@@ -304,8 +292,14 @@ def per_actor(table, *, discounted: bool = True):
     col = "discounted" if discounted else "nominal"
     eur = table[table["unit"] == "EUR"]
     signed = eur.assign(value=np.where(eur["group"] == "treatment", eur[col], -eur[col]))
-    pivot = signed.pivot_table(index="item", columns="actor", values="value", aggfunc="sum", fill_value=0.0)
-    pivot = pivot.reindex(columns=[a for a in cf.ACTORS if a in pivot.columns])
+    pivot = signed.pivot_table(index="item", columns="actor", values="value", aggfunc="sum", fill_value=0.0,
+                               observed=True)
+    pivot = pivot.reindex(columns=[a for a in fk.ACTORS if a in pivot.columns])
     pivot["total"] = pivot.sum(axis=1)
     pivot.loc["total"] = pivot.sum(axis=0)
     return pivot
+
+
+def case_warnings(case: Case) -> list[str]:
+    """Warnings for ``mkba validate`` and the report (see :func:`mkba.cohort.warnings_for`)."""
+    return cohort.warnings_for(case)

@@ -51,6 +51,8 @@ RULES: dict[str, Rule] = {
     "programme.cost_per_fte_year": Rule("unit", "employer cost of one FTE: a price, unchanged"),
     "programme.cost_per_participant": Rule("per_participant", _PP),
     "programme.cost_per_participant_month": Rule("per_participant", _PP),
+    "programme.cost_per_placement": Rule("per_participant", _PP),
+    "jobs.fee_per_month": Rule("per_participant", _PP),
     "programme.setup_cost": Rule("one_off", "set-up cost paid once in month 0; it does not grow with the "
                                             "number of participants"),
     "programme.other_cost_per_month": Rule("fixed", "running cost of the organisation per month; assumed not to "
