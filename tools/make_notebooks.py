@@ -134,7 +134,8 @@ write("municipality.ipynb", [
            'share_reached = 0.10          # share of the algemene bijstand caseload reached\n'
            'scenario = ""                 # "", "hoogconjunctuur", "gemiddeld" or "laagconjunctuur"\n'
            'lang = "nl"\nn_draws = 2000\nseed = 20191'),
-    code(SETUP + "\nc, facts = views.municipality_case(gm_code, approach, share_reached, scenario)\n"
+    code(SETUP.replace("views.setup(lang)", "views.setup_municipal(lang)")
+         + "\nc, facts = views.municipality_case(gm_code, approach, share_reached, scenario)\n"
          "display(views.heading('title_municipality', lang, level=1, approach=views.load_case(approach).title, name=facts['name']))\n"
          "display(views.heading('local_facts', lang))\ndisplay(views.local_facts_table(facts, lang))\n"
          "display(views.heading('data_notes', lang, level=3))\ndisplay(views.case_text(views.data_notes(facts, lang)))\n"
@@ -147,7 +148,7 @@ write("municipality.ipynb", [
          "    scen_raw, scen_table = views.municipal_scenarios(approach, facts['gm_code'], share_reached, lang)\n"
          "    display(scen_table)"),
     code("if c is not None:\n    display(views.heading('probabilistic', lang))\n"
-         "    prob, _ = views.probabilistic_view(c, n_draws, seed, lang)\n    display(prob.chances)"),
+         "    prob, _ = views.probabilistic_view(c, n_draws, seed, lang, figure=False)\n    display(prob.chances)"),
     code("if c is not None:\n    display(views.heading('peers', lang))\n"
          "    peers, sentence, peer_table = views.peers_view(approach, facts['gm_code'], share_reached, lang)\n"
          "    display(Markdown(sentence))\n    display(peer_table)"),

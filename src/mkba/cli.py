@@ -488,7 +488,9 @@ def build_render_jobs(cases: list[str], *, all_cases: bool, notebook: str | None
                                   parameters={"gm_code": row.gm_code, "approach": base.name, "share_reached": share,
                                               **params},
                                   title=f"{row.name}: {base.title}",
-                                  extra={"assumptions_hash": base.assumptions_hash(), "gm_code": row.gm_code}))
+                                  extra={"assumptions_hash": base.assumptions_hash(), "gm_code": row.gm_code},
+                                  warm=[("mkba.views:warm_municipal",
+                                         {"approach": base.name, "share_reached": share})]))
         return jobs
     names = [n for n, _ in list_cases()] if all_cases else list(cases)
     if not names:

@@ -494,7 +494,7 @@ def case_distributions(case: Case) -> dict:
             for k, (lo, hi, _why) in case_selection(case).ranges.items()}
 
 
-def probabilistic_view(case: Case, n: int = 10_000, seed: int = 20191, lang: str = "nl"):
+def probabilistic_view(case: Case, n: int = 10_000, seed: int = 20191, lang: str = "nl", figure: bool = True):
     from functools import partial
 
     from .model import evaluate_batch
@@ -516,6 +516,8 @@ def probabilistic_view(case: Case, n: int = 10_000, seed: int = 20191, lang: str
     res.chances = pd.Series({text("p_positive", lang, p="").rstrip(": "): pct(res.p_positive, lang),
                              **{text("p_break_even_within", lang, n=k): pct(p, lang) for k, p in res.p_break_even.items()}},
                             name=label("value", lang)).to_frame()
+    if not figure:  # municipal reports: the chances table only
+        return res, None
     fig, ax = _ax()
     ax.hist(res.npv, bins=50, color="#1f5f8b")
     ax.axvline(0, color="#c0392b", lw=1)
@@ -772,6 +774,45 @@ def sobol_view(case: Case, n: int = 256, seed: int = 20191, lang: str = "nl", to
 
 
 # ------------------------------------------------------------------ municipal reports
+#: municipal reports: figures drawn once (no second tight-bbox pass) at this resolution
+#: (assumption: 100 dpi PNG is sharp on screen for 7-inch figures and a third of 150 dpi's pixels)
+MUNICIPAL_FIGURE_DPI = 100
+
+
+def setup_municipal(lang: str = "nl") -> None:
+    """Defaults for municipal reports (342 per batch): :func:`setup`, with cheap figures.
+
+    Figures are laid out by ``tight_layout`` in the figure functions already, so the inline
+    backend's second ``bbox_inches='tight'`` pass is skipped and PNGs use
+    :data:`MUNICIPAL_FIGURE_DPI`.
+    """
+    setup(lang)
+    from .reporting import in_kernel
+
+    if in_kernel():
+        import matplotlib
+
+        matplotlib.rcParams["savefig.dpi"] = MUNICIPAL_FIGURE_DPI
+        try:
+            from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+            set_matplotlib_formats("png", bbox_inches=None)
+        except Exception:  # pragma: no cover - very old matplotlib-inline
+            pass
+
+
+def warm_municipal(approach: str, share_reached: float) -> None:
+    """What every municipal report of a batch shares, computed once (in the fork server).
+
+    The model for all municipalities x scenarios (:func:`mkba.local.share_municipal_batch`),
+    which each report's scenario and peer tables then read; a report rendered alone computes
+    the same rows itself.
+    """
+    from .local import share_municipal_batch
+
+    share_municipal_batch(load_case(approach), share_reached)
+
+
 def municipality_case(gm_code: str, approach: str, share_reached: float, scenario: str = ""):
     """The approach localised to a municipality (mkba.local), optionally under a cycle scenario.
 
