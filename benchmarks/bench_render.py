@@ -1,16 +1,20 @@
-"""Benchmark: `mkba render` (render_batch) against the naive papermill + nbconvert CLIs.
+"""Benchmark: `mkba render` against what a papermill user would write, on the real notebooks.
 
-Renders the same N reports both ways in one run and prints per-report times and
-the ratio.  Also prints `import nbformat` / `import mkba` times in fresh
-interpreters.
+Three ways to turn N parameter sets into N HTML reports, measured interleaved in one run
+(round 1: A B C, round 2: B C A, ...; the median per method is compared):
 
-    .venv/bin/python benchmarks/bench_render.py                       # fixture, 20 reports
-    .venv/bin/python benchmarks/bench_render.py --n 20 --workers 2 \\
-        --notebook notebooks/business_case.ipynb --params-file cases.json
-    .venv/bin/python benchmarks/bench_render.py --naive-n 5            # quicker: naive on 5
+``mkba``   ``render_batch(jobs, out, workers=W)`` (papermill on the ``mkba`` engine: pre-warmed
+           forked kernels, shared batch work, one CSS file);
+``pool``   ``papermill.execute_notebook`` (default nbclient engine) plus nbconvert's
+           ``HTMLExporter`` in a ``ProcessPoolExecutor(W)`` (pool start included);
+``cli``    the ``papermill`` CLI then ``jupyter nbconvert --to html`` per report, one after
+           another (on ``--cli-n`` reports, extrapolated to N).
 
---params-file: a JSON (or YAML) list with one parameter mapping per report.
-Without it, report i gets {VARY: "<default>-i"} (--vary, default "municipality").
+    .venv/bin/python benchmarks/bench_render.py                      # 5 case reports + 20 municipal
+    .venv/bin/python benchmarks/bench_render.py --suite municipal --n 20 --rounds 3
+
+Prints seconds per report and the ratios pool/mkba and cli/mkba (goal: >= 5x the pool on
+municipal reports). Timings are wall clock on this machine: run it on a quiet one.
 """
 from __future__ import annotations
 
@@ -26,122 +30,131 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-FIXTURE = HERE.parent / "tests" / "fixtures" / "notebooks" / "report.ipynb"
+ROOT = HERE.parent
 BIN = Path(sys.executable).parent
+INLINE = "module://matplotlib_inline.backend_inline"
 
 
-def fresh_import_time(module: str, repeat: int = 5) -> float:
-    """Median wall time of `python -c "import MODULE"` minus a bare interpreter start."""
-    def run(code: str) -> float:
-        t = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], check=True)
-        return time.perf_counter() - t
+def case_jobs(n: int, lang: str = "nl"):
+    from mkba.cases import list_cases
+    from mkba.cli import build_render_jobs
 
-    base = statistics.median(run("pass") for _ in range(repeat))
-    return statistics.median(run(f"import {module}") for _ in range(repeat)) - base
-
-
-def load_params(args) -> list[dict]:
-    if args.params_file:
-        text = Path(args.params_file).read_text(encoding="utf-8")
-        if args.params_file.endswith((".yaml", ".yml")):
-            import yaml
-
-            plist = yaml.safe_load(text)
-        else:
-            plist = json.loads(text)
-        if not isinstance(plist, list) or not all(isinstance(p, dict) for p in plist):
-            raise SystemExit("--params-file must hold a list of parameter mappings")
-        reps = (args.n + len(plist) - 1) // len(plist)
-        return (plist * reps)[: args.n]
-    from mkba.render import notebook_parameters
-
-    defaults = notebook_parameters(args.notebook)
-    if args.vary not in defaults:
-        raise SystemExit(f"--vary {args.vary!r} is not a parameter of {args.notebook}; "
-                         f"parameters: {', '.join(defaults)}")
-    return [{args.vary: f"{defaults[args.vary]}-{i}"} for i in range(args.n)]
+    names = [c for c, _ in list_cases()]
+    names = (names * (n // len(names) + 1))[:n]
+    jobs = build_render_jobs(sorted(set(names)), all_cases=False, notebook=None, municipalities=[],
+                             approach=None, share=0.1, params={}, lang=lang)
+    return (jobs * (n // len(jobs) + 1))[:n]
 
 
-def naive(notebook: Path, params: list[dict], work: Path) -> list[float]:
-    """papermill CLI + `jupyter nbconvert --to html` CLI per report, one after another."""
-    env = dict(os.environ, MPLBACKEND="module://matplotlib_inline.backend_inline")
-    times = []
-    for i, p in enumerate(params):
-        pfile = work / f"p{i}.json"
-        pfile.write_text(json.dumps(p))  # papermill reads JSON with its YAML loader
-        out = work / f"naive{i}.ipynb"
-        t = time.perf_counter()
-        subprocess.run([str(BIN / "papermill"), str(notebook), str(out), "-f", str(pfile),
-                        "--no-progress-bar", "-k", "python3", "--cwd", str(notebook.parent)],
-                       check=True, env=env, capture_output=True)
-        subprocess.run([str(BIN / "jupyter"), "nbconvert", "--to", "html", "--no-input", str(out)],
-                       check=True, env=env, capture_output=True)
-        times.append(time.perf_counter() - t)
-        print(f"  naive {i + 1:>3}/{len(params)}: {times[-1]:.2f} s", flush=True)
-    return times
+def municipal_jobs(n: int | None, approach: str = "fip_sittard_geleen", lang: str = "nl"):
+    from mkba.cli import build_render_jobs
+
+    jobs = build_render_jobs([], all_cases=False, notebook=None, municipalities=["all"], approach=approach,
+                             share=0.10, params={}, lang=lang)
+    return jobs if n is None else jobs[:n]
 
 
-def with_mkba(notebook: Path, params: list[dict], out: Path, workers: int, mode: str) -> tuple[float, object]:
-    from mkba.render import RenderJob, render_batch
+def _unique(jobs):
+    import dataclasses
 
-    jobs = [RenderJob(name=f"r{i:03d}", notebook=notebook, parameters=p) for i, p in enumerate(params)]
+    return [dataclasses.replace(j, name=f"{j.name}-{i}", output_stem=f"{j.output_stem}-{i}")
+            for i, j in enumerate(jobs)]
+
+
+# -- the three methods -----------------------------------------------------------------
+
+def run_mkba(jobs, out: Path, workers: int) -> float:
+    from mkba.render import render_batch
+
     t = time.perf_counter()
-    res = render_batch(jobs, out, workers=workers, kernel_mode=mode)
-    return time.perf_counter() - t, res
+    res = render_batch(_unique(jobs), out, workers=workers)
+    dt = time.perf_counter() - t
+    if res.failed:
+        raise SystemExit(f"mkba: {len(res.failed)} failed: {res.entry(res.failed[0])['error']['summary']}")
+    return dt
+
+
+def _pool_one(notebook: str, params: dict, out_nb: str, out_html: str, cwd: str) -> None:
+    os.environ["MPLBACKEND"] = INLINE  # the kernel inherits this: figures must reach the notebook
+    import papermill as pm
+    from nbconvert import HTMLExporter
+
+    nb = pm.execute_notebook(notebook, out_nb, parameters=params, progress_bar=False, kernel_name="python3",
+                             cwd=cwd)
+    body, _ = HTMLExporter(template_name="lab", exclude_input=True).from_notebook_node(nb)
+    Path(out_html).write_text(body, encoding="utf-8")
+
+
+def run_pool(jobs, out: Path, workers: int) -> float:
+    from concurrent.futures import ProcessPoolExecutor
+
+    out.mkdir(parents=True, exist_ok=True)
+    t = time.perf_counter()
+    with ProcessPoolExecutor(workers) as ex:
+        futs = [ex.submit(_pool_one, str(j.notebook), j.parameters, str(out / f"{i}.ipynb"),
+                          str(out / f"{i}.html"), str(j.notebook.parent)) for i, j in enumerate(jobs)]
+        for f in futs:
+            f.result()
+    return time.perf_counter() - t
+
+
+def run_cli(jobs, out: Path) -> float:
+    out.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, MPLBACKEND=INLINE)
+    t = time.perf_counter()
+    for i, j in enumerate(jobs):
+        pfile = out / f"p{i}.json"
+        pfile.write_text(json.dumps(j.parameters))
+        nb = out / f"{i}.ipynb"
+        subprocess.run([str(BIN / "papermill"), str(j.notebook), str(nb), "-f", str(pfile), "--no-progress-bar",
+                        "-k", "python3", "--cwd", str(j.notebook.parent)], check=True, env=env, capture_output=True)
+        subprocess.run([str(BIN / "jupyter"), "nbconvert", "--to", "html", "--no-input", str(nb)],
+                       check=True, env=env, capture_output=True)
+    return time.perf_counter() - t
+
+
+def compare(label: str, jobs, *, workers: int, rounds: int, cli_n: int, work: Path) -> dict:
+    """Interleaved rounds; returns median seconds per report per method."""
+    n = len(jobs)
+    cli_jobs = jobs[:max(1, min(cli_n, n))]
+    methods = {
+        "mkba": lambda r: run_mkba(jobs, work / f"{label}-mkba-{r}", workers) / n,
+        "pool": lambda r: run_pool(jobs, work / f"{label}-pool-{r}", workers) / n,
+        "cli": lambda r: run_cli(cli_jobs, work / f"{label}-cli-{r}") / len(cli_jobs),
+    }
+    times: dict[str, list[float]] = {m: [] for m in methods}
+    order = list(methods)
+    for r in range(rounds):
+        for m in order[r % len(order):] + order[:r % len(order)]:
+            times[m].append(methods[m](r))
+            print(f"  {label} round {r + 1}: {m:<4} {times[m][-1]:.3f} s/report", flush=True)
+    med = {m: statistics.median(v) for m, v in times.items()}
+    print(f"{label}: {n} reports, {workers} workers, {rounds} interleaved rounds (cli on {len(cli_jobs)}):")
+    for m in methods:
+        print(f"  {m:<4} {med[m]:7.3f} s/report  ({med[m] * n:7.1f} s for {n})")
+    print(f"  ratio pool/mkba = {med['pool'] / med['mkba']:.1f}x, cli/mkba = {med['cli'] / med['mkba']:.1f}x\n")
+    return med
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--notebook", default=str(FIXTURE))
-    ap.add_argument("--params-file")
-    ap.add_argument("--vary", default="municipality")
-    ap.add_argument("--n", type=int, default=20, help="reports per method (default 20)")
-    ap.add_argument("--naive-n", type=int, default=None,
-                    help="render only this many the naive way (per-report time is what is compared)")
-    ap.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
-    ap.add_argument("--modes", default="auto,spawn", help="kernel modes to time, e.g. auto,spawn")
-    ap.add_argument("--keep", action="store_true", help="keep the output directory")
+    ap.add_argument("--suite", choices=["case", "municipal", "all"], default="all")
+    ap.add_argument("--n", type=int, default=None, help="reports per suite (default: 5 case, 20 municipal)")
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--cli-n", type=int, default=3, help="reports for the CLI loop (extrapolated)")
+    ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
-    notebook = Path(args.notebook).resolve()
-    params = load_params(args)
-    work = Path(tempfile.mkdtemp(prefix="mkba-bench-"))
-    print(f"notebook: {notebook}\nreports: {len(params)}, workers: {args.workers}, "
-          f"cpus: {os.cpu_count()}, python: {sys.executable}\n")
-
-    print("fresh-interpreter import times (median of 5, minus bare start-up):")
-    for mod in ("nbformat", "nbclient", "papermill", "nbconvert", "mkba", "mkba.render",
-                "mkba.formatting"):
-        print(f"  import {mod:<16} {fresh_import_time(mod):6.3f} s")
-    print()
-
-    results = {}
-    for mode in [m for m in args.modes.split(",") if m]:
-        out = work / f"mkba-{mode}"
-        total, res = with_mkba(notebook, params, out, args.workers, mode)
-        per = total / len(params)
-        execs = [e["timings"].get("execute_s", 0) for e in res.entries]
-        print(f"mkba render_batch (kernel mode {res.kernel_mode}, {args.workers} workers): "
-              f"{total:.2f} s for {len(params)} = {per:.3f} s/report "
-              f"(ok {len(res.ok)}, failed {len(res.failed)}; median notebook execution "
-              f"{statistics.median(execs):.3f} s)")
-        if res.failed:
-            print("  first error:", res.entry(res.failed[0])["error"]["summary"])
-        results[mode] = per
-
-    nn = args.naive_n or len(params)
-    print(f"\nnaive: papermill CLI + jupyter nbconvert CLI, {nn} reports, sequential")
-    nt = naive(notebook, params[:nn], work)
-    naive_per = sum(nt) / len(nt)
-    print(f"naive: {sum(nt):.2f} s for {nn} = {naive_per:.3f} s/report\n")
-
-    print("summary (per report):")
-    print(f"  naive                     {naive_per:7.3f} s")
-    for mode, per in results.items():
-        print(f"  mkba ({mode:<5})              {per:7.3f} s   ratio naive/mkba = {naive_per / per:5.1f}x")
-    if args.keep:
-        print(f"\noutputs kept in {work}")
-    else:
+    os.chdir(ROOT)
+    work = Path(tempfile.mkdtemp(prefix="mkba-bench-render-"))
+    print(f"cpus: {os.cpu_count()}, load: {os.getloadavg()[0]:.1f}, python: {sys.executable}\n")
+    try:
+        if args.suite in ("case", "all"):
+            compare("case", case_jobs(args.n or 5), workers=args.workers, rounds=args.rounds,
+                    cli_n=args.cli_n, work=work)
+        if args.suite in ("municipal", "all"):
+            compare("municipal", municipal_jobs(args.n or 20), workers=args.workers, rounds=args.rounds,
+                    cli_n=args.cli_n, work=work)
+    finally:
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -250,3 +250,70 @@ def test_index_shows_municipality_province_and_size_class():
     html = render_index(manifest, "nl")
     assert "<th>Provincie</th>" in html and "<th>Grootteklasse</th>" in html and "Noord-Holland" in html
     assert "<th>case</th>" not in html
+
+
+# -- parameter labels, units and citations (issue 12, point 2) --------------------------
+
+def test_every_schema_parameter_and_unit_has_a_dutch_and_an_english_label():
+    from mkba.schema import SCHEMA
+
+    missing = [k for k in SCHEMA if not fmt.has_param_label(k)]
+    assert not missing, f"add nl and en labels to src/mkba/labels.yaml for: {missing}"
+    units = sorted({s.unit for s in SCHEMA.values()} - {u for u in {s.unit for s in SCHEMA.values()}
+                                                         if fmt.has_unit_label(u)})
+    assert not units, f"add nl and en unit words to src/mkba/labels.yaml for: {units}"
+    nl = [fmt.param_label(k, "nl") for k in SCHEMA]
+    en = [fmt.param_label(k, "en") for k in SCHEMA]
+    assert len(set(nl)) == len(nl) and len(set(en)) == len(en), "two parameters share a label"
+
+
+def test_param_label_in_words_with_unit():
+    assert fmt.param_label("baseline.work_exit_rate", "nl", with_unit=True) == \
+        "Uitstroomkans naar werk zonder aanpak (kans per jaar)"
+    assert fmt.param_label("benefit.cost_per_year", "en", with_unit=True) == "Benefit cost per benefit (euro per person-year)"
+    assert fmt.param_label("not.a_parameter") == "not.a_parameter"   # a new parameter never breaks a report
+
+
+@pytest.mark.parametrize("name, value, lang, expected", [
+    ("baseline.work_exit_rate", 0.055, "nl", "5,5 %"),
+    ("effect.work_exit_added", 0.10, "nl", "10,0 procentpunt"),
+    ("effect.work_exit_added", 0.053, "en", "5.3 pp"),
+    ("benefit.cost_per_year", 14000, "nl", "€ 14.000"),
+    ("effect.work_exit_ratio", 1.5, "nl", "1,50"),
+    ("cohort.initial_participants", 300, "nl", "300"),
+    ("effect.decay_half_life_months", float("inf"), "nl", "∞"),
+])
+def test_param_value_in_the_units_people_think_in(name, value, lang, expected):
+    assert fmt.param_value(name, value, lang) == expected
+
+
+def test_citation_names_document_year_and_lines():
+    cites = fmt.citations("003_1cff8ea758d15861.txt:1909 ('2 fte salarisschaal 9 = € 133.000')", short=True)
+    assert cites == [("Significant (2019), r. 1909", "003_1cff8ea758d15861.txt:1909")]
+    text, files = fmt.human_reference("calibrated: 16 more ended benefits (71 vs 55, 003_1cff8ea758d15861.txt:821-822); "
+                                      "mostly eligibility, 003_1cff8ea758d15861.txt:776-777, 834-835", "nl", short=True)
+    assert text == "gekalibreerd; Significant (2019), r. 821-822; Significant (2019), r. 776-777,834-835"
+    assert files == ["003_1cff8ea758d15861.txt:821-822", "003_1cff8ea758d15861.txt:776-777, 834-835"]
+    # Dutch reports do not show the English remark; English ones do
+    assert "eligibility" not in text
+    en, _ = fmt.human_reference("assumption: set per case", "en")
+    assert en == "assumption: set per case"
+    assert fmt.human_reference("assumption: set per case", "nl")[0] == "aanname"
+
+
+def test_every_seed_file_has_a_title_and_year():
+    from pathlib import Path
+
+    seeds = Path("/work/shared/seeds")
+    names = sorted(p.name for p in seeds.glob("*.txt")) if seeds.exists() else []
+    known = fmt._labels_data()["sources"]
+    for n in names:
+        assert n in known and known[n]["title"] and known[n]["year"] and known[n]["short"]
+
+
+def test_every_reading_of_every_case_has_dutch_text():
+    from mkba.cases import list_cases, load_case
+
+    missing = [(n, r.topic) for n, _ in list_cases() for r in load_case(n).readings
+               if not (r.topic_nl and r.choice_nl and r.why_nl)]
+    assert not missing, f"add topic_nl, choice_nl and why_nl to these readings: {missing}"

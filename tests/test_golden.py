@@ -153,6 +153,10 @@ def test_readings_table_keeps_topic_choice_and_why():
 
     case = load_case("fip_sittard_geleen")
     table = readings_table(case, "nl")
-    assert list(table.columns) == ["Vraag", "Gekozen lezing", "Waarom"]
-    assert len(table) == len(case.readings)
-    assert table.iloc[0]["Vraag"] == case.readings[0].topic and table.iloc[0]["Waarom"] == case.readings[0].why
+    assert list(table.columns) == ["Vraag", "Gekozen lezing", "Waarom", "Bron"]
+    assert len(table) == len(case.readings) and list(table.index) == list(range(1, len(case.readings) + 1))
+    r = case.readings[0]                          # Dutch reports show the Dutch text (issue 10, point 5)
+    assert table.iloc[0]["Vraag"] == r.topic_nl and table.iloc[0]["Waarom"] == r.why_nl
+    assert table.iloc[0]["Bron"].startswith("Significant (2019), r. 1909")
+    en = readings_table(case, "en")
+    assert en.iloc[0]["Question"] == r.topic and en.iloc[0]["Why"] == r.why

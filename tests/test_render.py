@@ -789,3 +789,30 @@ def test_sigterm_is_handled_like_ctrl_c(tmp_path):
     assert m["reports"]["quick"]["status"] == "ok" and "slow" not in m["reports"]
     assert (tmp_path / "quick.html").is_file() and not (tmp_path / "slow.html").exists()
     assert no_temp_files(tmp_path)
+
+
+def test_manifest_writes_wait_for_the_lock(tmp_path):
+    """While another batch holds OUT/.manifest.lock, a finished report waits to be recorded."""
+    import threading
+    import time
+
+    started = threading.Event()
+    res = {}
+
+    def run():
+        res["r"] = render_batch([job("l1", municipality="Lisse")], tmp_path,
+                                progress=lambda ev, e: started.set() if ev == "start" else None)
+
+    t = threading.Thread(target=run)
+    t.start()
+    assert started.wait(120)
+    with mf.manifest_lock(tmp_path):
+        deadline = time.monotonic() + 120
+        while not (tmp_path / "l1.html").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert (tmp_path / "l1.html").exists()
+        time.sleep(1.0)
+        assert not (tmp_path / "manifest.json").exists()  # waiting for the lock
+    t.join(120)
+    assert res["r"].ok == ["l1"]
+    assert json.loads((tmp_path / "manifest.json").read_text())["reports"]["l1"]["status"] == "ok"

@@ -123,7 +123,7 @@ def test_report_and_index_in_a_browser(batch, browser):
     assert browser.open((out / "b.html").as_uri()) == []
     images = browser.eval("Array.from(document.images).map(i => i.complete && i.naturalWidth > 0)")
     assert images and all(images)
-    page = browser.eval("document.body.innerText")
+    page = browser.eval("document.body.innerText").replace("\xa0", " ")   # amounts are joined by non-breaking spaces
     m = summarise(load_case("fip_sittard_geleen"))["metrics"]
     assert eur(m["npv_eur"], "nl") in page and "Netto contante waarde" in page
     assert eur(m["programme_cost_eur"], "nl") in page
@@ -191,3 +191,57 @@ def test_manifest_records_the_assumptions_hash_of_what_was_computed(batch):
     assert entry["assumptions_hash"] != load_case("app_zaanstad").assumptions_hash()
     assert entry["assumptions_hash"] == entry["key_figures"]["assumptions_hash"]
     assert entry["assumptions_hash"] == computed.assumptions_hash()
+
+
+@pytest.fixture(scope="module")
+def municipal(tmp_path_factory):
+    """A municipal batch sharing one model call (warm-up in the fork server) and the same
+    reports rendered one by one without it."""
+    import dataclasses
+
+    base = tmp_path_factory.mktemp("municipal")
+    jobs = build_render_jobs([], all_cases=False, notebook=None, municipalities=["GM0654", "GM0718", "GM0060"],
+                             approach="fip_sittard_geleen", share=0.1, params={"n_draws": 300}, lang="nl")
+    assert all(j.warm for j in jobs)
+    batch = render_batch(jobs, base / "batch", workers=2)
+    solo = [render_batch([dataclasses.replace(j, warm=[])], base / f"solo-{j.name}") for j in jobs]
+    return base, jobs, batch, solo
+
+
+@pytest.mark.slow
+def test_every_municipal_report_equals_a_solo_render(municipal):
+    base, jobs, batch, solo = municipal
+    assert sorted(batch.ok) == sorted(j.name for j in jobs)
+    for j, r in zip(jobs, solo):
+        assert r.ok == [j.name]
+        mine = (base / "batch" / f"{j.output_stem}.html").read_bytes()
+        alone = (base / f"solo-{j.name}" / f"{j.output_stem}.html").read_bytes()
+        assert mine == alone, j.name
+        assert batch.entry(j.name)["key_figures"] == r.entry(j.name)["key_figures"]
+
+
+@pytest.mark.slow
+def test_reports_share_one_css_file_and_stay_small(municipal):
+    from mkba.render import REPORT_CSS_NAME, report_css
+
+    base, jobs, batch, _ = municipal
+    out = base / "batch"
+    css = (out / REPORT_CSS_NAME).read_text(encoding="utf-8")
+    assert css == report_css("nl") and ".jp-OutputArea" in css and len(css) > 100_000
+    for j in jobs:
+        html = (out / f"{j.output_stem}.html").read_text(encoding="utf-8")
+        import re
+
+        assert re.search(rf'<link[^>]*href="{REPORT_CSS_NAME}"[^>]*>', html), html[:3000]
+        assert 'rel="stylesheet"' in html
+        assert len(html) < len(css)  # the theme is no longer embedded in every report
+
+
+@pytest.mark.slow
+def test_municipal_report_with_shared_css_opens_offline(municipal, browser):
+    base, jobs, _, _ = municipal
+    page = base / "batch" / f"{jobs[0].output_stem}.html"
+    assert browser.open(page.as_uri()) == []  # no failed load (the CSS file is there), no network
+    # the shared stylesheet applied: a JupyterLab theme variable is defined on the page
+    assert browser.eval("getComputedStyle(document.documentElement)"
+                        ".getPropertyValue('--jp-cell-padding').trim() !== ''")

@@ -196,3 +196,29 @@ def test_dask_process_workers_equal_in_process():
     remote = run_on_dask(functools.partial(make_model, "toy"), s, 5000, n_workers=2, processes=True)
     local = run_chunked(MODEL, s, 5000)
     np.testing.assert_array_equal(remote["npv_eur"], local["npv_eur"])
+
+
+def test_one_dask_cluster_per_executor_across_sweeps(monkeypatch):
+    """`mkba sweep --one-way --prob ... --dask local` starts one cluster, not one per sweep."""
+    pytest.importorskip("dask.distributed")
+    import mkba.scaleout as so
+
+    opened = []
+    real = so._open_client
+
+    def counting(address, client, *a, **kw):
+        if client is None:  # a new client (and cluster)
+            opened.append(address)
+        return real(address, client, *a, **kw)
+
+    monkeypatch.setattr(so, "_open_client", counting)
+    ex = DaskExecutor(n_workers=1, threads_per_worker=2, processes=False)
+    kw = dict(n=4000, seed=3, chunk_size=2000, bounds={}, metrics=("npv_eur",))
+    a = S.probabilistic(MODEL, CASE.values, DISTS, executor=ex, **kw)
+    b = S.one_way(MODEL, CASE.values, bounds={}, metrics=("npv_eur",), executor=ex)
+    c = S.probabilistic(MODEL, CASE.values, DISTS, executor=ex, **kw)
+    assert len(opened) == 1 and ex.client is not None
+    np.testing.assert_array_equal(a.npv, c.npv)
+    assert b.equals(S.one_way(MODEL, CASE.values, bounds={}, metrics=("npv_eur",)))
+    ex.close()
+    assert ex.client is None

@@ -42,11 +42,18 @@ write("business_case.ipynb", [
            'lang = "nl"                   # "nl" or "en"\n'
            'n_draws = 5000                # probabilistic draws\n'
            'seed = 20191'),
-    code(SETUP + "\nc = views.prepare_case(case, overrides, variant, scenario)\nres = views.results(c)\n"
-         "display(views.heading('title_case', lang, level=1, title=c.title))\ndisplay(views.case_text(views.summary(c, lang)))"),
-    code("display(views.heading('headline', lang))\ndisplay(views.headline_table(c, res, lang))"),
+    code(SETUP + "\nimport matplotlib.pyplot as plt\nc = views.prepare_case(case, overrides, variant, scenario)\n"
+         "res = views.results(c)\ntornado_table, tornado_fig = views.tornado(c, lang)\n"
+         "prob, prob_fig = views.probabilistic_view(c, n_draws, seed, lang)\nplt.close(prob_fig)\n"
+         "display(views.title_page(c, lang))"),
+    code("display(views.answer(c, res, lang, prob=prob, tornado_table=tornado_table, scenario=scenario))"),
+    code("display(views.heading('headline', lang))\ndisplay(views.both_perspectives_table(c, res, lang))\n"
+         "display(Markdown(views.headline_note(c, lang, scenario)))\n"
+         "display(views.heading('more_figures', lang, level=3, persp=views.text('perspective_word_' + c.perspective, lang)))\n"
+         "display(views.headline_table(c, res, lang))"),
     code("if c.published and not overrides and not variant and not scenario:\n"
-         "    display(views.heading('published', lang))\n    display(views.published_table(c, lang))"),
+         "    display(views.heading('published', lang))\n    pub = views.published_table(c, lang)\n    display(pub)\n"
+         "    display(Markdown(views.footnotes_markdown(pub.attrs['footnotes'], lang)))"),
     code("if c.variants and not overrides and not variant and not scenario:\n"
          "    display(views.heading('variants', lang))\n    display(views.variants_table(c, lang))\n"
          "if c.value('secondment.share') > 0 and any(p.metric == 'secondment_break_even_month' for p in c.published):\n"
@@ -56,28 +63,40 @@ write("business_case.ipynb", [
          "display(views.per_year_table(res, lang))"),
     code("views.caseload_figure(c, res, lang);"),
     code("display(views.heading('per_actor', lang))\ndisplay(views.per_actor_table(res, lang))"),
-    code("display(views.heading('sensitivity', lang))\ntornado_table, fig = views.tornado(c, lang)\ndisplay(fig)"),
+    code("display(views.heading('sensitivity', lang))\ndisplay(tornado_fig)"),
     code("display(views.heading('scenarios', lang))\nscen_table, scen, replay, _ = views.scenarios_view(c, lang)\n"
          "display(scen_table)"),
-    code("display(views.heading('probabilistic', lang))\nprob, _ = views.probabilistic_view(c, n_draws, seed, lang)\n"
+    code("display(views.heading('probabilistic', lang))\ndisplay(prob_fig)\n"
+         "display(Markdown(views.probabilistic_note(c, res, prob, lang)))\n"
          "display(prob.chances)\ndisplay(prob.table)"),
-    code("display(views.heading('assumptions_sources', lang))\ndisplay(views.assumptions_table(c, lang))\n"
+    code("display(views.heading('assumptions_sources', lang))\nassumptions = views.assumptions_table(c, lang)\n"
+         "display(assumptions)\ndisplay(Markdown(views.footnotes_markdown(assumptions.attrs['footnotes'], lang)))\n"
          "if c.readings:\n    display(views.heading('readings', lang, level=3))\n"
-         "    display(views.readings_table(c, lang))"),
+         "    display(Markdown(views.readings_markdown(c, lang)))\n"
+         "display(Markdown(views.sources_markdown(lang)))"),
     code("npv_by_scenario = dict(zip('npv_' + scen['scenario'], scen['npv_eur']))\n"
-         "emit_key_figures(views.key_figures(c, res, p_npv_positive=prob.p_positive, **npv_by_scenario))"),
+         "both = views.perspective_figures(c, res)\n"
+         "emit_key_figures(views.key_figures(c, res, p_npv_positive=prob.p_positive, **npv_by_scenario,\n"
+         "    societal_npv_eur=both['society']['npv_eur'], societal_net_result_eur=both['society']['net_result_eur'],\n"
+         "    societal_bcr=both['society']['bcr'], municipal_npv_eur=both['municipality']['npv_eur']))"),
 ])
 
 write("compare_cases.ipynb", [
     params('# All published cases side by side, on a common footing: five years at 2,25 %.\nlang = "nl"'),
-    code(SETUP + "\ndisplay(views.heading('compare', lang, level=1))\ntable = views.compare_view(lang)\ndisplay(table)"),
-    code("display(views.heading('unit_value', lang))\ndisplay(views.unit_value_view(lang))"),
-    code("emit_key_figures({'cases': int(len(table))})"),
+    code(SETUP + "\ndisplay(views.compare_title_page(lang))\n"
+         "display(views.heading('answer', lang))\ndisplay(Markdown(views.compare_answer(lang)))"),
+    code("display(views.heading('key_figures', lang))\ntables = views.compare_view(lang)\n"
+         "for persp, table in tables.items():\n"
+         "    if persp:\n        display(views.heading({'municipality': 'muni_col', 'society': 'soc_col'}[persp], lang, level=3))\n"
+         "    display(table)"),
+    code("display(views.heading('unit_value', lang))\nunit = views.unit_value_view(lang)\ndisplay(unit)\n"
+         "display(Markdown(views.footnotes_markdown(unit.attrs['footnotes'], lang)))"),
+    code("emit_key_figures({'cases': int(next(iter(tables.values())).shape[1])})"),
 ])
 
 write("sensitivity.ipynb", [
     params('# Sensitivity of a case: two-way grids, historical replay and Sobol indices.\ncase = "app_zaanstad"\nlang = "nl"\ngrid_points = 21\nsobol_n = 256\nseed = 20191'),
-    code(SETUP + "\nc = views.prepare_case(case)\ndisplay(views.heading('title_case', lang, level=1, title=c.title))"),
+    code(SETUP + "\nc = views.prepare_case(case)\ndisplay(views.heading('title_case', lang, level=1, title=views.case_title(c, lang)))"),
     code("display(views.heading('tornado', lang))\nfor metric in ('npv_eur', 'net_result_eur', 'break_even_month'):\n"
          "    display(views.tornado(c, lang, metric)[1])"),
     code("display(views.heading('two_way', lang))\nfor fig in views.two_way_figures(c, grid_points, lang):\n    display(fig)"),
@@ -95,18 +114,18 @@ write("sensitivity.ipynb", [
 
 write("local_case.ipynb", [
     params('# A local business case: copy a documented case, change what differs locally.\n'
-           '# Opened in JupyterLab it shows sliders for the main assumptions; rendered by `mkba render` it is static.\n'
-           'case = "app_zaanstad"\nlang = "nl"\nparticipants = 80\nbenefit_cost_per_year = 14000\n'
-           'work_exit_added = 0.10\nstaff_fte = 1.6\ncost_per_fte_year = 56250\ninteractive = True'),
+           '# Opened in JupyterLab it shows sliders for the main assumptions and recomputes the whole view\n'
+           '# (headline, table, chart, assumptions) on every change; rendered by `mkba render` it is static.\n'
+           'case = "app_zaanstad"\nlang = "nl"\nparticipants = 80          # persons\n'
+           'benefit_cost_per_year = 14000  # euro per person-year\n'
+           'work_exit_added = 0.10        # +10 percentage points a year, as a fraction\n'
+           'staff_fte = 1.6\ncost_per_fte_year = 56250\ninteractive = True'),
     code(SETUP + "\nlocal = {'cohort.initial_participants': participants, 'benefit.cost_per_year': benefit_cost_per_year,\n"
          "         'effect.work_exit_added': work_exit_added, 'programme.staff_fte': staff_fte,\n"
          "         'programme.cost_per_fte_year': cost_per_fte_year}\n"
-         "c = views.prepare_case(case, local)\nres = views.results(c)\n"
-         "display(views.heading('title_case', lang, level=1, title=c.title))\n"
-         "display(views.headline_table(c, res, lang))\nviews.cumulative_cash_figure(c, res, lang);"),
-    code("if interactive and views.in_live_kernel():\n    display(views.sliders(case, local, lang))"),
-    code("display(views.heading('assumptions_sources', lang))\ndisplay(views.assumptions_table(c, lang))\n"
-         "emit_key_figures(views.key_figures(c, res))"),
+         "view = views.LocalCaseView(case, local, lang)\n"
+         "if interactive and views.in_live_kernel():\n    display(view.widget())\nelse:\n    view.static()"),
+    code("c = view.case_for(local)\nemit_key_figures(views.key_figures(c, views.results(c)))"),
 ])
 write("municipality.ipynb", [
     params('# What an approach would do in one municipality, from CBS data (mkba.local).\n'
@@ -115,7 +134,8 @@ write("municipality.ipynb", [
            'share_reached = 0.10          # share of the algemene bijstand caseload reached\n'
            'scenario = ""                 # "", "hoogconjunctuur", "gemiddeld" or "laagconjunctuur"\n'
            'lang = "nl"\nn_draws = 2000\nseed = 20191'),
-    code(SETUP + "\nc, facts = views.municipality_case(gm_code, approach, share_reached, scenario)\n"
+    code(SETUP.replace("views.setup(lang)", "views.setup_municipal(lang)")
+         + "\nc, facts = views.municipality_case(gm_code, approach, share_reached, scenario)\n"
          "display(views.heading('title_municipality', lang, level=1, approach=views.load_case(approach).title, name=facts['name']))\n"
          "display(views.heading('local_facts', lang))\ndisplay(views.local_facts_table(facts, lang))\n"
          "display(views.heading('data_notes', lang, level=3))\ndisplay(views.case_text(views.data_notes(facts, lang)))\n"
@@ -128,7 +148,7 @@ write("municipality.ipynb", [
          "    scen_raw, scen_table = views.municipal_scenarios(approach, facts['gm_code'], share_reached, lang)\n"
          "    display(scen_table)"),
     code("if c is not None:\n    display(views.heading('probabilistic', lang))\n"
-         "    prob, _ = views.probabilistic_view(c, n_draws, seed, lang)\n    display(prob.chances)"),
+         "    prob, _ = views.probabilistic_view(c, n_draws, seed, lang, figure=False)\n    display(prob.chances)"),
     code("if c is not None:\n    display(views.heading('peers', lang))\n"
          "    peers, sentence, peer_table = views.peers_view(approach, facts['gm_code'], share_reached, lang)\n"
          "    display(Markdown(sentence))\n    display(peer_table)"),

@@ -46,6 +46,9 @@ class Reading(BaseModel):
     why: str
     reference: str | None = None
     alternatives: list[str] = []
+    topic_nl: str | None = None             # Dutch text for Dutch reports (issue 10, point 5)
+    choice_nl: str | None = None
+    why_nl: str | None = None
     values: dict[str, float] = {}           # the parameter values this reading explains (mkba.readings)
 
 
@@ -169,6 +172,7 @@ class CaseFile(BaseModel):
     title: str
     summary: str
     summary_nl: str | None = None           # the summary in Dutch reports
+    title_nl: str | None = None             # the title in Dutch reports (default: title)
     extends: str = "base"
     start_date: _dt.date
     appraisal_date: _dt.date | None = None
@@ -212,6 +216,7 @@ class Case:
     pilot: Pilot | None = None
     measured_in: int | None = None
     summary_nl: str | None = None
+    title_nl: str | None = None
     source_file: str | None = None
     variant: str | None = None
     groups: dict[str, ResolvedGroup] = field(default_factory=dict)
@@ -470,7 +475,7 @@ def load_case(name_or_path: str | Path, overrides: dict[str, Any] | None = None,
                 notes=(parent.notes if parent else []) + cf.notes, source_file=str(path),
                 pilot=cf.pilot or (parent.pilot if parent else None),
                 measured_in=cf.measured_in or (parent.measured_in if parent else None) or cf.start_date.year,
-                summary_nl=cf.summary_nl, groups=_resolve_groups(cf.groups, file=str(path)) or
+                summary_nl=cf.summary_nl, title_nl=cf.title_nl, groups=_resolve_groups(cf.groups, file=str(path)) or
                 (parent.groups if parent else {}),
                 calibration=cf.calibration or (parent.calibration if parent else None),
                 price_year=price_year, price_conversions=conversions)

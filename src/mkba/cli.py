@@ -18,6 +18,20 @@ HEADLINE = ("extra_ended_benefits", "benefit_months_saved", "gross_saving_eur", 
             "npv_eur", "bcr", "break_even_month", "cost_per_extra_ended_benefit_eur")
 
 
+def _version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        typer.echo(f"mkba {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="show the mkba version and exit")) -> None:
+    pass
+
+
 def _fail(exc: InputError) -> None:
     typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code=2)
@@ -83,12 +97,15 @@ def run_cmd(case: str = typer.Argument(..., help="case name or path to a case YA
             variant: Optional[str] = typer.Option(None, "--variant", help="a named variant of the case"),
             scenario: Optional[str] = typer.Option(None, "--scenario", help="hoogconjunctuur | gemiddeld | laagconjunctuur"),
             replay: Optional[int] = typer.Option(None, "--replay", help="run as if the case started in this year (2002-2023; quarterly cycle from 2008)"),
-            fmt: str = typer.Option("table", "--format", help="table | json | csv")) -> None:
+            fmt: str = typer.Option("table", "--format", help="table | json | csv"),
+            lang: str = typer.Option("nl", "--lang", help="nl | en: language and number format of the table")) -> None:
     """Run one case and print its headline metrics and per-year table."""
     try:
         from .cases import load_case, parse_set_values
+        from .formatting import check_lang
         from .model import summarise
 
+        check_lang(lang)
         if fmt not in ("table", "json", "csv"):
             raise InputError("unknown format", field="--format", value=fmt, fix="use table, json or csv")
         c = load_case(case, parse_set_values(set_), variant=variant)
@@ -135,24 +152,77 @@ def run_cmd(case: str = typer.Argument(..., help="case name or path to a case YA
         for k, v in metrics.items():
             typer.echo(f"{k},{'' if v is None else v}")
     else:
-        typer.echo(f"{c.title}  ({c.perspective}, {c.months} months, discount {c.value('discount.rate') * 100:.2f} %, "
-                   f"assumptions {c.assumptions_hash()})")
-        for k in HEADLINE:
-            v = metrics[k]
-            text = "n/a" if v is None else (f"EUR {v:,.0f}" if k.endswith("_eur") else f"{v:,.2f}")
-            typer.echo(f"  {k:<36} {text}")
-        typer.echo(res["per_year"].round(0).to_string(index=False))
-        if c.published and not (set_ or variant or scenario or replay):
-            from .compare import published_vs_model
+        typer.echo(run_text(c, res, lang, scenario=scenario, replay=replay, show_published=not set_), nl=False)
 
-            typer.echo("published figures (input: typed in; calibrated: a parameter was fitted to it; "
-                       "derived: follows from the other inputs):")
-            for r in published_vs_model(c):
-                sign = ">=" if r["comparison"] == "at_least" else ("<=" if r["comparison"] == "at_most" else "=")
-                status = ("reproduced" if r["kind"] == "derived" else "met") if r["ok"] else "MISSED"
-                where = f" [{r['variant']}]" if r["variant"] else ""
-                typer.echo(f"  {r['kind']:<10} {r['metric'] + where:<52} {sign} {r['published']:<10g} "
-                           f"model {r['model']:<12.6g} {status}  ({r['reference']})")
+
+def run_text(c, res, lang: str = "nl", *, scenario: str | None = None, replay: int | None = None,
+             width: int = 100, show_published: bool = True) -> str:
+    """`mkba run`'s table for people: both perspectives, labelled, the scenario, numbers the Dutch way."""
+    import textwrap
+
+    from . import views
+    from .formatting import format_table
+
+    T = {"nl": {"scenario": "Scenario", "replay": "startjaar {y} (historische conjunctuur)", "per_year":
+                "Per jaar ({persp}, nominaal)", "hash": "aannames", "horizon": "{m} maanden vanaf {start}",
+                "rate": "discontovoet {r}"},
+         "en": {"scenario": "Scenario", "replay": "start year {y} (historical economic cycle)", "per_year":
+                "Per year ({persp}, nominal)", "hash": "assumptions", "horizon": "{m} months from {start}",
+                "rate": "discount rate {r}"}}[lang]
+    scen = T["replay"].format(y=replay) if replay is not None else views._scenario_words(c, scenario, lang)
+    head = [views.case_title(c, lang) + (f" ({c.variant})" if c.variant else ""),
+            ", ".join([T["horizon"].format(m=c.months, start=views.month_label(c.start_date, lang)),
+                       T["rate"].format(r=views.rate_text(c.value("discount.rate"), lang)), scen,
+                       f"{T['hash']} {c.assumptions_hash()}"])]
+    lines = []
+    for h in head:
+        lines += textwrap.wrap(h, width)
+    both = views.both_perspectives_table(c, res, lang)
+    extra = views.headline_table(c, res, lang)
+    for k in ("benefit_months_saved", "cost_per_extra_ended_benefit_eur"):
+        name = views.label(k, lang)
+        if name in extra.index:
+            v = extra.loc[name].iloc[0]
+            both.loc[name] = [v, ""] if c.perspective == "municipality" else ["", v]
+    lines += ["", both.to_string(max_colwidth=40), ""]
+    persp = views.text("perspective_word_" + c.perspective, lang)
+    lines.append(T["per_year"].format(persp=persp))
+    cols = ["year", "gross_saving_eur", "programme_cost_eur", "net_result_eur", "cumulative_net_eur"]
+    py = format_table(res["per_year"][cols].set_index("year"), lang)
+    py.columns = [views.text(k, lang, default=str(k)) for k in py.columns]
+    lines.append(py.to_string())
+    if c.published and not (c.variant or scenario or replay is not None) and show_published:
+        lines += [""] + _published_lines(c, lang, width)
+    return "\n".join(ln.rstrip() for ln in lines) + "\n"
+
+
+def _published_lines(c, lang: str, width: int) -> list[str]:
+    """Published figures against the model, each marked input / calibrated / derived (issue 10)."""
+    import textwrap
+
+    from . import views
+    from .compare import published_vs_model
+    from .formatting import human_reference
+
+    head = {"nl": "Gepubliceerde cijfers (invoer: overgenomen; gekalibreerd: een aanname is erop afgestemd; "
+                  "afgeleid: volgt uit de andere aannames):",
+            "en": "Published figures (input: typed in; calibrated: a parameter was fitted to it; "
+                  "derived: follows from the other inputs):"}[lang]
+    status = {"nl": {"derived": "gereproduceerd", "other": "gehaald", "missed": "GEMIST"},
+              "en": {"derived": "reproduced", "other": "met", "missed": "MISSED"}}[lang]
+    out = textwrap.wrap(head, width)
+    for r in published_vs_model(c):
+        kind = views.text("kind_" + r.get("kind", "unknown"), lang, default=r.get("kind", ""))
+        sign = "≥" if r["comparison"] == "at_least" else ("≤" if r["comparison"] == "at_most" else "=")
+        name = views.text(r["metric"], lang, default=r["metric"])
+        if r["variant"]:
+            name += f" [{r['variant']}]"
+        st = (status["derived"] if r.get("kind") == "derived" else status["other"]) if r["ok"] else status["missed"]
+        cite = human_reference(r["reference"], lang, short=True)[0]
+        line = (f"  {kind.split(':')[0]:<12} {name}: {sign} {views._fmt_metric(r['metric'], r['published'], lang)}, "
+                f"model {views._fmt_metric(r['metric'], r['model'], lang)}, {st} ({cite})")
+        out += textwrap.wrap(line, width, subsequent_indent=" " * 15)
+    return out
 
 
 @app.command("compare")
@@ -270,7 +340,7 @@ def sweep_cmd(case: str = typer.Argument(..., help="case name or path"),
               replay: bool = typer.Option(False, "--replay", help="historical replay: start years 2008-2023 (observed quarterly cycle)"),
               seed: int = typer.Option(20191, "--seed", help="random seed (draws, Sobol, Morris)"),
               dask: Optional[str] = typer.Option(None, "--dask", help="dask.distributed scheduler address, or 'local'"),
-              out: Optional[Path] = typer.Option(None, "--out", help="also write tables (CSV) and figures (PNG) here"),
+              out: Optional[Path] = typer.Option(None, "--out", "-o", help="also write tables (CSV) and figures (PNG) here"),
               fmt: str = typer.Option("table", "--format", help="table | json | csv"),
               include_defaults: bool = typer.Option(False, "--include-defaults", help="also vary parameters without a documented low/high (default rule)"),
               all_rows: bool = typer.Option(False, "--all", help="one-way table: every parameter, not the top 15")) -> None:
@@ -296,10 +366,16 @@ def sweep_cmd(case: str = typer.Argument(..., help="case name or path"),
         selection = sa.case_selection(c, include_defaults=include_defaults) if (one_way or sobol or morris) else None
         ranges = selection.ranges if selection is not None else {}
         executor = None
+        from .progress import ProgressExecutor, make_progress
+
+        bar = make_progress()
         if dask:
             from .scaleout import DaskExecutor
 
             executor = DaskExecutor(None if dask == "local" else dask)
+        elif not bar.disable:
+            executor = ProgressExecutor(bar, f"{c.name}: model runs")
+        bar.start()
         tables: dict = {}
         if one_way:
             if not ranges:
@@ -350,6 +426,9 @@ def sweep_cmd(case: str = typer.Argument(..., help="case name or path"),
     except InputError as exc:
         _fail(exc)
         return
+    finally:
+        if "bar" in locals():
+            bar.stop()
     import pandas as pd
 
     not_varied = tables["one_way"].attrs.get("not_varied", {}) if "one_way" in tables else {}
@@ -415,11 +494,14 @@ def build_render_jobs(cases: list[str], *, all_cases: bool, notebook: str | None
         base = load_case(approach)
         nb = resolve_notebook(notebook or "municipality", nb_dir)
         for row in select_municipalities(municipalities).itertuples():
-            jobs.append(RenderJob(name=f"{row.gm_code}_{base.name}", notebook=nb,
+            suffix = "" if Path(nb).stem == "municipality" else f"_{Path(nb).stem}"   # never overwrite another report
+            jobs.append(RenderJob(name=f"{row.gm_code}_{base.name}{suffix}", notebook=nb,
                                   parameters={"gm_code": row.gm_code, "approach": base.name, "share_reached": share,
                                               **params},
                                   title=f"{row.name}: {base.title}",
-                                  extra={"assumptions_hash": base.assumptions_hash(), "gm_code": row.gm_code}))
+                                  extra={"assumptions_hash": base.assumptions_hash(), "gm_code": row.gm_code},
+                                  warm=[("mkba.views:warm_municipal",
+                                         {"approach": base.name, "share_reached": share})]))
         return jobs
     names = [n for n, _ in list_cases()] if all_cases else list(cases)
     if not names:
@@ -427,7 +509,9 @@ def build_render_jobs(cases: list[str], *, all_cases: bool, notebook: str | None
     nb = resolve_notebook(notebook or "business_case", nb_dir)
     for name in names:
         c = load_case(name)
-        jobs.append(RenderJob(name=c.name, notebook=nb, parameters={"case": c.name, **params}, title=c.title,
+        suffix = "" if Path(nb).stem == "business_case" else f"_{Path(nb).stem}"   # never overwrite another report
+        title = (c.title_nl or c.title) if lang == "nl" else c.title
+        jobs.append(RenderJob(name=c.name + suffix, notebook=nb, parameters={"case": c.name, **params}, title=title,
                               extra={"assumptions_hash": c.assumptions_hash()}))
     if all_cases and notebook is None:
         jobs.append(RenderJob(name="vergelijking", notebook=resolve_notebook("compare_cases", nb_dir), parameters={},
@@ -469,7 +553,7 @@ def render_cmd(cases: List[str] = typer.Argument(None, help="cases to render (se
                param: List[str] = typer.Option([], "--param", help="notebook parameter key=value (repeatable)"),
                workers: int = typer.Option(2, "--workers", help="reports rendered at once"),
                pdf: bool = typer.Option(False, "--pdf", help="also write PDFs (WeasyPrint)"),
-               out: Path = typer.Option(Path("reports"), "--out", help="output directory"),
+               out: Path = typer.Option(Path("reports"), "--out", "-o", help="output directory"),
                resume: bool = typer.Option(False, "--resume", help="skip reports whose notebook, parameters and data are unchanged"),
                dask: Optional[str] = typer.Option(None, "--dask", help="dask.distributed scheduler address"),
                lang: str = typer.Option("nl", "--lang", help="nl | en"),
@@ -490,9 +574,14 @@ def render_cmd(cases: List[str] = typer.Argument(None, help="cases to render (se
         _fail(exc)
         return
     fp = fingerprint_paths(data_dir())
+    from .progress import make_progress
+
+    bar = make_progress()
+    task = bar.add_task("reports", total=len(jobs))
 
     def progress(event, entry):
         if event == "done":
+            bar.advance(task)
             status = entry.get("status")
             secs = entry.get("timings", {}).get("total_s") if isinstance(entry.get("timings"), dict) else None
             extra = f" ({secs:.1f} s)" if isinstance(secs, (int, float)) else ""
@@ -500,8 +589,9 @@ def render_cmd(cases: List[str] = typer.Argument(None, help="cases to render (se
             typer.echo(f"{status:>8}  {entry.get('name')}{extra}{err}")
 
     try:
-        result = render_batch(jobs, out, workers=workers, pdf=pdf, resume=resume, dask_address=dask, lang=lang,
-                              progress=progress, data_fingerprint=fp, timeout=timeout)
+        with bar:
+            result = render_batch(jobs, out, workers=workers, pdf=pdf, resume=resume, dask_address=dask, lang=lang,
+                                  progress=progress, data_fingerprint=fp, timeout=timeout)
     except InputError as exc:
         _fail(exc)
         return
@@ -525,10 +615,12 @@ def new_cmd(name: Optional[str] = typer.Argument(None, help="name of the new cas
             start: Optional[str] = typer.Option(None, "--start", help="start date YYYY-MM-DD (default today)"),
             perspective: str = typer.Option("municipality", "--perspective", help="municipality | society (reports show both)"),
             variant: Optional[str] = typer.Option(None, "--variant", help="bake a variant of the from-case into the values"),
-            out_dir: Optional[Path] = typer.Option(None, "--out-dir", help="folder to write to (default data/cases)"),
+            out_dir: Optional[Path] = typer.Option(None, "--out", "-o", help="folder to write to (default data/cases)"),
+            out_dir_old: Optional[Path] = typer.Option(None, "--out-dir", hidden=True, help="old name of --out"),
             overwrite: bool = typer.Option(False, "--overwrite", help="replace an existing case file"),
             list_templates: bool = typer.Option(False, "--list-templates", help="say which template fits which approach, and stop")) -> None:
     """Write a case file listing every assumption, with local figures from CBS for a municipality."""
+    out_dir = out_dir if out_dir is not None else out_dir_old
     try:
         from .local import new_case_file, templates_text, _check_share
 

@@ -102,8 +102,9 @@ ASSUMPTION_LABELS = {"parameter": "Parameter", "value": "Waarde", "unit": "Eenhe
                      "reference": "Bron", "description": "Omschrijving", "low": "Laag", "high": "Hoog",
                      "source_file": "Bestand"}
 PERSPECTIVE_NL = {"municipality": "gemeente", "society": "maatschappij"}
-CONVENTION_NL = {"excel": "jaarlijks, eerste jaar ongedisconteerd (Excel NCW)",
-                 "start": "jaarlijks vanaf het begin", "monthly": "maandelijks"}
+CONVENTION_NL = {"excel": "jaarlijks; jaar k gedisconteerd met (1 + r)^-k, ook het eerste jaar (zoals Excel NCW/NPV)",
+                 "start": "jaarlijks; eerste jaar ongedisconteerd, jaar k met (1 + r)^-(k-1)",
+                 "monthly": "maandelijks; maand m gedisconteerd met (1 + r)^-(m/12)"}
 
 _CBS_RE = re.compile(r"\b(\d{5}(?:NED|ned|KSZ|ksz))\b")
 _SEED_RE = re.compile(r"\b(\d{3}_[0-9a-f]{16}\.txt)\b")
@@ -128,7 +129,7 @@ def summary_frame(case: Case, metrics: dict[str, float]):
     v = case.values
     people = v["cohort.initial_participants"] + v["cohort.inflow_per_month"] * min(v["cohort.inflow_months"], v["horizon.months"])
     rows: list[tuple[str, Any, str, str, str | None]] = [
-        ("Casus", case.title, "", "title", None),
+        ("Casus", getattr(case, "title_nl", None) or case.title, "", "title", None),
         ("Naam", case.name, "", "name", None),
         ("Variant", case.variant or "", "", "variant", None),
         ("Perspectief", persp, "", "perspective", None),
@@ -176,8 +177,19 @@ def per_actor_frame(table):
 
 
 def assumptions_frame(case: Case):
-    frame = case.assumptions_table().rename(columns=ASSUMPTION_LABELS)
-    return frame
+    """Sheet ``Aannames``: every parameter with a Dutch name and description, value, unit and source."""
+    from .formatting import param_label, unit_label
+
+    try:
+        from .describe import parameter_description
+    except ImportError:  # pragma: no cover - older tree
+        parameter_description = None
+    t = case.assumptions_table()
+    t = t.assign(description=[parameter_description(k, "nl") if parameter_description else d
+                              for k, d in zip(t["parameter"], t["description"])])
+    t.insert(0, "naam", [param_label(k, "nl") for k in t["parameter"]])
+    t.insert(t.columns.get_loc("unit") + 1, "eenheid", [unit_label(u, "nl") for u in t["unit"]])
+    return t.rename(columns={**ASSUMPTION_LABELS, "naam": "Aanname", "unit": "Eenheid", "eenheid": "Eenheid (woorden)"})
 
 
 def _cited(case: Case) -> tuple[list[str], list[str]]:
@@ -194,15 +206,15 @@ def sources_frame(case: Case):
 
     rows: list[tuple[str, str, str, str]] = [
         ("Casus", "Bestand", case.source_file or "(in het geheugen gemaakt)", ""),
-        ("Casus", "Omschrijving", case.summary, ""),
+        ("Casus", "Omschrijving", getattr(case, "summary_nl", None) or case.summary, ""),
         ("Casus", "Aannames (hash)", case.assumptions_hash(), ""),
         ("Casus", "Gemaakt", f"mkba {__version__}, {_dt.datetime.now().isoformat(timespec='seconds')}", ""),
     ]
     for r in case.readings:
-        text = f"{r.choice}. Waarom: {r.why}"
+        text = f"{getattr(r, 'choice_nl', None) or r.choice}. Waarom: {getattr(r, 'why_nl', None) or r.why}"
         if r.alternatives:
             text += ". Alternatieven: " + "; ".join(r.alternatives)
-        rows.append(("Lezing", r.topic, text, r.reference or ""))
+        rows.append(("Lezing", getattr(r, "topic_nl", None) or r.topic, text, r.reference or ""))
     for n in case.notes:
         rows.append(("Notitie", "", n, ""))
     for p in case.published:
@@ -255,6 +267,18 @@ def _format_sheet(ws, *, column_formats: dict[int, str] | None = None, row_forma
             longest = max((len(str(ws.cell(row=r, column=c).value or "")) for r in range(1, min(ws.max_row, 200) + 1)),
                           default=8)
             ws.column_dimensions[letter].width = min(max(10, longest + 2), 60)
+
+
+def _print_setup(ws) -> None:
+    """Print on A4 landscape, fit to one page wide (as many pages tall as needed), header row repeated."""
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "landscape"
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.print_title_rows = "1:1"
+    ws.print_options.gridLines = False
+    ws.oddFooter.center.text = "&A – pagina &P van &N"
 
 
 def _target(path: str | Path, case: Case) -> Path:
@@ -326,6 +350,8 @@ def export_xlsx(case: Case | str, path: str | Path, *, table=None) -> Path:
             _format_sheet(xw.sheets["Aannames"], row_formats=eur_rows, widths=widths,
                           row_format_cols={cols.index(c) + 1 for c in ("Waarde", "Laag", "Hoog")})
             _format_sheet(xw.sheets["Bron"], widths={1: 20, 2: 40, 3: 100, 4: 40}, wrap={3})
+            for ws in xw.sheets.values():
+                _print_setup(ws)
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)

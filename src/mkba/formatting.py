@@ -403,3 +403,187 @@ def format_table(df: Any, lang: str = "nl", formats: Mapping[str, str] | None = 
         else:
             out.index = pd.Index([tr(x) for x in out.index], name=tr(out.index.name))
     return out
+
+
+# ---------------------------------------------------------------------------
+# parameter and unit labels, human citations (data: src/mkba/labels.yaml)
+# ---------------------------------------------------------------------------
+
+def _labels_data() -> dict:
+    data = _LABELS_CACHE.get("data")
+    if data is None:
+        from importlib.resources import files
+
+        import yaml
+
+        data = yaml.safe_load(files("mkba").joinpath("labels.yaml").read_text(encoding="utf-8"))
+        _LABELS_CACHE["data"] = data
+    return data
+
+
+_LABELS_CACHE: dict[str, Any] = {}
+
+
+def param_label(name: str, lang: str = "nl", *, with_unit: bool = False) -> str:
+    """Words for a model parameter, e.g. ``Uitstroomkans naar werk zonder aanpak (kans per jaar)``.
+
+    Unknown names (a parameter added to the schema without a label) fall back to the name
+    itself, so a report never fails on it; tests/test_formatting.py requires every
+    SCHEMA parameter to have both languages.
+    """
+    check_lang(lang)
+    entry = _labels_data()["parameters"].get(name) or _rule_label(name)
+    text_ = entry[lang] if entry and lang in entry else name
+    if with_unit:
+        from .schema import SCHEMA
+
+        spec = SCHEMA.get(name)
+        if spec is not None:
+            text_ += f" ({unit_label(spec.unit, lang)})"
+    return text_
+
+
+_SHARING_ITEMS = {"programme_staff": ("personeel aanpak", "programme staff"),
+                  "programme_participants": ("kosten per deelnemer", "cost per participant"),
+                  "programme_placements": ("plaatsingsvergoedingen", "placement fees"),
+                  "programme_other": ("overige programmakosten", "other programme costs"),
+                  "secondment_overhead": ("kosten detachering", "secondment costs"),
+                  "job_wages": ("lonen programmabanen", "wages of programme jobs")}
+_SHARING_ACTORS = {"municipality": ("de gemeente", "the municipality"), "rijk": ("het Rijk", "central government"),
+                   "housing_corporation": ("de woningcorporatie", "the housing corporation"),
+                   "employer": ("de werkgever", "the employer"), "agency": ("het uitvoeringsbedrijf", "the agency"),
+                   "other": ("anderen", "others")}
+
+
+def _rule_label(name: str) -> dict | None:
+    """Labels made by rule for families of parameters (``sharing.<item>.<actor>``)."""
+    parts = name.split(".")
+    if len(parts) == 3 and parts[0] == "sharing" and parts[1] in _SHARING_ITEMS and parts[2] in _SHARING_ACTORS:
+        (i_nl, i_en), (a_nl, a_en) = _SHARING_ITEMS[parts[1]], _SHARING_ACTORS[parts[2]]
+        return {"nl": f"Deel van de {i_nl} betaald door {a_nl}", "en": f"Share of {i_en} paid by {a_en}"}
+    return None
+
+
+def has_param_label(name: str) -> bool:
+    entry = _labels_data()["parameters"].get(name) or _rule_label(name)
+    return bool(entry) and all(entry.get(lg) for lg in LANGS)
+
+
+def unit_label(unit: str, lang: str = "nl") -> str:
+    """Words for a schema unit (``EUR/person-year`` -> ``euro per persoon per jaar``); unknown units as given."""
+    check_lang(lang)
+    entry = _labels_data()["units"].get(str(unit))
+    return entry[lang] if entry and lang in entry else str(unit)
+
+
+def has_unit_label(unit: str) -> bool:
+    entry = _labels_data()["units"].get(str(unit))
+    return bool(entry) and all(entry.get(lg) for lg in LANGS)
+
+
+def param_value(name: str, value: Any, lang: str = "nl") -> str:
+    """A parameter value in the units people think in: 0.055 chance -> ``5,5 %``, 0.10 pp -> ``10,0 procentpunt``."""
+    from .schema import SCHEMA
+
+    if _is_missing(value):
+        return _missing(lang, None)
+    v = _as_float(value)
+    if math.isinf(v):
+        return "∞"
+    spec = SCHEMA.get(name)
+    if spec is None:
+        return number(v, lang, 0 if v == int(v) else 2)
+    if spec.unit == "fraction/year (pp/100)":
+        return pp(v, lang, 1)
+    if spec.kind in ("probability", "share") or spec.unit == "1/year (real)":
+        return pct(v, lang, 2 if abs(v) < 0.01 and v != 0 else 1)
+    if spec.kind == "eur":
+        return eur(v, lang)
+    if spec.kind == "ratio":
+        return number(v, lang, 2)
+    return number(v, lang, 0 if v == int(v) else 1)
+
+
+_SEED_REF_RE = None
+
+
+def _seed_ref_re():
+    global _SEED_REF_RE
+    if _SEED_REF_RE is None:
+        import re
+
+        _SEED_REF_RE = re.compile(r"(\d{3}_[0-9a-f]{16}\.txt)(?::(\d+(?:\s*[-–]\s*\d+)?(?:\s*,\s*\d+(?:\s*[-–]\s*\d+)?)*))?")
+    return _SEED_REF_RE
+
+
+def source_title(seed_file: str) -> dict | None:
+    """``{"title": ..., "year": ...}`` for a seed document, or None."""
+    return _labels_data()["sources"].get(seed_file)
+
+
+def citations(reference: str | None, *, short: bool = False) -> list[tuple[str, str]]:
+    """The seed references in a reference text as (human citation, file reference).
+
+    ``"003_1cff8ea758d15861.txt:1909 ('2 fte ...')"`` ->
+    ``[("Significant, Kansrijke ... (2019), r. 1909", "003_1cff8ea758d15861.txt:1909")]``.
+    """
+    out = []
+    for m in _seed_ref_re().finditer(str(reference or "")):
+        meta = source_title(m.group(1))
+        lines = (m.group(2) or "").replace(" ", "")
+        name = (f"{meta['short'] if short else meta['title']} ({meta['year']})") if meta else m.group(1)
+        human = name + (f", r. {lines}" if lines else "")
+        out.append((human, m.group(0)))
+    return out
+
+
+_KIND_WORDS = {
+    "calibrated": {"nl": "gekalibreerd", "en": "calibrated"},
+    "assumption": {"nl": "aanname", "en": "assumption"},
+    "reading": {"nl": "lezing van de bron", "en": "reading of the source"},
+    "derived": {"nl": "afgeleid", "en": "derived"},
+    "source": {"nl": "bron", "en": "source"},
+    "cbs": {"nl": "CBS StatLine", "en": "CBS StatLine"},
+    "guideline": {"nl": "richtlijn", "en": "guideline"},
+}
+
+
+def reference_kind(reference: str | None) -> str:
+    """What a reference says a value is: ``calibrated``, ``assumption``, ``reading``, ``derived``, ``cbs``, ``guideline`` or ``source``."""
+    r = str(reference or "").strip().lower()
+    for k in ("calibrated", "assumption", "reading", "derived"):
+        if r.startswith(k):
+            return k
+    if r.startswith("cbs") or "statline" in r:
+        return "cbs"
+    if r.startswith("model_brief") or "guideline" in r or "leidraad" in r:
+        return "guideline"
+    return "source"
+
+
+def human_reference(reference: str | None, lang: str = "nl", *, short: bool = False) -> tuple[str, list[str]]:
+    """(citation text for a table cell, file references for footnotes).
+
+    Dutch: the kind of value and the cited documents (the free-text English remark in the
+    case file is not shown). English: the kind, the remark and the citations.
+    """
+    check_lang(lang)
+    kind = reference_kind(reference)
+    cites = citations(reference, short=short)
+    import re
+
+    cbs = sorted(set(re.findall(r"\b\d{5}(?:NED|ned|ENG|eng)\b|\b37789ksz\b", str(reference or ""))))
+    parts = [c[0] for c in cites] + [f"CBS {t}" for t in cbs]
+    head = _KIND_WORDS[kind][lang]
+    if lang == "en" and kind in ("assumption", "calibrated", "reading", "derived"):
+        remark = re.sub(r"^\w+:\s*", "", str(reference or "")).strip()
+        remark = _seed_ref_re().sub(lambda m: "", remark)
+        remark = re.sub(r"\(\s*[,;]?\s*\)", "", remark).strip(" ;,")
+        head = f"{head}: {remark}" if remark else head
+    if kind == "source" and parts:
+        text_ = "; ".join(parts)
+    elif kind == "guideline" and not parts:
+        text_ = head
+    else:
+        text_ = head + ("; " + "; ".join(parts) if parts else "")
+    return text_, [c[1] for c in cites]

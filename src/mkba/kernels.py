@@ -102,8 +102,10 @@ class ForkServer:
     """
 
     def __init__(self, preload: Sequence[str] = DEFAULT_PRELOAD, *, cwd: str | None = None,
-                 env: dict[str, str] | None = None, log_path: str | None = None):
+                 env: dict[str, str] | None = None, log_path: str | None = None,
+                 warm: Sequence[tuple[str, dict]] = ()):
         self.preload = list(preload)
+        self.warm = [(str(t), dict(kw)) for t, kw in warm]
         self.log_path = log_path
         self.cwd = cwd
         self.env = env
@@ -115,6 +117,7 @@ class ForkServer:
         """Start the zygote (returns at once; :meth:`wait_ready` blocks until imports are done)."""
         env = dict(os.environ if self.env is None else self.env)
         env["MKBA_ZYGOTE_PRELOAD"] = json.dumps(self.preload)
+        env["MKBA_ZYGOTE_WARM"] = json.dumps(self.warm)
         env["MPLBACKEND"] = INLINE_BACKEND
         env.pop("PYTHONSTARTUP", None)
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
@@ -231,6 +234,12 @@ def _zygote_main() -> None:  # pragma: no cover - runs in the zygote process
         except BaseException as e:  # noqa: BLE001 - report, keep going
             failed[mod] = f"{type(e).__name__}: {e}"
     _warm_caches()
+    for target, kwargs in json.loads(os.environ.pop("MKBA_ZYGOTE_WARM", "[]")):
+        try:
+            run_warm_call(target, kwargs)
+            loaded.append(target)
+        except BaseException as e:  # noqa: BLE001 - a failed warm-up only costs time
+            failed[target] = f"{type(e).__name__}: {e}"
     stdin = sys.stdin.buffer
     sys.stdin = open(os.devnull)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # kernels are reaped automatically
@@ -264,6 +273,14 @@ def _zygote_main() -> None:  # pragma: no cover - runs in the zygote process
             os._exit(0)  # never reached
         out.write(json.dumps({"pid": pid}) + "\n")
     os._exit(0)
+
+
+def run_warm_call(target: str, kwargs: dict) -> Any:
+    """Call ``"module:function"`` with ``kwargs`` (work every report of a batch shares)."""
+    import importlib
+
+    mod, _, func = target.partition(":")
+    return getattr(importlib.import_module(mod), func)(**kwargs)
 
 
 def _warm_caches() -> None:  # pragma: no cover - zygote
@@ -489,12 +506,13 @@ class KernelPool:
     def __init__(self, size: int = 2, *, mode: str = "auto",
                  preload: Iterable[str] = DEFAULT_PRELOAD, startup_timeout: float = 60.0,
                  limit: int | None = None, kernel_env: dict[str, str] | None = None,
-                 forkserver: "ForkServer | None" = None):
+                 forkserver: "ForkServer | None" = None, warm: Sequence[tuple[str, dict]] = ()):
         self.size = max(1, int(size))
         self.mode = default_mode() if mode == "auto" else mode
         if self.mode not in ("fork", "spawn"):
             raise ValueError(f"kernel mode must be 'auto', 'fork' or 'spawn', got {mode!r}")
         self.preload = list(preload)
+        self.warm = [(str(t), dict(kw)) for t, kw in warm]
         self.startup_timeout = startup_timeout
         self.limit = limit  # total kernels this pool will ever start (None = unlimited)
         self.kernel_env = kernel_env
@@ -518,8 +536,8 @@ class KernelPool:
         if self.mode == "fork" and self.forkserver is None:
             try:
                 self.forkserver = ForkServer(self.preload, cwd=self.tmpdir,
-                                             log_path=os.path.join(self.tmpdir, "forkserver.log")
-                                             ).start()
+                                             log_path=os.path.join(self.tmpdir, "forkserver.log"),
+                                             warm=self.warm).start()
             except Exception as e:  # pragma: no cover
                 self._fallback(f"cannot start fork server: {e}")
         for _ in range(self.size):
@@ -599,6 +617,9 @@ class KernelPool:
                 code = "\n".join(f"try:\n    import {m}\nexcept Exception:\n    pass"
                                  for m in self.preload)
                 await execute_silent(kc, code, timeout=self.startup_timeout)
+            for target, kw in self.warm if mode == "spawn" else ():
+                await execute_silent(kc, f"import mkba.kernels as _k; _k.run_warm_call({target!r}, {kw!r})",
+                                     timeout=self.startup_timeout)
         except BaseException:
             try:
                 await km.shutdown_kernel(now=True)

@@ -541,7 +541,8 @@ def evaluate_municipalities(case: Case, gm_codes: str | Iterable[str] = "all",
     from .municipalities import select_municipalities
 
     share = _check_share(share_reached)
-    rows = select_municipalities(gm_codes)
+    codes = _known_codes(gm_codes)  # exact GM codes of a shared batch table: no name lookup needed
+    rows = select_municipalities(gm_codes) if codes is None else None
     attrs: dict[str, Any] = {"case": case.name, "share_reached": share}
     if scenario_multipliers is None:
         ref = measurement_year(case) if reference_year is None else reference_year
@@ -556,6 +557,11 @@ def evaluate_municipalities(case: Case, gm_codes: str | Iterable[str] = "all",
     scen = {str(k): float(m) for k, m in scenario_multipliers.items()}
     if not scen:
         raise InputError("no scenarios given", field="scenario_multipliers", fix="e.g. {'gemiddeld': 1.0}")
+    shared = _shared_table(case, share, scen, metrics)
+    if shared is not None:  # computed once for the whole batch (share_municipal_batch)
+        return _subset_of_shared(shared, codes if codes is not None else list(rows["gm_code"]), scen, attrs)
+    if rows is None:
+        rows = select_municipalities(gm_codes)
     national = national_outflow_to_work()
     plans: list[_Plan | None] = []
     errors: list[str] = []
@@ -603,6 +609,68 @@ def evaluate_municipalities(case: Case, gm_codes: str | Iterable[str] = "all",
     df = pd.DataFrame(out_rows)
     df.attrs.update(attrs, scenario_multipliers=scen)
     return df
+
+
+#: tables for all municipalities computed once per batch: (assumptions hash, share, scenarios, metrics) -> table
+_SHARED_TABLES: dict = {}
+
+
+def _shared_key(case: Case, share: float, scen: Mapping[str, float], metrics: Sequence[str]):
+    return (case.assumptions_hash(), float(share), tuple(sorted(scen.items())), tuple(metrics))
+
+
+def share_municipal_batch(case: Case, share_reached: float = DEFAULT_SHARE_REACHED, *,
+                          metrics: Sequence[str] = LOCAL_METRICS):
+    """Compute ``case`` for every municipality x default scenario in one batch, and keep it.
+
+    Afterwards :func:`evaluate_municipalities` (and so :func:`compare_with_peers`) answers any
+    subset of those municipalities and scenarios from this table instead of running the model
+    again: the rows are the same computation (the batch model is element-wise per row). The
+    renderer calls this in the fork server before kernels are forked, so every municipal
+    report of a batch shares one model call.
+    """
+    share = _check_share(share_reached)
+    scen = {str(k): float(m) for k, m in default_scenario_multipliers(case).items()}
+    key = _shared_key(case, share, scen, metrics)
+    if key not in _SHARED_TABLES:
+        table = evaluate_municipalities(case, "all", share, metrics=metrics)
+        _SHARED_TABLES[key] = {"table": table, "_codes": frozenset(table["gm_code"])}
+    return _SHARED_TABLES[key]["table"]
+
+
+def _known_codes(gm_codes: Any) -> list[str] | None:
+    """``gm_codes`` as a list if every item is a GM code listed in a shared table (else None)."""
+    if not _SHARED_TABLES or isinstance(gm_codes, str):
+        return None
+    try:
+        codes = [str(c) for c in gm_codes]
+    except TypeError:
+        return None
+    known = _SHARED_TABLES[next(iter(_SHARED_TABLES))].get("_codes")
+    if known is None:
+        return None
+    return codes if codes and all(c in known for c in codes) else None
+
+
+def _shared_table(case: Case, share: float, scen: Mapping[str, float], metrics: Sequence[str]):
+    if not _SHARED_TABLES:
+        return None
+    h, m = case.assumptions_hash(), tuple(metrics)
+    for (kh, ks, kscen, km), table in _SHARED_TABLES.items():
+        if kh == h and ks == float(share) and km == m and set(scen.items()) <= set(kscen):
+            return table["table"]
+    return None
+
+
+def _subset_of_shared(table, codes: list[str], scen: Mapping[str, float], attrs: Mapping[str, Any]):
+    order = {c: i for i, c in enumerate(codes)}
+    sorder = {s: i for i, s in enumerate(scen)}
+    sub = table[table["gm_code"].isin(order) & table["scenario"].isin(sorder)]
+    sub = sub.assign(_o=sub["gm_code"].map(order) * len(sorder) + sub["scenario"].map(sorder))
+    sub = sub.sort_values("_o", kind="stable").drop(columns="_o").reset_index(drop=True)
+    sub.attrs = {}
+    sub.attrs.update(attrs, scenario_multipliers=dict(scen))
+    return sub
 
 
 def peer_group(gm_code: str):

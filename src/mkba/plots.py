@@ -105,12 +105,18 @@ def tornado(table: Any, metric: str = "npv_eur", *, top: int | None = 15, ax: An
         ax.set_xlim(right=edge_hi + 0.15 * span)
     ax.axvline(base, color="black", lw=1)
     ax.set_yticks(y)
-    ax.set_yticklabels([f"{_label(p, labels)}  [{lo:g} – {hi:g}]"
+    from mkba.formatting import param_value
+
+    ax.set_yticklabels([f"{_label(p, labels)}  [{param_value(p, lo, lang)} – {param_value(p, hi, lang)}]"
                         for p, lo, hi in zip(df["parameter"], df["low"], df["high"], strict=True)], fontsize=8)
     ax.set_xlabel(_label(metric, labels))
     if metric.endswith("_eur"):
         _eur_formatter(ax.xaxis, None if lang == "en" else lang)
-    ax.set_title(f"One-way sensitivity: {_label(metric, labels)} (base {base:,.0f})")
+    from mkba.formatting import format_value
+
+    base_txt = format_value(base, "eur" if metric.endswith("_eur") else "number", lang)
+    ax.set_title(("Gevoeligheid per aanname: {m} (basis {b})" if lang == "nl" else
+                  "One-way sensitivity: {m} (base {b})").format(m=_label(metric, labels), b=base_txt))
     ax.legend(loc="lower right", fontsize=8)
     return fig
 

@@ -85,13 +85,14 @@ class KernelSource:
     """
 
     def __init__(self, size: int = 2, *, limit: int | None = None, mode: str = "auto",
-                 preload: Any = None, forkserver: Any = None):
+                 preload: Any = None, forkserver: Any = None, warm: Any = ()):
         from mkba.kernels import KernelPool
 
         kw: dict[str, Any] = {}
         if preload is not None:
             kw["preload"] = preload
-        self.pool = KernelPool(size=size, mode=mode, limit=limit, forkserver=forkserver, **kw)
+        self.pool = KernelPool(size=size, mode=mode, limit=limit, forkserver=forkserver,
+                               warm=warm, **kw)
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, name="mkba-kernels",
                                         daemon=True)

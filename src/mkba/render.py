@@ -84,6 +84,10 @@ class RenderJob:
     title: str = ""
     extra: dict = field(default_factory=dict)
     cwd: Path | None = None
+    #: ``[("module:function", kwargs)]`` run once in the kernels' fork server before any kernel
+    #: is forked: work the batch's reports share (e.g. the model for all municipalities); it must
+    #: not change any report's figures, only how fast they come
+    warm: list = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.notebook = Path(self.notebook)
@@ -593,6 +597,7 @@ _TEMPLATE = r"""{%- extends 'index.html.j2' -%}
 {%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{% block notebook_css %}{% if resources.mkba_css_href %}<link rel="stylesheet" type="text/css" href="{{ resources.mkba_css_href }}">{% else %}{{ super() }}{% endif %}{% endblock notebook_css %}
 {% block extra_css %}
 <style type="text/css">
 body.jp-Notebook { max-width: 60rem; margin: 0 auto; padding: 1.5rem 1rem 3rem; }
@@ -605,6 +610,19 @@ body.jp-Notebook { max-width: 60rem; margin: 0 auto; padding: 1.5rem 1rem 3rem; 
 </style>
 {% endblock extra_css %}
 """
+_TEMPLATE = __import__("mkba.report_style").report_style.template(_TEMPLATE)  # report CSS and figure alt texts
+
+#: renders only the CSS the report template embeds (for the shared CSS file)
+_CSS_TEMPLATE = r"""{%- extends 'index.html.j2' -%}
+{%- block header -%}{{ self.notebook_css() }}{%- endblock header -%}
+{%- block body_header -%}{%- endblock body_header -%}
+{%- block body_loop -%}{%- endblock body_loop -%}
+{%- block body_footer -%}{%- endblock body_footer -%}
+{%- block footer -%}{%- endblock footer -%}
+"""
+
+#: the report CSS shared by every report in an output folder (instead of ~264 KB in each file)
+REPORT_CSS_NAME = "mkba-report.css"
 
 _EXTERNAL_RE = re.compile(
     r"<script\b[^>]*\bsrc\s*=\s*[\"']?(?:https?:)?//[^>]*>.*?</script\s*>"
@@ -633,7 +651,8 @@ def _exporter(lang: str):
         c.TagRemovePreprocessor.remove_input_tags = {"remove-input", "remove_input"}
         c.TagRemovePreprocessor.remove_all_outputs_tags = {"remove-output", "remove_output"}
         ex = HTMLExporter(config=c, template_name="lab",
-                          extra_loaders=[DictLoader({"mkba_report.html.j2": _TEMPLATE})],
+                          extra_loaders=[DictLoader({"mkba_report.html.j2": _TEMPLATE,
+                                                     "mkba_css.html.j2": _CSS_TEMPLATE})],
                           template_file="mkba_report.html.j2", exclude_input=True,
                           exclude_input_prompt=True, exclude_output_prompt=True,
                           embed_images=True, language_code=lang)
@@ -644,8 +663,25 @@ def _exporter(lang: str):
     return ex
 
 
-def export_html(nb, *, title: str, lang: str = "nl", path: str | None = None) -> tuple[str, list[str]]:
-    """Self-contained HTML of an executed notebook (input hidden). Returns (html, warnings).
+def report_css(lang: str = "nl") -> str:
+    """The CSS the report template would embed (nbconvert's lab theme), as one stylesheet."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    ex = _exporter(lang)
+    css_ex = HTMLExporter(config=ex.config, template_name="lab", extra_loaders=ex.extra_loaders,
+                          template_file="mkba_css.html.j2")
+    body, _ = css_ex.from_notebook_node(nbformat.v4.new_notebook(), resources={"metadata": {"name": "css"}})
+    parts = re.findall(r"<style[^>]*>(.*?)</style\s*>", body, flags=re.DOTALL | re.IGNORECASE)
+    return "\n".join(p.strip() for p in parts) + "\n"
+
+
+def export_html(nb, *, title: str, lang: str = "nl", path: str | None = None,
+                css_href: str | None = None) -> tuple[str, list[str]]:
+    """HTML of an executed notebook (input hidden). Returns (html, warnings).
+
+    ``css_href``: link this stylesheet (relative, e.g. :data:`REPORT_CSS_NAME` next to the
+    report, written by :func:`report_css`) instead of embedding the theme CSS.
 
     Key-figure outputs and JavaScript/widget outputs are dropped; anything that
     would still load from the network is removed (and reported in warnings).
@@ -668,7 +704,8 @@ def export_html(nb, *, title: str, lang: str = "nl", path: str | None = None) ->
     with _w.catch_warnings():
         _w.simplefilter("ignore")
         body, _ = _exporter(lang).from_notebook_node(
-            nb, resources={"metadata": {"name": title, "path": path or os.getcwd()}})
+            nb, resources={"metadata": {"name": title, "path": path or os.getcwd()},
+                           "mkba_css_href": css_href})
     notes = []
     n_ext = len(_EXTERNAL_RE.findall(body))
     if n_ext:
@@ -1041,13 +1078,14 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM arrived: stop the batch like Ctrl-C (finished reports are kept and recorded)."""
 
 
-def _export_and_serialize(nb, title: str, lang: str, path: str) -> tuple[str, str, dict, list]:
+def _export_and_serialize(nb, title: str, lang: str, path: str,
+                          css_href: str | None = None) -> tuple[str, str, dict, list]:
     """(executed notebook JSON, html, key figures, notes)."""
     from mkba.reporting import read_key_figures
 
     nb_json = _notebook_json(nb)
     kf = read_key_figures(nb)
-    html, notes = export_html(nb, title=title, lang=lang, path=path)
+    html, notes = export_html(nb, title=title, lang=lang, path=path, css_href=css_href)
     return nb_json, html, kf, notes
 
 
@@ -1080,12 +1118,13 @@ def _one_report(batch: "_Batch", p: _Prepared, kernels, pdf_render) -> None:
             return
         if error is None:
             t1 = time.perf_counter()
-            nb_json, html, kf, notes = _export_and_serialize(nb, p.title, batch.lang, str(p.cwd))
+            nb_json, html, kf, notes = _export_and_serialize(nb, p.title, batch.lang, str(p.cwd),
+                                                             css_href=REPORT_CSS_NAME)
             entry["timings"]["export_s"] = time.perf_counter() - t1
             if pdf_render is not None:
                 t2 = time.perf_counter()
-                try:
-                    pdf_bytes = pdf_render(html, str(p.cwd) + os.sep)
+                try:  # relative to the output folder: the shared CSS file lives there
+                    pdf_bytes = pdf_render(html, str(batch.out_dir.resolve()) + os.sep)
                 except Exception as e:  # a PDF failure fails the report
                     error = _error_dict(type(e).__name__, f"PDF: {e}", None, None,
                                         traceback.format_exception_only(type(e), e))
@@ -1114,8 +1153,14 @@ def _run_local(batch: "_Batch", todo: list[_Prepared]) -> None:
     pm_log = logging.getLogger("papermill")
     pm_level = pm_log.level
     pm_log.setLevel(logging.CRITICAL)
+    warm: list = []
+    for p in todo:
+        for call in p.job.warm or []:
+            t, kw = call
+            if (t, kw) not in warm:
+                warm.append((t, kw))
     kernels = KernelSource(size=min(n, workers + 1), limit=n, mode=batch.kernel_mode,
-                           preload=batch.preload)
+                           preload=batch.preload, warm=warm)
     batch.mode = kernels.mode
     pdf_pool = pdf_render = None
     ex = None
@@ -1204,7 +1249,7 @@ def _render_remote(payload: dict) -> dict:
     if error is None:
         t1 = time.perf_counter()
         out["nb_json"], out["html"], out["key_figures"], out["notes"] = _export_and_serialize(
-            nb, payload["title"], payload["lang"], cwd)
+            nb, payload["title"], payload["lang"], cwd, css_href=None)  # self-contained: no shared CSS there
         out["timings"]["export_s"] = time.perf_counter() - t1
         if payload["pdf"]:
             t2 = time.perf_counter()
@@ -1284,6 +1329,20 @@ def _run_dask(batch: "_Batch", todo: list[_Prepared], address: str) -> None:
 DEFAULT_TIMEOUT_S = 600.0
 
 
+def write_report_css(out_dir: Path, lang: str = "nl") -> Path:
+    """``OUT/mkba-report.css``: the theme CSS every report links to (written when it changed)."""
+    from mkba.manifest import atomic_write
+
+    path = Path(out_dir) / REPORT_CSS_NAME
+    css = report_css(lang).encode("utf-8")
+    try:
+        if path.read_bytes() == css:
+            return path
+    except OSError:
+        pass
+    return atomic_write(path, css)
+
+
 class _sigterm_as_interrupt:
     """SIGTERM raises :class:`Terminated` (a KeyboardInterrupt) in the main thread meanwhile."""
 
@@ -1340,6 +1399,7 @@ def render_batch(jobs: Sequence[RenderJob], out_dir: str | os.PathLike, *, worke
 
     out.mkdir(parents=True, exist_ok=True)
     clean_stale_temp_files(out)
+    write_report_css(out, lang)
     batch = _Batch(preps, out, workers=workers, pdf=pdf, resume=resume, lang=lang,
                    progress=progress, data_fingerprint=data_fingerprint,
                    assumptions_hash=assumptions_hash, keep_notebooks=keep_notebooks,

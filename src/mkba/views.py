@@ -12,7 +12,8 @@ from typing import Any, Mapping
 import numpy as np
 
 from .cases import Case, load_case
-from .formatting import eur, format_table, label, number, pct  # noqa: F401  (format_table is used by notebooks)
+from .formatting import (eur, format_table, label, month_label, number, param_label, param_value,  # noqa: F401
+                         pct)
 from .reporting import case_text, safe_markdown  # noqa: F401  (case_text is used by notebooks: untrusted case text)
 
 # Report texts that are specific to these views (the shared vocabulary is mkba.formatting.LABELS).
@@ -92,7 +93,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "societal_net_eur": {"nl": "Maatschappelijk saldo", "en": "Societal net benefit"},
     "secondment_surplus_after_benefit_year1_eur": {"nl": "Plus jaar 1 na aftrek van uitkering, premie en kosten",
                                                   "en": "Year-1 surplus after benefit, top-up and costs"},
-    "secondment_break_even_month": {"nl": "Break-even (maand)", "en": "Break-even (month)"},
+    "secondment_break_even_month": {"nl": "Terugverdienmaand van de poolrekening (na aftrek van de uitkering)",
+                                    "en": "Break-even month of the pool account (after the benefit)"},
     "title_municipality": {"nl": "{approach} in {name}", "en": "{approach} in {name}"},
     "local_facts": {"nl": "De gemeente in cijfers (CBS)", "en": "The municipality in figures (CBS)"},
     "local_result": {"nl": "Wat de aanpak hier zou doen", "en": "What the approach would do here"},
@@ -164,6 +166,62 @@ def setup(lang: str = "nl") -> None:
     setup_report(lang)
     pd.set_option("display.max_colwidth", None)
     pd.set_option("display.max_rows", 200)
+    _register_table_html()
+
+
+def keep_amounts_together(html: str) -> str:
+    """Non-breaking spaces inside amounts and percentages (``€ 133.000``, ``5,3 %``, ``€ -91.000``)
+    so that table cells may wrap between words but never inside a figure."""
+    import re
+
+    html = re.sub(r"€ (?=-?\d)", "€\u00a0", html)
+    html = re.sub(r"(?<=\d) (%|procentpunt|pp)\b", "\u00a0\\1", html)
+    return html
+
+
+def _register_table_html() -> None:
+    """Tables shown in a report notebook get their amounts kept together (see :func:`keep_amounts_together`)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover
+        return
+    ip = get_ipython()
+    if ip is None:
+        return
+    import pandas as pd
+
+    fmt = ip.display_formatter.formatters["text/html"]
+    fmt.for_type(pd.DataFrame, lambda df: keep_amounts_together(df.to_html(notebook=True)))
+    from matplotlib.figure import Figure
+
+    png = ip.display_formatter.formatters["image/png"]
+    previous = png.lookup_by_type(Figure) if Figure in png.type_printers else None
+    if previous is None or getattr(previous, "_mkba_alt", False):
+        return
+
+    def with_alt(fig):
+        return previous(fig), {"alt": figure_alt_text(fig, _state_lang())}
+
+    with_alt._mkba_alt = True
+    png.for_type(Figure, with_alt)
+
+
+def _state_lang() -> str:
+    from .reporting import report_lang
+
+    return report_lang()
+
+
+def figure_alt_text(fig, lang: str = "nl") -> str:
+    """Alternative text for a chart in the report language, from its titles and axis labels."""
+    parts = []
+    for ax in fig.axes:
+        bits = [ax.get_title(loc) for loc in ("left", "center", "right") if ax.get_title(loc)]
+        axes = [x for x in (ax.get_xlabel(), ax.get_ylabel()) if x]
+        if bits or axes:
+            parts.append(" ".join(bits) + (f" ({', '.join(axes)})" if axes else ""))
+    word = "Grafiek" if lang == "nl" else "Chart"
+    return f"{word}: " + "; ".join(p for p in parts if p) if parts else word
 
 
 def _translate_columns(df, lang: str):
@@ -229,6 +287,7 @@ def published_table(case: Case, lang: str = "nl"):
 
     from .compare import published_vs_model
 
+    notes = _Footnotes()
     rows = []
     for r in published_vs_model(case):
         name = text(r["metric"], lang, default=r["metric"].replace("_", " "))
@@ -242,8 +301,10 @@ def published_table(case: Case, lang: str = "nl"):
                      # only a derived figure is reproduced; an input or calibrated one is met by construction
                      text("ok_col", lang): ("✓" if r["ok"] else "✗") + (" " + text("reproduced", lang)
                                                                          if r["ok"] and r["kind"] == "derived" else ""),
-                     label("reference", lang): r["reference"]})
-    return pd.DataFrame(rows).set_index(text("metric", lang))
+                     label("reference", lang): notes.cite(r["reference"], lang)})
+    out = pd.DataFrame(rows).set_index(text("metric", lang))
+    out.attrs["footnotes"] = notes.files
+    return out
 
 
 def per_actor_table(res: dict, lang: str = "nl"):
@@ -264,23 +325,78 @@ def per_year_table(res: dict, lang: str = "nl"):
     return _translate_columns(format_table(py, lang), lang)
 
 
+class _Footnotes:
+    """Numbers file references once per report table: ``cite(ref) -> "Significant (2019), r. 1909 ¹"``."""
+
+    def __init__(self) -> None:
+        self.files: list[str] = []
+
+    def cite(self, reference: str | None, lang: str) -> str:
+        from .formatting import human_reference
+
+        from .formatting import citations
+
+        text_, _files = human_reference(reference, lang, short=True)
+        marks = []
+        for human, f in citations(reference, short=True):
+            note = f"{human} — {f}"
+            if note not in self.files:
+                self.files.append(note)
+            marks.append(_SUPERSCRIPT(self.files.index(note) + 1))
+        return text_ + (" " + ",".join(marks) if marks else "")
+
+
+def _SUPERSCRIPT(n: int) -> str:
+    return str(n).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
+
+
 def assumptions_table(case: Case, lang: str = "nl"):
-    t = case.assumptions_table()[["parameter", "value", "unit", "date", "reference"]]
-    t = t.assign(value=[("∞" if not np.isfinite(v) else number(v, lang, 0) if float(v).is_integer()
-                         else number(v, lang, 4 if abs(v) < 1 else 2)) for v in t["value"]])
-    t.columns = [label("parameters", lang), label("value", lang), label("unit", lang), "datum" if lang == "nl" else "date",
-                 label("reference", lang)]
-    return t.set_index(t.columns[0])
+    """Every assumption in words, with its value in the units people use, its date and a human citation.
+
+    The file references (``<seed file>:<line>``) are numbered footnotes in ``table.attrs["footnotes"]``
+    (show them with :func:`footnotes_markdown`).
+    """
+    import pandas as pd
+
+    from .formatting import unit_label
+
+    notes = _Footnotes()
+    t = case.assumptions_table()
+    rows = []
+    for r in t.itertuples():
+        rows.append({label("parameters", lang): param_label(r.parameter, lang),
+                     label("value", lang): param_value(r.parameter, r.value, lang),
+                     label("unit", lang): unit_label(r.unit, lang),
+                     ("Datum" if lang == "nl" else "Date"): "" if r.date is None else str(r.date),
+                     label("reference", lang): notes.cite(r.reference, lang)})
+    out = pd.DataFrame(rows).set_index(label("parameters", lang))
+    out.attrs["footnotes"] = notes.files
+    return out
 
 
 def readings_table(case: Case, lang: str = "nl"):
+    """The reading chosen where the source is ambiguous, in the report language, with its source."""
     import pandas as pd
 
     from .readings import mark
 
-    cols = [text(k, lang) for k in ("reading_topic", "reading_choice", "reading_why")]
-    return pd.DataFrame([dict(zip(cols, (r.topic, (f"{m}. " if (m := mark(case, r, lang)) else "") + r.choice, r.why)))
-                         for r in case.readings], columns=cols)
+    notes = _Footnotes()
+    cols = [text(k, lang) for k in ("reading_topic", "reading_choice", "reading_why")] + [label("reference", lang)]
+    rows = []
+    for r in case.readings:
+        nl = lang == "nl"
+        topic = (getattr(r, "topic_nl", None) or r.topic) if nl else r.topic
+        choice = (getattr(r, "choice_nl", None) or r.choice) if nl else r.choice
+        choice = (f"{m}. " if (m := mark(case, r, lang)) else "") + choice
+        why = (getattr(r, "why_nl", None) or r.why) if nl else r.why
+        ref = " ".join(x for x in (r.reference, r.why) if x)
+        cite = notes.cite(ref, lang) if "txt" in ref else ""
+        cite = cite.split("; ", 1)[1] if cite.startswith(("bron; ", "source; ")) else cite
+        rows.append(dict(zip(cols, (topic, choice, why, cite))))
+    out = pd.DataFrame(rows, columns=cols)
+    out.index = pd.RangeIndex(1, len(out) + 1)
+    out.attrs["footnotes"] = notes.files
+    return out
 
 
 # ------------------------------------------------------------------ figures
@@ -343,7 +459,8 @@ def tornado(case: Case, lang: str = "nl", metric: str = "npv_eur", top: int = 12
     from .sensitivity import case_one_way
 
     table = case_one_way(case, metrics=(metric,))  # documented ranges only; not_varied in table.attrs
-    fig = plots.tornado(table, metric, top=top, labels={metric: label(metric, lang)}, lang=lang)
+    names = {k: param_label(k, lang) for k in set(table["parameter"])}
+    fig = plots.tornado(table, metric, top=top, labels={**names, metric: label(metric, lang)}, lang=lang)
     fig.axes[0].set_title(text("tornado", lang) if metric == "npv_eur" else label(metric, lang))
     return table, fig
 
@@ -377,7 +494,7 @@ def case_distributions(case: Case) -> dict:
             for k, (lo, hi, _why) in case_selection(case).ranges.items()}
 
 
-def probabilistic_view(case: Case, n: int = 10_000, seed: int = 20191, lang: str = "nl"):
+def probabilistic_view(case: Case, n: int = 10_000, seed: int = 20191, lang: str = "nl", figure: bool = True):
     from functools import partial
 
     from .model import evaluate_batch
@@ -399,6 +516,8 @@ def probabilistic_view(case: Case, n: int = 10_000, seed: int = 20191, lang: str
     res.chances = pd.Series({text("p_positive", lang, p="").rstrip(": "): pct(res.p_positive, lang),
                              **{text("p_break_even_within", lang, n=k): pct(p, lang) for k, p in res.p_break_even.items()}},
                             name=label("value", lang)).to_frame()
+    if not figure:  # municipal reports: the chances table only
+        return res, None
     fig, ax = _ax()
     ax.hist(res.npv, bins=50, color="#1f5f8b")
     ax.axvline(0, color="#c0392b", lw=1)
@@ -456,20 +575,107 @@ def sliders(case: str, local: Mapping[str, float], lang: str = "nl"):
     return w.VBox(list(controls.values()) + [out])
 
 
-def compare_view(lang: str = "nl"):
+def compare_view(lang: str = "nl") -> dict:
+    """All cases side by side on the common footing, one table per perspective (``{perspective: table}``),
+    each with one column per case (fits a page's width)."""
     from .compare import compare_cases
 
     df = compare_cases()
-    df["perspective"] = [label(f"perspective_{p}", lang) for p in df["perspective"]]
-    df = df.set_index(["perspective", "title"]).drop(columns=["case", "case_perspective"])
-    return format_table(df, lang)
+    if "case_perspective" in df.columns:          # one block per perspective (mkba.compare)
+        return {p: _compare_block(df[df["perspective"] == p], lang) for p in dict.fromkeys(df["perspective"])}
+    return {"": _compare_block(df, lang)}
+
+
+def _compare_block(df, lang: str):
+    titles = [case_title(load_case(n), lang) for n in df["case"]]
+    df = df.assign(title=titles).set_index("title").drop(columns=[c for c in ("case", "perspective", "case_perspective")
+                                                                    if c in df.columns])
+    out = format_table(df, lang).T
+    out.index = [label(i, lang, default=text(i, lang, default=i)) if isinstance(i, str) else i for i in out.index]
+    out.index.name = text("metric", lang)
+    out.columns.name = None
+    return out
+
+
+def compare_answer(lang: str = "nl", n_draws: int = 1000, seed: int = 20191) -> str:
+    """The comparison report's opening: the question, then one block per perspective with a line per case."""
+    from functools import partial
+
+    from .compare import COMPARE_DISCOUNT_RATE, COMPARE_HORIZON_MONTHS, comparison_overrides
+    from .cases import list_cases
+    from .model import evaluate_batch, summarise
+    from .sensitivity import probabilistic
+
+    blocks = {"municipality": [], "society": []}
+    for name, _ in list_cases():
+        c = load_case(name).with_overrides(comparison_overrides(), source="mkba compare")
+        res = summarise(c)
+        figs = perspective_figures(c, res)
+        sure = ""
+        dists = case_distributions(c)
+        if dists and n_draws:
+            pr = probabilistic(partial(evaluate_batch, c), c.values, dists, n=n_draws, seed=seed,
+                               metrics=("npv_eur", "break_even_month", "municipal_npv_eur", "societal_npv_eur"))
+            sure = {p: text("compare_sure", lang, p=pct(float(np.mean(np.asarray(pr.values[k]) > 0)), lang, 0))
+                    for p, k in (("municipality", "municipal_npv_eur"), ("society", "societal_npv_eur"))}
+        for persp in blocks:
+            f = figs[persp]
+            blocks[persp].append(text("compare_line", lang, title=safe_md(case_title(c, lang)), net=eur(f["net_result_eur"], lang),
+                                      npv=eur(f["npv_eur"], lang), bcr=_ratio(f["bcr"], lang),
+                                      be=_be_words(f["break_even_month"], lang))
+                                 + (sure.get(persp, "") if isinstance(sure, dict) else ""))
+    out = [text("compare_question", lang, years=COMPARE_HORIZON_MONTHS // 12, rate=rate_text(COMPARE_DISCOUNT_RATE, lang))]
+    for persp, key in (("municipality", "compare_muni"), ("society", "compare_soc")):
+        out.append(text(key, lang) + "\n\n" + "\n".join(f"- {line}" for line in blocks[persp]))
+    out.append(text("compare_why", lang))
+    return keep_amounts_together("\n\n".join(out))
+
+
+TEXTS.update({
+    "compare_question": {"nl": "**Vraag.** Welke aanpak verdient zich terug, voor wie en wanneer? Alle casussen op dezelfde "
+                               "voet: {years} jaar, discontovoet {rate}, conjunctuur zoals gemeten in de casus; "
+                               "steeds ten opzichte van het nulalternatief.",
+                         "en": "**Question.** Which approach pays off, for whom and when? All cases on the same footing: "
+                               "{years} years, discount rate {rate}, the economic cycle as measured in the case; always "
+                               "against the null alternative."},
+    "compare_muni": {"nl": "**Voor de gemeente** (kasstromen)", "en": "**For the municipality** (cash flows)"},
+    "compare_soc": {"nl": "**Voor de samenleving** (MKBA, alle actoren)", "en": "**For society** (MKBA, all actors)"},
+    "compare_line": {"nl": "{title}: netto resultaat {net}, netto contante waarde {npv}, baten-kostenverhouding {bcr}, {be}",
+                     "en": "{title}: net result {net}, net present value {npv}, benefit-cost ratio {bcr}, {be}"},
+    "compare_sure": {"nl": "; kans op een positieve netto contante waarde {p}", "en": "; chance of a positive net present value {p}"},
+    "compare_why": {"nl": "**Waarom gemeente en samenleving verschillen.** Voor de gemeente is een bespaarde uitkering een "
+                          "baat; voor de samenleving is een uitkering een overdracht die in het totaal wegvalt. "
+                          "Maatschappelijk tellen extra productie, vermeden zorg- en uitvoeringskosten en welzijn tegenover "
+                          "de kosten van de aanpak. De casusrapporten geven per casus de onzekerheid en de aannames die "
+                          "het meest bepalen.",
+                    "en": "**Why municipality and society differ.** For the municipality a saved benefit is a gain; for "
+                          "society a benefit is a transfer that cancels in the total. For society extra production, "
+                          "avoided care and administration costs and wellbeing count against the cost of the approach. "
+                          "The case reports give each case's uncertainty and the assumptions that matter most."},
+    "published_eur": {"nl": "Gepubliceerd", "en": "Published"},
+    "model_eur": {"nl": "Model", "en": "Model"},
+    "benefit_years": {"nl": "Uitkeringsjaren", "en": "Benefit-years"},
+    "explanation": {"nl": "Toelichting", "en": "Explanation"},
+    "generic rule": {"nl": "algemene vuistregel", "en": "generic rule"},
+    "generic rule, net of the null alternative": {"nl": "algemene vuistregel, ten opzichte van het nulalternatief",
+                                                  "en": "generic rule, net of the null alternative"},
+    "APP Zaanstad, year 1": {"nl": "APP Zaanstad, jaar 1", "en": "APP Zaanstad, year 1"},
+})
 
 
 def unit_value_view(lang: str = "nl"):
     from .compare import unit_value_reconciliation
 
-    df = unit_value_reconciliation().set_index("source")[["published_eur", "model_eur", "benefit_years", "reference"]]
-    return format_table(df, lang, formats={"benefit_years": "ratio", "reference": "text"})
+    df = unit_value_reconciliation()
+    notes = _Footnotes()
+    df = df.assign(source=[text(v, lang, default=v) for v in df["source"]],
+                   reference=[notes.cite(r, lang) for r in df["reference"]])
+    df = df.set_index("source")[["published_eur", "model_eur", "benefit_years", "reference"]]
+    out = format_table(df, lang, formats={"benefit_years": "ratio", "reference": "text"})
+    out = _translate_columns(out, lang)
+    out.index.name = text("source", lang)
+    out.attrs["footnotes"] = notes.files
+    return out
 
 
 def two_way_figures(case: Case, points: int = 21, lang: str = "nl"):
@@ -568,6 +774,45 @@ def sobol_view(case: Case, n: int = 256, seed: int = 20191, lang: str = "nl", to
 
 
 # ------------------------------------------------------------------ municipal reports
+#: municipal reports: figures drawn once (no second tight-bbox pass) at this resolution
+#: (assumption: 100 dpi PNG is sharp on screen for 7-inch figures and a third of 150 dpi's pixels)
+MUNICIPAL_FIGURE_DPI = 100
+
+
+def setup_municipal(lang: str = "nl") -> None:
+    """Defaults for municipal reports (342 per batch): :func:`setup`, with cheap figures.
+
+    Figures are laid out by ``tight_layout`` in the figure functions already, so the inline
+    backend's second ``bbox_inches='tight'`` pass is skipped and PNGs use
+    :data:`MUNICIPAL_FIGURE_DPI`.
+    """
+    setup(lang)
+    from .reporting import in_kernel
+
+    if in_kernel():
+        import matplotlib
+
+        matplotlib.rcParams["savefig.dpi"] = MUNICIPAL_FIGURE_DPI
+        try:
+            from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+            set_matplotlib_formats("png", bbox_inches=None)
+        except Exception:  # pragma: no cover - very old matplotlib-inline
+            pass
+
+
+def warm_municipal(approach: str, share_reached: float) -> None:
+    """What every municipal report of a batch shares, computed once (in the fork server).
+
+    The model for all municipalities x scenarios (:func:`mkba.local.share_municipal_batch`),
+    which each report's scenario and peer tables then read; a report rendered alone computes
+    the same rows itself.
+    """
+    from .local import share_municipal_batch
+
+    share_municipal_batch(load_case(approach), share_reached)
+
+
 def municipality_case(gm_code: str, approach: str, share_reached: float, scenario: str = ""):
     """The approach localised to a municipality (mkba.local), optionally under a cycle scenario.
 
@@ -642,9 +887,382 @@ def peers_view(approach: str, gm_code: str, share_reached: float, lang: str = "n
     return peers, sentence, table
 
 
+def case_title(case: Case, lang: str = "nl") -> str:
+    """The case's title in the report language."""
+    return (getattr(case, "title_nl", None) or case.title) if lang == "nl" else case.title
+
+
+def rate_text(rate: float, lang: str = "nl") -> str:
+    """A rate with as many decimals as it has (3 % -> ``3 %``, 2,25 % -> ``2,25 %``)."""
+    v = round(float(rate) * 100, 6)
+    return pct(rate, lang, 0 if v == int(v) else (1 if round(v, 1) == v else 2))
+
+
 def summary(case: Case, lang: str = "nl") -> str:
     """The case's one-line summary in the report language."""
     return (case.summary_nl or case.summary) if lang == "nl" else case.summary
+
+
+# ------------------------------------------------------------------ the answer first (issue 12, point 1)
+#: Texts of the opening answer. ``{...}`` fields are filled from the figures.
+ANSWER_TEXTS: dict[str, dict[str, str]] = {
+    "answer": {"nl": "Het antwoord", "en": "The answer"},
+    "question": {"nl": "**Vraag.** Verdient {title} zich terug, voor wie en wanneer? Gerekend over {years} "
+                       "({months} maanden) vanaf {start}, prijspeil {price_year}, discontovoet {rate}, {scenario}.",
+                 "en": "**Question.** Does {title} pay off, for whom and when? Computed over {years} "
+                       "({months} months) from {start}, price level {price_year}, discount rate {rate}, {scenario}."},
+    "scenario_measured": {"nl": "conjunctuur zoals gemeten in {year}", "en": "economic cycle as measured in {year}"},
+    "scenario_named": {"nl": "conjunctuurscenario {name}", "en": "economic-cycle scenario {name}"},
+    "years_word": {"nl": "{n} jaar", "en": "{n} years"},
+    "muni": {"nl": "**Voor de gemeente** (kasstromen): netto resultaat {net}, netto contante waarde {npv}, "
+                   "baten-kostenverhouding {bcr}; {be}.",
+             "en": "**For the municipality** (cash flows): net result {net}, net present value {npv}, "
+                   "benefit-cost ratio {bcr}; {be}."},
+    "soc": {"nl": "**Voor de samenleving** (MKBA, alle actoren): netto resultaat {net}, netto contante waarde {npv}, "
+                  "baten-kostenverhouding {bcr}; {be}.",
+            "en": "**For society** (MKBA, all actors): net result {net}, net present value {npv}, "
+                  "benefit-cost ratio {bcr}; {be}."},
+    "people": {"nl": "Dat rust op {people} extra beëindigde uitkeringen ten opzichte van het nulalternatief "
+                     "(wat zonder de aanpak was gebeurd).",
+               "en": "It rests on {people} extra ended benefits against the null alternative "
+                     "(what would have happened without the approach)."},
+    "be_month": {"nl": "terugverdiend in maand {m}", "en": "break-even in month {m}"},
+    "be_never": {"nl": "binnen de horizon niet terugverdiend", "en": "no break-even within the horizon"},
+    "why_differ": {"nl": "**Waarom dat verschilt.** Voor de gemeente telt de bespaarde uitkering als baat "
+                         "(zij houdt {retention} ervan). Voor de samenleving is een uitkering een overdracht: wat de "
+                         "gemeente bespaart, verliest de deelnemer of wint het Rijk, en het valt weg in het totaal. "
+                         "Maatschappelijk tellen alleen de echte baten en kosten; de grootste posten zijn {items}.",
+                   "en": "**Why they differ.** For the municipality the saved benefit is a gain (it keeps "
+                         "{retention} of it). For society a benefit is a transfer: what the municipality saves, the "
+                         "participant loses or central government gains, and it cancels in the total. For society "
+                         "only real costs and benefits count; the largest items are {items}."},
+    "sure": {"nl": "**Hoe zeker.** Bij {n} trekkingen uit de bandbreedtes van de aannames is de kans op een positieve "
+                   "netto contante waarde ({persp}) {p}; 90 % van de uitkomsten ligt tussen {p5} en {p95}. "
+                   "Het gemiddelde daarvan is {mean}, tegenover de puntschatting {point}: {why_mean}",
+             "en": "**How sure.** Over {n} draws from the assumptions' ranges the chance of a positive net present "
+                   "value ({persp}) is {p}; 90% of the outcomes lie between {p5} and {p95}. Their mean is {mean}, "
+                   "against the point estimate {point}: {why_mean}"},
+    "why_mean_skew": {"nl": "het verschil komt doordat de bandbreedtes niet symmetrisch rond de gekozen waarden liggen "
+                            "(bijvoorbeeld {param}: {lo} tot {hi} rond {val}) en het model niet lineair is.",
+                      "en": "they differ because the ranges are not symmetric around the chosen values "
+                            "(for example {param}: {lo} to {hi} around {val}) and the model is not linear."},
+    "why_mean_close": {"nl": "die liggen dicht bij elkaar, omdat de bandbreedtes ongeveer symmetrisch zijn.",
+                       "en": "they are close because the ranges are roughly symmetric."},
+    "rests_on": {"nl": "**Waar het op rust.** De drie aannames die de netto contante waarde ({persp}) het meest "
+                       "bewegen: {items}.",
+                 "en": "**What it rests on.** The three assumptions that move the net present value ({persp}) "
+                       "most: {items}."},
+    "rests_item": {"nl": "{label} (van {lo} tot {hi}: netto contante waarde {v_lo} tot {v_hi})",
+                   "en": "{label} ({lo} to {hi}: net present value {v_lo} to {v_hi})"},
+    "published_intro": {"nl": "**Wat de bron publiceerde.** ", "en": "**What the source published.** "},
+    "published_item": {"nl": "{metric}: gepubliceerd {pub}, model {model} ({kind})",
+                       "en": "{metric}: published {pub}, model {model} ({kind})"},
+    "published_none": {"nl": "De bron publiceert geen cijfers die het model narekent.",
+                       "en": "The source publishes no figures the model rebuilds."},
+    "kind_input": {"nl": "ingevoerd: het gepubliceerde getal is overgenomen", "en": "input: the published number was typed in"},
+    "kind_calibrated": {"nl": "gekalibreerd: een aanname is erop afgestemd", "en": "calibrated: an assumption was fitted to it"},
+    "kind_derived": {"nl": "afgeleid en nagerekend", "en": "derived and reproduced"},
+    "kind_unknown": {"nl": "nagerekend", "en": "rebuilt"},
+    "within": {"nl": "binnen de marge", "en": "within tolerance"},
+    "outside": {"nl": "buiten de marge", "en": "outside tolerance"},
+    "perspective_word_municipality": {"nl": "gemeente", "en": "municipality"},
+    "perspective_word_society": {"nl": "samenleving", "en": "society"},
+    "title_page_meta": {"nl": "Businesscase · {date} · prijspeil {price_year} · mkba {version}",
+                        "en": "Business case · {date} · price level {price_year} · mkba {version}"},
+    "perspective_col": {"nl": "Perspectief", "en": "Perspective"},
+    "muni_col": {"nl": "Gemeente (kasstromen)", "en": "Municipality (cash)"},
+    "soc_col": {"nl": "Samenleving (MKBA)", "en": "Society (MKBA)"},
+    "footnotes": {"nl": "Bestanden bij de bronnen", "en": "Source files"},
+    "headline_note": {"nl": "Alle bedragen over {months} maanden, {scenario}; terugverdienmaand = de eerste maand vanaf "
+                            "wanneer het cumulatieve netto resultaat niet meer onder nul komt.",
+                      "en": "All amounts over {months} months, {scenario}; break-even month = the first month from "
+                            "which the cumulative net result stays at or above zero."},
+}
+TEXTS.update({k: v for k, v in ANSWER_TEXTS.items() if k not in TEXTS})
+
+
+def _get(m: Mapping[str, Any], *keys: str, default: float = float("nan")) -> float:
+    """The first of ``keys`` present in metrics ``m`` (metric names differ between model versions)."""
+    for k in keys:
+        if k in m and m[k] is not None:
+            try:
+                return float(m[k])
+            except (TypeError, ValueError):
+                continue
+    return default
+
+
+def perspective_figures(case: Case, res: dict) -> dict[str, dict[str, float]]:
+    """Headline figures for both perspectives, ``{"municipality": {...}, "society": {...}}``.
+
+    Each has ``net_result_eur``, ``npv_eur``, ``bcr``, ``break_even_month``, ``programme_cost_eur``,
+    ``gross_saving_eur``; plus ``people`` (extra ended benefits). Computed from the run's monthly
+    ledger with :func:`mkba.metrics.compute` for each perspective (one implementation of each metric);
+    if that seam is unavailable the societal keys of the case's own metrics are read instead.
+    """
+    m = res["metrics"]
+    out: dict[str, dict[str, float]] = {}
+    try:
+        from . import metrics as mx
+        from .model import parameter_arrays
+
+        P, _ = parameter_arrays(case)
+        for persp in ("municipality", "society"):
+            mm = mx.compute(res["ledger"], P, perspective=persp, convention=case.discount_convention)
+            out[persp] = {k: float(np.asarray(v).ravel()[0]) for k, v in mm.items()}
+    except Exception:  # pragma: no cover - defensive: a model version with another seam
+        own = case.perspective
+        other = "society" if own == "municipality" else "municipality"
+        out[own] = dict(m)
+        out[other] = {"net_result_eur": _get(m, "societal_net_result_eur", "municipal_net_result_eur"),
+                      "npv_eur": _get(m, "societal_npv_eur", "municipal_npv_eur"),
+                      "bcr": _get(m, "societal_bcr"), "break_even_month": float("nan")}
+    people = _get(m, "extra_people_off_benefit", "extra_ended_benefits")
+    for d in out.values():
+        d["people"] = people
+    return out
+
+
+def _scenario_words(case: Case, scenario: str | None, lang: str) -> str:
+    if scenario:
+        return text("scenario_named", lang, name=label(scenario, lang, default=scenario))
+    return text("scenario_measured", lang, year=case.measured_in or case.start_date.year)
+
+
+def _price_year(case: Case) -> str:
+    p = case.parameters.get("benefit.cost_per_year")
+    return str(getattr(p, "date", None) or case.start_date.year)
+
+
+def _be_words(be: float, lang: str) -> str:
+    if be is None or not np.isfinite(be):
+        return text("be_never", lang)
+    return text("be_month", lang, m=int(be))
+
+
+def _ratio(x: float, lang: str) -> str:
+    from .formatting import MISSING
+
+    return number(x, lang, 2) if x is not None and np.isfinite(x) else MISSING[lang]
+
+
+def _join(items: list[str], lang: str) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + (" en " if lang == "nl" else " and ") + items[-1]
+
+
+def _largest_societal_items(res: dict, lang: str, n: int = 3) -> str:
+    from .model import per_actor
+
+    t = per_actor(res["table"])
+    tot = t["total"].drop("total", errors="ignore").dropna()
+    tot = tot[tot.abs() > 0.5]
+    tot = tot.reindex(tot.abs().sort_values(ascending=False).index).head(n)
+    return _join([f"{ITEM_LABELS.get(i, {}).get(lang, i)} {eur(v, lang)}" for i, v in tot.items()], lang) or "–"
+
+
+def answer_markdown(case: Case, res: dict, lang: str = "nl", *, prob: Any = None, tornado_table: Any = None,
+                    scenario: str | None = None) -> str:
+    """The opening of a case report, in prose generated from the figures (issue 12, point 1)."""
+    figs = perspective_figures(case, res)
+    years = case.months / 12
+    years_txt = text("years_word", lang, n=number(years, lang, 0 if years == int(years) else 1))
+    paras = [text("question", lang, title=safe_md(case_title(case, lang)), years=years_txt, months=case.months,
+                  start=month_label(case.start_date, lang), price_year=_price_year(case),
+                  rate=rate_text(case.value("discount.rate"), lang), scenario=_scenario_words(case, scenario, lang))]
+    for key, persp in (("muni", "municipality"), ("soc", "society")):
+        f = figs[persp]
+        paras.append(text(key, lang, net=eur(f.get("net_result_eur"), lang), npv=eur(f.get("npv_eur"), lang),
+                          bcr=_ratio(f.get("bcr"), lang), be=_be_words(f.get("break_even_month"), lang)))
+    paras.append(text("people", lang, people=number(figs["municipality"]["people"], lang, 0)))
+    paras.append(text("why_differ", lang, retention=pct(case.value("benefit.retention_share"), lang, 0),
+                      items=_largest_societal_items(res, lang)))
+    persp = text("perspective_word_" + case.perspective, lang)
+    if prob is not None:
+        v = np.asarray(prob.npv, dtype=float)
+        v = v[np.isfinite(v)]
+        if v.size:
+            p5, p95 = np.percentile(v, [5, 95])
+            point = float(res["metrics"]["npv_eur"])
+            paras.append(text("sure", lang, n=number(v.size, lang), persp=persp, p=pct(prob.p_positive, lang, 0),
+                              p5=eur(p5, lang), p95=eur(p95, lang), mean=eur(v.mean(), lang), point=eur(point, lang),
+                              why_mean=_why_mean(case, point, float(v.mean()), p5, p95, lang)))
+    if tornado_table is not None and len(tornado_table):
+        t = tornado_table[tornado_table["metric"] == "npv_eur"].head(3)
+        items = [text("rests_item", lang, label=param_label(r.parameter, lang), lo=param_value(r.parameter, r.low, lang),
+                      hi=param_value(r.parameter, r.high, lang), v_lo=eur(r.value_low, lang), v_hi=eur(r.value_high, lang))
+                 for r in t.itertuples()]
+        paras.append(text("rests_on", lang, persp=persp, items=_join(items, lang)))
+    paras.append(text("published_intro", lang) + _published_sentence(case, lang))
+    return "\n\n".join(paras)
+
+
+def _why_mean(case: Case, point: float, mean: float, p5: float, p95: float, lang: str) -> str:
+    if abs(mean - point) <= 0.05 * max(abs(p95 - p5), 1.0):
+        return text("why_mean_close", lang)
+    skew = []
+    for k, (lo, hi, _why) in case.ranges().items():
+        v = case.value(k)
+        if hi > lo:
+            skew.append((abs((hi - v) - (v - lo)) / (hi - lo), k, lo, hi, v))
+    if not skew:
+        return text("why_mean_close", lang)
+    _s, k, lo, hi, v = max(skew)
+    return text("why_mean_skew", lang, param=param_label(k, lang), lo=param_value(k, lo, lang),
+                hi=param_value(k, hi, lang), val=param_value(k, v, lang))
+
+
+def _published_sentence(case: Case, lang: str) -> str:
+    from .compare import published_vs_model
+
+    rows = [r for r in published_vs_model(case) if not r.get("variant")]
+    if not rows:
+        return text("published_none", lang)
+    items = []
+    for r in rows:
+        kind = str(r.get("kind") or r.get("provenance") or r.get("status") or "unknown")
+        kind = kind if f"kind_{kind}" in TEXTS else "unknown"
+        pub = ("≥ " if r["comparison"] == "at_least" else "") + _fmt_metric(r["metric"], r["published"], lang)
+        items.append(text("published_item", lang, metric=text(r["metric"], lang, default=r["metric"]).lower()
+                          if lang == "nl" else text(r["metric"], lang, default=r["metric"]),
+                          pub=pub, model=_fmt_metric(r["metric"], r["model"], lang),
+                          kind=text("kind_" + kind, lang) + ", " + text("within" if r["ok"] else "outside", lang)))
+    return "; ".join(items) + "."
+
+
+def answer(case: Case, res: dict, lang: str = "nl", **kw):
+    """The opening answer as displayable Markdown (heading + prose)."""
+    from IPython.display import Markdown
+
+    return Markdown("## " + text("answer", lang) + "\n\n" + keep_amounts_together(answer_markdown(case, res, lang, **kw)))
+
+
+def both_perspectives_table(case: Case, res: dict, lang: str = "nl"):
+    """Key figures side by side for the municipality and for society (one definition per figure)."""
+    import pandas as pd
+
+    figs = perspective_figures(case, res)
+    keys = ("net_result_eur", "npv_eur", "bcr", "break_even_month", "programme_cost_eur", "gross_saving_eur")
+    rows = []
+    for k in keys:
+        rows.append({text("metric", lang): label(k, lang),
+                     text("muni_col", lang): _fmt_metric(k, figs["municipality"].get(k), lang),
+                     text("soc_col", lang): _fmt_metric(k, figs["society"].get(k), lang)})
+    rows.append({text("metric", lang): label("extra_ended_benefits", lang),
+                 text("muni_col", lang): number(figs["municipality"]["people"], lang, 1),
+                 text("soc_col", lang): number(figs["society"]["people"], lang, 1)})
+    return pd.DataFrame(rows).set_index(text("metric", lang))
+
+
+def headline_note(case: Case, lang: str = "nl", scenario: str | None = None) -> str:
+    return text("headline_note", lang, months=case.months, scenario=_scenario_words(case, scenario, lang))
+
+
+def title_page(case: Case, lang: str = "nl"):
+    """A title block (a page of its own in the PDF: class ``mkba-title-page``)."""
+    return _title_block(text("title_case", lang, title=""), case_title(case, lang), summary(case, lang),
+                        _price_year(case), lang)
+
+
+def compare_title_page(lang: str = "nl"):
+    """The comparison report's title block."""
+    return _title_block(text("compare_kicker", lang), text("compare", lang), text("compare_subtitle", lang),
+                        "2019", lang)
+
+
+def _title_block(kicker: str, title: str, subtitle: str, price_year: str, lang: str):
+    import datetime as dt
+    import html
+
+    from IPython.display import HTML
+
+    from . import __version__
+
+    meta = text("title_page_meta", lang, date=format_date_long(dt.date.today(), lang),
+                price_year=price_year, version=__version__)
+    return HTML(f'<div class="mkba-title-page"><p class="mkba-kicker">{html.escape(kicker)}'
+                f'</p><h1 class="mkba-title">{html.escape(title)}</h1>'
+                f'<p class="mkba-subtitle">{html.escape(subtitle)}</p>'
+                f'<p class="mkba-meta">{html.escape(meta)}</p></div>')
+
+
+def format_date_long(d, lang: str = "nl") -> str:
+    from babel.dates import format_date
+
+    from .formatting import LOCALES
+
+    return format_date(d, "d MMMM y", locale=LOCALES[lang])
+
+
+def footnotes_markdown(footnotes: list[str], lang: str = "nl") -> str:
+    if not footnotes:
+        return ""
+    return f"**{text('footnotes', lang)}.** " + " ".join(
+        f"<sup>{i}</sup> {f.rsplit(' — ', 1)[0]} (`{f.rsplit(' — ', 1)[-1]}`)." for i, f in enumerate(footnotes, start=1))
+
+
+def probabilistic_note(case: Case, res: dict, prob: Any, lang: str = "nl") -> str:
+    """One sentence on the point estimate against the probabilistic mean (and why they differ)."""
+    v = np.asarray(prob.npv, dtype=float)
+    v = v[np.isfinite(v)]
+    if not v.size:
+        return ""
+    p5, p95 = np.percentile(v, [5, 95])
+    point = float(res["metrics"]["npv_eur"])
+    persp = text("perspective_word_" + case.perspective, lang)
+    return text("prob_note", lang, persp=persp, point=eur(point, lang), mean=eur(v.mean(), lang),
+                why=_why_mean(case, point, float(v.mean()), p5, p95, lang))
+
+
+TEXTS.update({
+    "compare_kicker": {"nl": "Vergelijking", "en": "Comparison"},
+    "compare_subtitle": {"nl": "De gepubliceerde businesscases op dezelfde voet nagerekend",
+                         "en": "The published business cases rebuilt on the same footing"},
+    "extra_exit_events": {"nl": "Extra uitstroommomenten", "en": "Extra exit events"},
+    "exit_events_control": {"nl": "Uitstroommomenten zonder aanpak", "en": "Exit events without the approach"},
+    "exit_events_treatment": {"nl": "Uitstroommomenten met aanpak", "en": "Exit events with the approach"},
+    "exit_events_treatment_year1": {"nl": "Uitstroommomenten in jaar 1 (met aanpak)", "en": "Exit events in year 1 (with the approach)"},
+    "prob_note": {"nl": "Netto contante waarde ({persp}): puntschatting {point}, gemiddelde van de trekkingen {mean}; {why}",
+                  "en": "Net present value ({persp}): point estimate {point}, mean of the draws {mean}; {why}"},
+    "more_figures": {"nl": "Meer kengetallen ({persp})", "en": "More figures ({persp})"},
+})
+
+
+def readings_markdown(case: Case, lang: str = "nl") -> str:
+    """The readings as a numbered list (long texts read better as prose than as table cells)."""
+    t = readings_table(case, lang)
+    cols = list(t.columns)      # question, reading chosen, why, source
+    lines = []
+    for i, row in t.iterrows():
+        src = f" *{cols[3]}: {row[cols[3]]}*" if row[cols[3]] else ""
+        lines.append(f"{i}. **{safe_md(row[cols[0]])}** {cols[1]}: {safe_md(row[cols[1]])}. "
+                     f"{cols[2]}: {safe_md(row[cols[2]])}.{src}")
+    notes = footnotes_markdown(t.attrs["footnotes"], lang)
+    return "\n".join(lines) + ("\n\n" + notes if notes else "")
+
+
+def sources_markdown(lang: str = "nl") -> str:
+    """The documents cited, with their full titles (the footnotes use short names)."""
+    from .formatting import _labels_data
+
+    items = [f"- **{m['short']} ({m['year']})**: {m['title']}, {m['year']} (`{f}`)"
+             for f, m in sorted(_labels_data()["sources"].items())]
+    return f"**{label('sources', lang)}**\n\n" + "\n".join(items)
+
+
+def safe_md(s: Any) -> str:
+    """Case-file text (untrusted) as literal text inside a Markdown cell this module composes.
+
+    HTML is escaped and every Markdown metacharacter is backslash-escaped, so a link, image, emphasis
+    or raw HTML in a case file shows as the characters it is, never as markup (the Markdown is rendered
+    once more by the exporter, so :func:`mkba.reporting.safe_markdown`'s HTML cannot be used here).
+    """
+    import html
+    import re
+
+    text_ = html.escape("" if s is None else str(s), quote=False)
+    return re.sub(r"([\\`*_{}\[\]()#+!|~>:-])", r"\\\1", text_)
 
 
 # ------------------------------------------------------------------ economic cycle (sensitivity report)
@@ -799,3 +1417,132 @@ def cycle_heading(key: str, lang: str = "nl", level: int = 3):
     from IPython.display import Markdown
 
     return Markdown("#" * level + " " + _cycle_text(key, lang))
+
+
+# ------------------------------------------------------------------ the interactive local case (issue 12, point 6)
+#: Sliders of the local-case notebook: parameter -> (scale shown to people, unit word key).
+#: Effects are shown in percentage points, money in whole euros, participants as whole persons.
+SLIDER_SCALE = {"effect.work_exit_added": 100.0, "effect.other_exit_added": 100.0}
+
+
+def slider_spec(case: Case, name: str, value: float | None = None) -> dict:
+    """Range, step and scale of a slider in the units people think in.
+
+    The range is the parameter's documented low/high in ``case`` when it has one (widened to include
+    ``value``), otherwise half to one and a half times the value (0 to twice it for effects and staff);
+    always inside the schema's valid range. Effects are shown in percentage points (scale 100),
+    participants as whole persons, money in whole euros.
+    """
+    from .schema import SCHEMA
+
+    spec = SCHEMA[name]
+    v = float(case.value(name) if value is None else value)
+    rng = case.ranges().get(name)
+    if rng and rng[0] < rng[1]:
+        lo, hi = min(rng[0], v), max(rng[1], v)
+    elif spec.kind in ("eur", "persons") and v > 0:
+        lo, hi = 0.5 * v, 1.5 * v
+    else:
+        lo, hi = 0.0, max(2.0 * v, 1.0 if spec.kind in ("persons", "fte") else 0.1)
+    lo, hi = max(lo, spec.minimum), min(hi, spec.maximum)
+    if spec.kind == "persons":
+        lo = max(lo, 1.0)
+    scale = SLIDER_SCALE.get(name, 1.0)
+    integer = spec.integer or spec.kind in ("persons", "eur")
+    if spec.kind == "persons":
+        step = 1.0
+    elif spec.kind == "eur":
+        step = 100.0 if hi >= 10_000 else 10.0
+    else:
+        raw = (hi - lo) * scale / 40
+        step = min((0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0), key=lambda s_: abs(s_ - raw))
+    if integer:
+        lo, hi = math.floor(lo / step) * step, math.ceil(hi / step) * step
+    return {"min": lo * scale, "max": hi * scale, "value": v * scale, "step": step, "scale": scale,
+            "integer": integer}
+
+
+class LocalCaseView:
+    """The local case in one view: headline, key-figure table, cash chart and assumptions, all recomputed
+    from the same case on every slider change (``widget()``), or shown once (``static()``)."""
+
+    def __init__(self, case: str, local: Mapping[str, float], lang: str = "nl") -> None:
+        self.case_name, self.local, self.lang = case, dict(local), lang
+
+    def case_for(self, values: Mapping[str, float]) -> Case:
+        return prepare_case(self.case_name, values)
+
+    def outputs(self, values: Mapping[str, float]) -> list:
+        """Everything the view shows, in order (IPython displayables)."""
+        from IPython.display import HTML, Markdown
+
+        c = self.case_for(values)
+        res = results(c)
+        figs = perspective_figures(c, res)
+        lang = self.lang
+        m, s = figs["municipality"], figs["society"]
+        headline = text("local_headline", lang, muni=eur(m["npv_eur"], lang), soc=eur(s["npv_eur"], lang),
+                        be=_be_words(m["break_even_month"], lang), people=number(m["people"], lang, 1))
+        import matplotlib.pyplot as plt
+
+        fig = cumulative_cash_figure(c, res, lang)
+        plt.close(fig)
+        table = assumptions_table(c, lang)
+        return [heading("title_case", lang, level=1, title=case_title(c, lang)),
+                HTML(f'<p class="mkba-headline">{keep_amounts_together(headline)}</p>'),
+                both_perspectives_table(c, res, lang), fig,
+                heading("assumptions_sources", lang), table,
+                Markdown(footnotes_markdown(table.attrs["footnotes"], lang))]
+
+    def static(self) -> None:
+        from IPython.display import display
+
+        for o in self.outputs(self.local):
+            display(o)
+
+    def widget(self):
+        import ipywidgets as w
+        from IPython.display import display
+
+        from .formatting import param_label, param_value
+
+        base = load_case(self.case_name)          # the documented ranges of the case
+        controls, readouts, rows = {}, {}, []
+        for name in self.local:
+            sp = slider_spec(base, name, self.local[name])
+            cls = w.IntSlider if sp["integer"] and sp["step"] >= 1 else w.FloatSlider
+            kw = dict(value=sp["value"], min=sp["min"], max=sp["max"], step=sp["step"], readout=False,
+                      continuous_update=False, layout=w.Layout(width="18em"))
+            ctl = cls(**{k: (int(round(v)) if cls is w.IntSlider and k != "layout" and isinstance(v, float) else v)
+                         for k, v in kw.items()})
+            ctl.add_class("mkba-slider")
+            controls[name] = (ctl, sp["scale"])
+            readouts[name] = w.Label(param_value(name, self.local[name], self.lang), layout=w.Layout(width="10em"))
+            rows.append(w.HBox([w.Label(param_label(name, self.lang, with_unit=True), layout=w.Layout(width="32em")),
+                                ctl, readouts[name]]))
+        out = w.Output()
+
+        def values():
+            return {k: (ctl.value / scale) for k, (ctl, scale) in controls.items()}
+
+        def refresh(_=None):
+            vals = values()
+            for k, lab in readouts.items():
+                lab.value = param_value(k, vals[k], self.lang)
+            with out:
+                out.clear_output(wait=True)
+                for o in self.outputs(vals):
+                    display(o)
+
+        for ctl, _scale in controls.values():
+            ctl.observe(refresh, names="value")
+        refresh()
+        return w.VBox(rows + [out])
+
+
+TEXTS.update({
+    "local_headline": {"nl": "Netto contante waarde voor de gemeente {muni}, voor de samenleving {soc}; {be}; "
+                             "{people} extra beëindigde uitkeringen.",
+                       "en": "Net present value for the municipality {muni}, for society {soc}; {be}; "
+                             "{people} extra benefits ended."},
+})

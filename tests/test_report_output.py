@@ -1,0 +1,152 @@
+"""Rendered reports read as a reader would: the answer first, all Dutch (or all English), a PDF to hand out.
+
+One batch renders every case report, the comparison report and one English report (with PDFs);
+the tests then read the HTML text, the alt texts and the PDF layout.
+"""
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from report_text import english_words, visible_text  # noqa: E402
+
+from mkba.cases import list_cases, load_case  # noqa: E402
+from mkba.formatting import eur  # noqa: E402
+from mkba.model import summarise  # noqa: E402
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+CASES = [n for n, _ in list_cases()]
+# Proper names and quotes that are allowed in a Dutch report even though they contain English words.
+ALLOWED = ("Samen werken aan werk: lessons learned",)
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory):
+    pytest.importorskip("weasyprint")
+    from mkba.render import RenderJob, render_batch
+
+    out = tmp_path_factory.mktemp("rendered")
+    jobs = [RenderJob(name=c, notebook=NOTEBOOKS / "business_case.ipynb",
+                      parameters={"case": c, "n_draws": 300, "lang": "nl"}, title=c) for c in CASES]
+    jobs.append(RenderJob(name="vergelijking", notebook=NOTEBOOKS / "compare_cases.ipynb",
+                          parameters={"lang": "nl"}, title="vergelijking"))
+    jobs.append(RenderJob(name="fip_en", notebook=NOTEBOOKS / "business_case.ipynb",
+                          parameters={"case": "fip_sittard_geleen", "n_draws": 300, "lang": "en"}, title="fip_en"))
+    result = render_batch(jobs, out, workers=2, pdf=True)
+    assert not result.failed, json.dumps([result.entry(n) for n in result.failed], default=str)[:3000]
+    return out
+
+
+DUTCH_REPORTS = CASES + ["vergelijking"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", DUTCH_REPORTS)
+def test_dutch_report_has_no_english_words(reports, name):
+    text = visible_text((reports / f"{name}.html").read_text(encoding="utf-8"))
+    found = english_words(text, ALLOWED)
+    assert not found, f"{len(found)} English word(s) in the Dutch report {name}: {found[:10]}"
+    assert "Warning" not in text and "site-packages" not in text and ".py:" not in text
+
+
+@pytest.mark.slow
+def test_english_report_has_english_headings_and_labels(reports):
+    html = (reports / "fip_en.html").read_text(encoding="utf-8")
+    heads = " ".join(re.findall(r"<h[1-4][^>]*>(.*?)</h[1-4]>", html, flags=re.S)) + " " + \
+        " ".join(re.findall(r"<th[^>]*>(.*?)</th>", html, flags=re.S))
+    heads = visible_text(heads)
+    for nl in ("Kerncijfers", "Aannames", "Gemeente", "Samenleving", "Netto contante waarde", "Terugverdienmaand",
+               "Kengetal", "Waarde", "Eenheid", "Uitstroomkans", "kans per jaar"):
+        assert nl not in heads, f"Dutch {nl!r} in the English report's headings/table headers"
+    assert "The answer" in heads and "Net present value" in heads
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["fip_sittard_geleen", "app_zaanstad"])
+def test_report_opens_with_the_answer_for_both_perspectives(reports, name):
+    text = visible_text((reports / f"{name}.html").read_text(encoding="utf-8"))
+    i = text.index("Het antwoord")
+    assert i < text.index("Kerncijfers")                 # the answer comes before the detail
+    opening = text[i:text.index("Kerncijfers")]
+    # the figures in the opening are the model's, for both perspectives (the societal one read from
+    # the per-actor table, another route through the tidy table than the ledger)
+    from mkba.model import per_actor
+
+    res = summarise(load_case(name))
+    soc = per_actor(res["table"]).loc["total", "total"]
+    assert f"netto contante waarde {eur(res['metrics']['municipal_npv_eur'])}" in opening
+    assert f"netto contante waarde {eur(soc)}" in opening
+    for phrase in ("Vraag.", "Voor de gemeente", "Voor de samenleving", "Waarom dat verschilt", "Hoe zeker",
+                   "Waar het op rust", "Wat de bron publiceerde", "kans op een positieve netto contante waarde"):
+        assert phrase in opening, phrase
+
+
+@pytest.mark.slow
+def test_comparison_report_opens_with_one_block_per_perspective(reports):
+    text = visible_text((reports / "vergelijking.html").read_text(encoding="utf-8"))
+    muni, soc = text.index("Voor de gemeente"), text.index("Voor de samenleving")
+    assert muni < soc < text.index("Kerncijfers")
+    for c in CASES:
+        title = load_case(c).title_nl or load_case(c).title
+        assert text[muni:soc].count(title) == 1 and text[soc:text.index("Kerncijfers")].count(title) == 1
+
+
+# -- PDF layout ---------------------------------------------------------------------------------
+
+def _pdf_pages(path: Path):
+    pypdf = pytest.importorskip("pypdf")
+    reader = pypdf.PdfReader(str(path))
+    pages = []
+    for page in reader.pages:
+        width = float(page.mediabox.width)
+        xs: list[tuple[float, str]] = []
+
+        def visit(text, cm, tm, _font, _size, xs=xs):
+            if text.strip():
+                xs.append((cm[4] + tm[4] * cm[0], text))
+        lines = [ln.strip() for ln in page.extract_text(visitor_text=visit).splitlines() if ln.strip()]
+        pages.append({"lines": lines, "width": width, "xs": xs})
+    return pages
+
+
+def _headings(html: str) -> set[str]:
+    return {visible_text(h).replace("¶", "").strip() for h in re.findall(r"<h[1-4][^>]*>(.*?)</h[1-4]>", html, flags=re.S)}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", DUTCH_REPORTS)
+def test_pdf_has_page_numbers_a_title_page_and_no_heading_alone_at_a_page_bottom(reports, name):
+    pages = _pdf_pages(reports / f"{name}.pdf")
+    n = len(pages)
+    assert n >= 2
+    for i, p in enumerate(pages[1:], start=2):                 # the title page has no number
+        assert any(ln.endswith(f"{i} / {n}") for ln in p["lines"]), f"page {i} of {name}.pdf has no page number"
+    html = (reports / f"{name}.html").read_text(encoding="utf-8")
+    heads = _headings(html)
+    running = visible_text(re.search(r'<h1 class="mkba-title">(.*?)</h1>', html, flags=re.S).group(1)).strip()
+    for i, p in enumerate(pages[:-1], start=1):
+        body = [ln for ln in p["lines"] if not re.search(r"\d+ / \d+$", ln) and ln != running]
+        if body:
+            assert body[-1] not in heads, f"page {i} of {name}.pdf ends with the heading {body[-1]!r}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", DUTCH_REPORTS)
+def test_pdf_tables_fit_the_page_width(reports, name):
+    for i, p in enumerate(_pdf_pages(reports / f"{name}.pdf"), start=1):
+        over = [t for x, t in p["xs"] if x > p["width"] - 5]
+        assert not over, f"text beyond the right edge of page {i} of {name}.pdf: {over[:5]}"
+
+
+@pytest.mark.slow
+def test_comparison_pdf_shows_every_npv(reports):
+    from mkba.compare import compare_cases
+
+    text = " ".join(" ".join(p["lines"]) for p in _pdf_pages(reports / "vergelijking.pdf")).replace("\xa0", " ")
+    for v in compare_cases()["npv_eur"]:
+        assert eur(v) in text
