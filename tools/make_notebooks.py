@@ -63,7 +63,7 @@ write("business_case.ipynb", [
          "display(views.per_year_table(res, lang))"),
     code("views.caseload_figure(c, res, lang);"),
     code("display(views.heading('per_actor', lang))\ndisplay(views.per_actor_table(res, lang))"),
-    code("display(views.heading('sensitivity', lang))\ndisplay(tornado_fig)"),
+    code("display(views.figure_section('sensitivity', tornado_fig, lang))"),
     code("display(views.heading('scenarios', lang))\nscen_table, scen, replay, _ = views.scenarios_view(c, lang)\n"
          "display(scen_table)"),
     code("display(views.heading('probabilistic', lang))\ndisplay(prob_fig)\n"

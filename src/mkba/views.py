@@ -6,6 +6,8 @@ takes ``lang`` ("nl" by default, the reader is a Dutch council; or "en").
 """
 from __future__ import annotations
 
+from html import escape as html_escape
+
 import math
 from typing import Any, Mapping
 
@@ -235,6 +237,27 @@ def heading(key: str, lang: str = "nl", level: int = 2, **fmt):
     if fmt:   # filled in with case text (a title, a name): untrusted, so rendered through safe_markdown
         return HTML(f"<h{level}>{safe_markdown(text(key, lang, **fmt), inline=True)}</h{level}>")
     return Markdown("#" * level + " " + text(key, lang, **fmt))
+
+
+def figure_section(key: str, fig, lang: str = "nl", level: int = 2):
+    """A heading and its figure as one block, so a page never ends with the heading alone.
+
+    The figure is embedded as a PNG data URI with the alt text in the report language; the block
+    carries ``mkba-keep`` (``break-inside: avoid`` in the print style).
+    """
+    import base64
+    import io
+
+    import matplotlib.pyplot as plt
+    from IPython.display import HTML
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=fig.dpi)
+    alt = html_escape(figure_alt_text(fig, lang), quote=True)
+    plt.close(fig)
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    return HTML(f'<div class="mkba-keep"><h{level}>{html_escape(text(key, lang))}</h{level}>'
+                f'<img src="data:image/png;base64,{data}" alt="{alt}"></div>')
 
 
 # ------------------------------------------------------------------ preparing a case
