@@ -1,5 +1,7 @@
 """Case loading, variants and self-contradicting cases."""
+import json
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -133,3 +135,20 @@ def test_validate_names_an_effect_that_outlasts_paid_participation(tmp_path):
     p.write_text(text, encoding="utf-8")
     r = CliRunner().invoke(app, ["validate", str(p)])
     assert "warning:" in r.output and "effect.persistence_months" in r.output, r.output
+
+
+def test_report_names_an_effect_that_outlasts_paid_participation_next_to_the_answer():
+    """The report says, in the reader's language, that the figure rests on an effect nobody pays for."""
+    from mkba import views
+
+    warned = views.model_warnings(views.prepare_case("app_zaanstad", variant="effect_as_published"), "nl")
+    assert warned is not None
+    text = warned.data
+    assert "Let op" in text and "blijvend" in text and "na de betaalde deelname (12 maanden)" in text
+    assert "persistence" not in text and "Fix" not in text           # Dutch for the reader, no identifiers
+    en = views.model_warnings(views.prepare_case("app_zaanstad", variant="effect_as_published"), "en").data
+    assert "lasting after the paid participation" in en
+    assert views.model_warnings(views.prepare_case("app_zaanstad"), "nl") is None
+    nb = (Path(__file__).parents[1] / "notebooks" / "business_case.ipynb").read_text(encoding="utf-8")
+    answer_cell = next(c for c in json.loads(nb)["cells"] if "views.answer(" in "".join(c["source"]))
+    assert "views.model_warnings(c, lang)" in "".join(answer_cell["source"])

@@ -46,7 +46,8 @@ write("business_case.ipynb", [
          "res = views.results(c)\ntornado_table, tornado_fig = views.tornado(c, lang)\n"
          "prob, prob_fig = views.probabilistic_view(c, n_draws, seed, lang)\nplt.close(prob_fig)\n"
          "display(views.title_page(c, lang))"),
-    code("display(views.answer(c, res, lang, prob=prob, tornado_table=tornado_table, scenario=scenario))"),
+    code("display(views.answer(c, res, lang, prob=prob, tornado_table=tornado_table, scenario=scenario))\n"
+         "warn = views.model_warnings(c, lang)\nif warn is not None:\n    display(warn)"),
     code("display(views.heading('headline', lang))\ndisplay(views.both_perspectives_table(c, res, lang))\n"
          "display(Markdown(views.headline_note(c, lang, scenario)))\n"
          "display(views.heading('more_figures', lang, level=3, persp=views.text('perspective_word_' + c.perspective, lang)))\n"

@@ -157,9 +157,10 @@ def effect_outlasts_payment(values: Mapping[str, float]) -> float:
     return float(persist) if has_effect and persist > 0 else 0.0
 
 
-def warnings_for(case) -> list[str]:
-    """Warnings for ``mkba validate`` and the report: an effect that outlasts paid participation without a
-    stated source, and stated outcomes read with lock-in or ramp-up on top."""
+def warnings_for(case, lang: str = "en") -> list[str]:
+    """Warnings for ``mkba validate`` (English, with the fix) and the report (``lang="nl"``: Dutch, for the
+    reader): an effect that outlasts paid participation without a stated source, and stated outcomes read
+    with lock-in or ramp-up on top."""
     v = case.values
     out = []
     extra = effect_outlasts_payment(v)
@@ -167,13 +168,24 @@ def warnings_for(case) -> list[str]:
         ref = case.parameters["effect.persistence_months"].reference or ""
         sourced = (".txt:" in ref or "CBS" in ref) and not ref.startswith("assumption")
         if not sourced:
-            span = "lasting" if np.isinf(extra) else f"{extra:g} months"
-            out.append(f"effect.persistence_months: the effect lasts {span} after the paid participation "
-                       f"(participation.months = {v['participation.months']:g}) without a source for it "
-                       f"(reference: '{ref}'). Fix: cite the source that shows the effect persisting, or set "
-                       "effect.persistence_months to 0")
+            months = f"{v['participation.months']:g}"
+            if lang == "nl":
+                span = "blijvend" if np.isinf(extra) else f"nog {extra:g} maanden".replace(".", ",")
+                out.append(f"Let op: in deze berekening werkt het effect {span} door na de betaalde deelname "
+                           f"({months} maanden), zonder bron die dat onderbouwt. De uitkomst rust op die aanname; "
+                           "als het effect stopt wanneer de betaling stopt, is de uitkomst lager.")
+            else:
+                span = "lasting" if np.isinf(extra) else f"{extra:g} months"
+                out.append(f"effect.persistence_months: the effect lasts {span} after the paid participation "
+                           f"(participation.months = {months}) without a source for it "
+                           f"(reference: '{ref}'). Fix: cite the source that shows the effect persisting, or set "
+                           "effect.persistence_months to 0")
     if (v["outcome.work_share"] > 0 or v["outcome.work_of"] > 0) and (v["effect.lock_in_months"] > 0 or v["effect.ramp_months"] > 0):
-        out.append("outcome.*: the stated outcome is converted with the effect at full strength from entry; the case's "
-                   "lock-in/ramp-up lower the outcome the model reproduces. Fix: set effect.lock_in_months and "
-                   "effect.ramp_months to 0 or give the effect as effect.work_exit_added")
+        if lang == "nl":
+            out.append("Let op: de opgegeven uitkomst is omgerekend alsof het effect vanaf de instroom volledig werkt; "
+                       "de wachttijd en opbouw van het effect in deze casus verlagen de uitkomst die het model geeft.")
+        else:
+            out.append("outcome.*: the stated outcome is converted with the effect at full strength from entry; the case's "
+                       "lock-in/ramp-up lower the outcome the model reproduces. Fix: set effect.lock_in_months and "
+                       "effect.ramp_months to 0 or give the effect as effect.work_exit_added")
     return out

@@ -301,6 +301,6 @@ def per_actor(table, *, discounted: bool = True):
     return pivot
 
 
-def case_warnings(case: Case) -> list[str]:
+def case_warnings(case: Case, lang: str = "en") -> list[str]:
     """Warnings for ``mkba validate`` and the report (see :func:`mkba.cohort.warnings_for`)."""
-    return cohort.warnings_for(case)
+    return cohort.warnings_for(case, lang)

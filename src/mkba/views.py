@@ -239,6 +239,17 @@ def heading(key: str, lang: str = "nl", level: int = 2, **fmt):
     return Markdown("#" * level + " " + text(key, lang, **fmt))
 
 
+def model_warnings(c: Case, lang: str = "nl"):
+    """The model's warnings about the case (e.g. an effect that outlasts what is paid for), in the report
+    language, shown next to the answer; ``None`` when there are none."""
+    from IPython.display import Markdown
+
+    from .model import case_warnings
+
+    found = case_warnings(c, "nl" if lang == "nl" else "en")
+    return Markdown("\n\n".join(f"**{w}**" for w in found)) if found else None
+
+
 def figure_section(key: str, fig, lang: str = "nl", level: int = 2):
     """A heading and its figure as one block, so a page never ends with the heading alone.
 
