@@ -11,7 +11,7 @@ import pytest
 from mkba import cbs
 from mkba.errors import InputError
 
-SHARED = Path("/work/shared/data/cbs")
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "cbs"   # shared/ lies beside the checkout
 
 
 def test_period_year_month_quarter_range_and_provisional():

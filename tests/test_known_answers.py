@@ -1,7 +1,7 @@
 """Known answers that do not depend on calibration: small synthetic cases worked out by hand.
 
 Each test writes the calculation out (spreadsheet style) and checks the model against it. The
-mechanisms they pin down, and the deliberate mistakes they catch (see /work/notes/model.md):
+mechanisms they pin down, and the deliberate mistakes they catch (recorded in the closing note of issue 9):
 costs charged over the wrong period, the retention share ignored, decay ignored, ramp-up ignored,
 returns not subtracted, the effect timed from the programme start instead of each entry, a cycle
 applied to only one channel.

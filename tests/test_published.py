@@ -3,7 +3,7 @@ checked against a hand calculation written out here (not the model's own output)
 published-figure checks in test_golden.py.
 
 Each hand calculation names the mechanism it pins down; breaking that mechanism in the code makes
-the test fail (recorded in /work/notes/published.md):
+the test fail (recorded in the closing note of issue 10):
 programme costs charged over the whole horizon, the retention share ignored, decay ignored,
 ramp-up ignored.
 """

@@ -100,7 +100,7 @@ def table_path(table_id: str) -> Path:
             return raw_dir() / f"{stem}.csv"
     hits = closest(table_id, tables)
     hint = ("did you mean " + " or ".join(hits) + "?") if hits else (
-        "copy the byte-identical CSV from /work/shared/data/cbs/ into data/raw/cbs/ and list it "
+        "copy the byte-identical CSV from ../shared/data/cbs/ (beside the checkout) into data/raw/cbs/ and list it "
         "in data/raw/cbs/README.md")
     raise InputError(f"CBS table '{table_id}' not found in {raw_dir()}", field="table_id",
                      value=table_id, fix=hint)
