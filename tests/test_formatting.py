@@ -104,7 +104,7 @@ def test_unknown_language_is_an_input_error():
 
 def test_required_labels():
     nl = {
-        "extra_ended_benefits": "Extra beëindigde uitkeringen",
+        "extra_ended_benefits": "Extra mensen uit de uitkering",
         "npv_eur": "Netto contante waarde",
         "bcr": "Baten-kostenverhouding",
         "break_even_month": "Terugverdienmaand",
@@ -154,7 +154,7 @@ def test_format_table():
         index=pd.Index(["gemiddeld", "laagconjunctuur"], name="scenario"))
     nl = fmt.format_table(df)
     assert list(nl.columns) == ["Netto contante waarde", "Baten-kostenverhouding", "work_exit_rate",
-                                "Extra beëindigde uitkeringen", "Actor"]
+                                "Extra mensen uit de uitkering", "Actor"]
     assert nl.index.name == "Scenario"
     assert list(nl.index) == ["gemiddeld", "laagconjunctuur"]
     assert nl.iloc[0, 0] == "€ 133.000" and nl.iloc[1, 0] == "€ -91.000"

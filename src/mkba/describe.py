@@ -83,7 +83,7 @@ DESCRIPTIONS_NL: dict[str, str] = {
     "jobs.production_value_per_year": "Waarde van het werk per programmabaan per jaar",
     "jobs.to_work_share": "Deel van de programmawerknemers dat daarna regulier gaat werken",
     "discount.rate": "Reële discontovoet per jaar",
-    "evaluation.month": "Maand waarop de extra beëindigde uitkeringen worden geteld (0 = einde looptijd)",
+    "evaluation.month": "Maand waarop de extra mensen uit de uitkering worden geteld (0 = einde looptijd)",
 }
 
 

@@ -45,7 +45,7 @@ FMT_DATE = "dd-mm-yyyy"
 
 #: Headline metrics on the summary sheet: code, Dutch label, unit, number format.
 SUMMARY_METRICS: tuple[tuple[str, str, str, str], ...] = (
-    ("extra_ended_benefits", "Extra beëindigde uitkeringen", "aantal (t.o.v. nulalternatief)", FMT_COUNT),
+    ("extra_ended_benefits", "Extra mensen uit de uitkering", "personen (t.o.v. nulalternatief, na terugval)", FMT_COUNT),
     ("benefit_months_saved", "Bespaarde uitkeringsmaanden", "maanden", FMT_COUNT),
     ("gross_saving_eur", "Bruto besparing", "EUR, nominaal", FMT_EUR),
     ("programme_cost_eur", "Programmakosten", "EUR, nominaal", FMT_EUR),

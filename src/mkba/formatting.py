@@ -194,7 +194,7 @@ def month_label(m: Any, lang: str = "nl", *, missing: str | None = None) -> str:
 #: (tests/test_formatting.py checks this).
 LABELS: dict[str, dict[str, str]] = {
     # headline metrics
-    "extra_ended_benefits": {"nl": "Extra beëindigde uitkeringen", "en": "Extra benefits ended"},
+    "extra_ended_benefits": {"nl": "Extra mensen uit de uitkering", "en": "Extra people off benefit"},
     "npv_eur": {"nl": "Netto contante waarde", "en": "Net present value"},
     "societal_npv_eur": {"nl": "Maatschappelijke netto contante waarde", "en": "Societal net present value"},
     "bcr": {"nl": "Baten-kostenverhouding", "en": "Benefit-cost ratio"},

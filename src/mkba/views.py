@@ -956,9 +956,9 @@ ANSWER_TEXTS: dict[str, dict[str, str]] = {
                   "baten-kostenverhouding {bcr}; {be}.",
             "en": "**For society** (MKBA, all actors): net result {net}, net present value {npv}, "
                   "benefit-cost ratio {bcr}; {be}."},
-    "people": {"nl": "Dat rust op {people} extra beëindigde uitkeringen ten opzichte van het nulalternatief "
+    "people": {"nl": "Dat rust op {people} extra mensen uit de uitkering (na terugval) ten opzichte van het nulalternatief "
                      "(wat zonder de aanpak was gebeurd).",
-               "en": "It rests on {people} extra ended benefits against the null alternative "
+               "en": "It rests on {people} extra people off benefit (net of returns) against the null alternative "
                      "(what would have happened without the approach)."},
     "be_month": {"nl": "terugverdiend in maand {m}", "en": "break-even in month {m}"},
     "be_never": {"nl": "binnen de horizon niet terugverdiend", "en": "no break-even within the horizon"},
@@ -1576,7 +1576,7 @@ class LocalCaseView:
 
 TEXTS.update({
     "local_headline": {"nl": "Netto contante waarde voor de gemeente {muni}, voor de samenleving {soc}; {be}; "
-                             "{people} extra beëindigde uitkeringen.",
+                             "{people} extra mensen uit de uitkering.",
                        "en": "Net present value for the municipality {muni}, for society {soc}; {be}; "
-                             "{people} extra benefits ended."},
+                             "{people} extra people off benefit."},
 })
