@@ -326,43 +326,39 @@ def select(df: "pd.DataFrame", **conditions: Any) -> "pd.DataFrame":
     return out
 
 
-def yearly(df: "pd.DataFrame", value: str, column: str = "Perioden") -> "pd.Series":
-    """Series ``year -> value`` from the calendar-year rows (``"2019"`` / ``"2024*"``) of ``df``.
-
-    Duplicated years raise: the caller must first :func:`select` one row per year.
-    """
+def _series(df: "pd.DataFrame", value: str, column: str, kind: str, levels: tuple[str, ...]) -> "pd.Series":
+    """The rows of one period ``kind`` (``year``, ``month``, ``quarter``) of ``df`` as a sorted series
+    indexed by ``levels`` (attributes of :func:`parse_period`); one row per period or an error."""
     import pandas as pd
 
     if value not in df.columns:
         raise InputError("no such column in CBS table", file=df.attrs.get("table_id"), field=value,
                          fix=f"did you mean {closest(value, df.columns)}?")
     parsed = [parse_period(p) for p in df[column]]
-    keep = [p.kind == "year" for p in parsed]
-    years = [p.year for p, k in zip(parsed, keep) if k]
-    s = pd.Series(df.loc[keep, value].to_numpy(dtype=float), index=pd.Index(years, name="year"),
-                  name=value)
+    keep = [p.kind == kind for p in parsed]
+    keys = [tuple(getattr(p, lv) for lv in levels) for p, k in zip(parsed, keep) if k]
+    idx = (pd.Index([k[0] for k in keys], name=levels[0]) if len(levels) == 1
+           else pd.MultiIndex.from_tuples(keys, names=list(levels)))
+    s = pd.Series(df.loc[keep, value].to_numpy(dtype=float), index=idx, name=value)
     if s.index.duplicated().any():
-        raise InputError("more than one row per year; select a single series first",
+        raise InputError(f"more than one row per {kind}; select a single series first",
                          file=df.attrs.get("table_id"), field=value,
                          value=sorted(set(s.index[s.index.duplicated()]))[:5],
                          fix="filter the dimension columns with mkba.cbs.select(...)")
     return s.sort_index()
 
 
+def yearly(df: "pd.DataFrame", value: str, column: str = "Perioden") -> "pd.Series":
+    """Series ``year -> value`` from the calendar-year rows (``"2019"`` / ``"2024*"``) of ``df``.
+
+    Duplicated years raise: the caller must first :func:`select` one row per year.
+    """
+    return _series(df, value, column, "year", ("year",))
+
+
 def monthly(df: "pd.DataFrame", value: str, column: str = "Perioden") -> "pd.Series":
     """Series indexed by ``(year, month)`` from the monthly rows of ``df``."""
-    import pandas as pd
-
-    parsed = [parse_period(p) for p in df[column]]
-    keep = [p.kind == "month" for p in parsed]
-    idx = pd.MultiIndex.from_tuples([(p.year, p.month) for p, k in zip(parsed, keep) if k],
-                                    names=["year", "month"])
-    s = pd.Series(df.loc[keep, value].to_numpy(dtype=float), index=idx, name=value)
-    if s.index.duplicated().any():
-        raise InputError("more than one row per month; select a single series first",
-                         file=df.attrs.get("table_id"), field=value,
-                         fix="filter the dimension columns with mkba.cbs.select(...)")
-    return s.sort_index()
+    return _series(df, value, column, "month", ("year", "month"))
 
 
 def file_sha256(table_id: str) -> str:
@@ -377,18 +373,4 @@ def quarterly(df: "pd.DataFrame", value: str, column: str = "Perioden") -> "pd.S
 
     Duplicated quarters raise: the caller must first :func:`select` one row per quarter.
     """
-    import pandas as pd
-
-    if value not in df.columns:
-        raise InputError("no such column in CBS table", file=df.attrs.get("table_id"), field=value,
-                         fix=f"did you mean {closest(value, df.columns)}?")
-    parsed = [parse_period(p) for p in df[column]]
-    keep = [p.kind == "quarter" for p in parsed]
-    idx = pd.MultiIndex.from_tuples([(p.year, p.quarter) for p, k in zip(parsed, keep) if k],
-                                    names=["year", "quarter"])
-    s = pd.Series(df.loc[keep, value].to_numpy(dtype=float), index=idx, name=value)
-    if s.index.duplicated().any():
-        raise InputError("more than one row per quarter; select a single series first",
-                         file=df.attrs.get("table_id"), field=value,
-                         fix="filter the dimension columns with mkba.cbs.select(...)")
-    return s.sort_index()
+    return _series(df, value, column, "quarter", ("year", "quarter"))
