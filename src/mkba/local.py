@@ -808,6 +808,16 @@ def _dump(obj: Any, indent: int = 0) -> list[str]:
     pad = " " * indent
     lines: list[str] = []
 
+    def emit_scalar(head: str, v: Any, indent: str) -> None:
+        """``head value`` on one line, or a folded (``>-``) block within FILE_WIDTH for long text."""
+        one = f"{head} {_scalar(v)}"
+        if len(one) <= FILE_WIDTH or not (isinstance(v, str) and _foldable(v)):
+            lines.append(one)
+        else:
+            lines.append(f"{head} >-")
+            lines.extend(textwrap.wrap(v, width=FILE_WIDTH, initial_indent=indent, subsequent_indent=indent,
+                                       break_long_words=False, break_on_hyphens=False))
+
     def emit_kv(prefix: str, key: Any, v: Any, cont: str) -> None:
         head = f"{prefix}{key}:"
         if isinstance(v, Mapping):
@@ -824,14 +834,7 @@ def _dump(obj: Any, indent: int = 0) -> list[str]:
             lines.append(head)
             emit_list(v, cont + "  ")
         else:
-            one = f"{head} {_scalar(v)}"
-            if len(one) <= FILE_WIDTH or not (isinstance(v, str) and _foldable(v)):
-                lines.append(one)
-            else:
-                lines.append(f"{head} >-")
-                lines.extend(textwrap.wrap(v, width=FILE_WIDTH, initial_indent=cont + "  ",
-                                           subsequent_indent=cont + "  ", break_long_words=False,
-                                           break_on_hyphens=False))
+            emit_scalar(head, v, cont + "  ")
 
     def emit_list(items: Sequence[Any], ind: str) -> None:
         for item in items:
@@ -841,14 +844,7 @@ def _dump(obj: Any, indent: int = 0) -> list[str]:
                     emit_kv(ind + ("- " if first else "  "), k2, v2, ind + "  ")
                     first = False
             else:
-                one = f"{ind}- {_scalar(item)}"
-                if len(one) <= FILE_WIDTH or not (isinstance(item, str) and _foldable(item)):
-                    lines.append(one)
-                else:
-                    lines.append(f"{ind}- >-")
-                    lines.extend(textwrap.wrap(item, width=FILE_WIDTH, initial_indent=ind + "  ",
-                                               subsequent_indent=ind + "  ", break_long_words=False,
-                                               break_on_hyphens=False))
+                emit_scalar(f"{ind}-", item, ind + "  ")
 
     if isinstance(obj, Mapping):
         for k, v in obj.items():
