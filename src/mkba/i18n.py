@@ -194,6 +194,9 @@ def extract_template(root, existing=None):
         method_map, options_map = parse_mapping_cfg(fh, str(root / "babel.cfg"))
     template = Catalog(domain=DOMAIN, project="mkba", charset="utf-8", fuzzy=False,
                        creation_date=existing.creation_date)
+    for m in existing:                  # the catalogue's order first, so merging appends new keys at the end
+        if m.id:
+            template.add(m.id, "", context=m.context, auto_comments=m.auto_comments)
     found: set[tuple[str, str]] = set()
     for _file, _line, msgid, comments, context in extract_from_dir(root, method_map, options_map,
                                                                    keywords=DEFAULT_KEYWORDS):
@@ -202,9 +205,6 @@ def extract_template(root, existing=None):
         found.add((context, msgid))
         if template.get(msgid, context=context) is None:
             template.add(msgid, "", context=context, auto_comments=comments)
-    for m in existing:
-        if m.id and template.get(m.id, context=m.context) is None:
-            template.add(m.id, "", context=m.context, auto_comments=m.auto_comments)
     return template, found
 
 

@@ -756,21 +756,37 @@ def data_notes(facts: Mapping[str, Any], lang: str = "nl") -> str:
     return "\n".join(f"- {n}" for n in notes)
 
 
-def municipal_scenarios(approach: str, gm_code: str, share_reached: float, lang: str = "nl"):
-    from .local import evaluate_municipalities
+def municipal_scenarios(approach: str, gm_code: str, share_reached: float, lang: str = "nl", scenario: str = ""):
+    """The municipality under each cycle scenario: ``(raw, table)``; ``table.attrs["note"]`` says which
+    perspective the figures take and which scenario the rest of the report uses (``scenario``, "" = as measured)."""
+    from .local import evaluate_municipalities, measurement_year
 
-    raw = evaluate_municipalities(load_case(approach), [gm_code], share_reached)
+    case = load_case(approach)
+    raw = evaluate_municipalities(case, [gm_code], share_reached)
     shown = raw.set_index("scenario")[["cycle_multiplier", "extra_ended_benefits", "net_result_eur", "npv_eur",
                                        "break_even_month"]].rename(columns={"cycle_multiplier": "multiplier"})
-    return raw, _translate_columns(format_table(shown, lang, formats={"multiplier": "ratio"}), lang)
+    table = _translate_columns(format_table(shown, lang, formats={"multiplier": "ratio"}), lang)
+    table.attrs["note"] = text("municipal_scenarios_note", lang, persp=_perspective_words(case, lang),
+                               year=measurement_year(case), scenario=_scenario_words(case, scenario, lang))
+    return raw, table
 
 
-def peers_view(approach: str, gm_code: str, share_reached: float, lang: str = "nl", top: int = 15):
+def peers_view(approach: str, gm_code: str, share_reached: float, lang: str = "nl", top: int = 15,
+               scenario: str = ""):
+    """The municipality among its peers, under the same cycle scenario as the report's headline.
+
+    ``scenario`` is the report's scenario ("" = the cycle as measured, as :func:`municipality_case`
+    computes the headline without one); the sentence names it and the perspective.
+    """
     from .local import compare_with_peers
 
-    peers = compare_with_peers(load_case(approach), gm_code, share_reached)
+    case = load_case(approach)
+    peers = compare_with_peers(case, gm_code, share_reached, scenario=scenario or "")
     a = peers.attrs
-    sentence = text("peer_rank_sentence", lang, rank=a["rank"], size=a["group_size"], rule=a["rule"])
+    me = peers[peers["is_self"]].iloc[0]
+    rule = text("peer_rule", lang, size_class=me["size_class"], urbanisation=me["urbanisation"])
+    sentence = text("peer_rank_sentence", lang, rank=a["rank"], size=a["group_size"], rule=rule,
+                    persp=_perspective_words(case, lang), scenario=_scenario_words(case, scenario, lang))
     shown = peers.head(top).set_index("name")[["province", "participants", "npv_eur", "npv_per_participant_eur",
                                                 "break_even_month"]]
     table = _translate_columns(format_table(shown, lang, formats={"participants": "number", "province": "text"}), lang)
@@ -838,7 +854,21 @@ def perspective_figures(case: Case, res: dict) -> dict[str, dict[str, float]]:
     return out
 
 
+def case_scenario(case: Case) -> str:
+    """The cycle scenario a case was put under by :func:`mkba.scenarios.scenario_case` ("" = as measured)."""
+    p = case.parameters.get("cycle.multiplier")
+    src = str(getattr(p, "source_file", "") or "")
+    return src[len("scenario "):] if src.startswith("scenario ") else ""
+
+
+def _perspective_words(case: Case, lang: str) -> str:
+    return text("perspective_word_" + case.perspective, lang)
+
+
 def _scenario_words(case: Case, scenario: str | None, lang: str) -> str:
+    """The scenario in words; ``scenario=None`` reads it from the case (:func:`case_scenario`)."""
+    if scenario is None:
+        scenario = case_scenario(case)
     if scenario:
         return text("scenario_named", lang, name=label(scenario, lang, default=scenario))
     return text("scenario_measured", lang, year=case.measured_in or case.start_date.year)
@@ -974,6 +1004,12 @@ def headline_note(case: Case, lang: str = "nl", scenario: str | None = None) -> 
     return text("headline_note", lang, months=case.months, scenario=_scenario_words(case, scenario, lang))
 
 
+def figures_note(case: Case, lang: str = "nl", scenario: str | None = None) -> str:
+    """Perspective, horizon, scenario and break-even definition of a one-perspective table of figures."""
+    return text("figures_note", lang, persp=_perspective_words(case, lang), months=case.months,
+                scenario=_scenario_words(case, scenario, lang))
+
+
 def title_page(case: Case, lang: str = "nl"):
     """A title block (a page of its own in the PDF: class ``mkba-title-page``)."""
     return _title_block(text("title_case", lang, title=""), case_title(case, lang), summary(case, lang),
@@ -1017,8 +1053,9 @@ def footnotes_markdown(footnotes: list[str], lang: str = "nl") -> str:
         f"<sup>{i}</sup> {f.rsplit(' — ', 1)[0]} (`{f.rsplit(' — ', 1)[-1]}`)." for i, f in enumerate(footnotes, start=1))
 
 
-def probabilistic_note(case: Case, res: dict, prob: Any, lang: str = "nl") -> str:
-    """One sentence on the point estimate against the probabilistic mean (and why they differ)."""
+def probabilistic_note(case: Case, res: dict, prob: Any, lang: str = "nl", scenario: str | None = None) -> str:
+    """One sentence on the point estimate against the probabilistic mean (and why they differ), with the
+    perspective and scenario both are computed in."""
     v = np.asarray(prob.npv, dtype=float)
     v = v[np.isfinite(v)]
     if not v.size:
@@ -1026,7 +1063,8 @@ def probabilistic_note(case: Case, res: dict, prob: Any, lang: str = "nl") -> st
     p5, p95 = np.percentile(v, [5, 95])
     point = float(res["metrics"]["npv_eur"])
     persp = text("perspective_word_" + case.perspective, lang)
-    return text("prob_note", lang, persp=persp, point=eur(point, lang), mean=eur(v.mean(), lang),
+    return text("prob_note", lang, persp=persp, scenario=_scenario_words(case, scenario, lang),
+                point=eur(point, lang), mean=eur(v.mean(), lang),
                 why=_why_mean(case, point, float(v.mean()), p5, p95, lang))
 
 
