@@ -689,6 +689,7 @@ def setup_municipal(lang: str = "nl") -> None:
             set_matplotlib_formats("png", bbox_inches=None)
         except Exception:  # pragma: no cover - very old matplotlib-inline
             pass
+        _register_table_html()          # the new PNG printer gets its alt text in the report language again
 
 
 def warm_municipal(approach: str, share_reached: float) -> None:
@@ -790,6 +791,7 @@ def peers_view(approach: str, gm_code: str, share_reached: float, lang: str = "n
     shown = peers.head(top).set_index("name")[["province", "participants", "npv_eur", "npv_per_participant_eur",
                                                 "break_even_month"]]
     table = _translate_columns(format_table(shown, lang, formats={"participants": "number", "province": "text"}), lang)
+    table.index.name = text("name", lang)
     return peers, sentence, table
 
 
