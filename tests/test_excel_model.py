@@ -1,6 +1,7 @@
 """The live Excel model (mkba.excel_model): recalculated by LibreOffice, it must give what the kernel gives.
 
-Every shipped case (data/cases, base scenario, default variant) and every template is exported,
+Every shipped case (data/cases, base scenario; the default variant and every named variant) and every
+template is exported,
 recalculated with ``soffice --headless --convert-to xlsx`` (its own user profile, so parallel
 runs do not clash) and read back with openpyxl ``data_only=True``. The workbook's formulas are
 compared with mkba's own metrics (to the euro, in fact to 1e-6) and month by month with the
@@ -33,7 +34,9 @@ needs_soffice = pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice
 
 CASES = sorted(case_names())
 TEMPLATES = sorted(p.stem for p in templates_dir().glob("*.yaml"))
-ALL = [("case", n) for n in CASES] + [("template", n) for n in TEMPLATES]
+VARIANTS = [(n, v) for n in CASES for v in load_case(n).variants]
+ALL = ([("case", n) for n in CASES] + [("template", n) for n in TEMPLATES]
+       + [("variant", f"{n}@{v}") for n, v in VARIANTS])
 
 # the controller's edits: (workbook, input name, new value); each is checked against mkba with the same --set
 EDITS = (
@@ -50,6 +53,9 @@ PEOPLE_TOL = 1e-8
 
 
 def _load(kind: str, name: str, overrides=None):
+    if kind == "variant":
+        case, variant = name.split("@")
+        return load_case(case, overrides, variant=variant)
     src = templates_dir() / f"{name}.yaml" if kind == "template" else name
     return load_case(src, overrides)
 
@@ -80,7 +86,7 @@ def recalculated(tmp_path_factory):
     base = tmp_path_factory.mktemp("excel_model")
     written = {}
     for kind, name in ALL:
-        written[name] = export.export_xlsx(_load(kind, name), base / "in" / f"{name}.xlsx")
+        written[name] = export.export_xlsx(_load(kind, name), base / "in" / f"{name.replace('@', '--')}.xlsx")
     for name, values in EDITS:
         p = base / "in" / f"{name}__edited.xlsx"
         shutil.copyfile(written[name], p)

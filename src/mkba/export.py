@@ -314,11 +314,12 @@ def _file_mode() -> int:
     return 0o666 & ~mask
 
 
-def export_xlsx(case: Case | str, path: str | Path, *, table=None) -> Path:
+def export_xlsx(case: Case | str, path: str | Path, *, table=None, live: bool = True) -> Path:
     """Write the Excel workbook of ``case`` (a :class:`Case` or a case name/path) to ``path``.
 
     ``path`` may be a folder (the file is then ``<case name>.xlsx``). ``table`` is an already
-    computed :func:`mkba.model.run` table of the case (computed when not given). Returns the path.
+    computed :func:`mkba.model.run` table of the case (computed when not given). ``live=False``
+    leaves out the formula sheets (only :data:`VALUE_SHEETS`). Returns the path.
     """
     import pandas as pd
 
@@ -327,7 +328,8 @@ def export_xlsx(case: Case | str, path: str | Path, *, table=None) -> Path:
 
     if not isinstance(case, Case):
         case = load_case(case)
-    excel_model.check_supported(case)
+    if live:
+        excel_model.check_supported(case)
     target = _target(path, case)
     table = run(case) if table is None else table
     res = summarise(case, table)
@@ -362,10 +364,11 @@ def export_xlsx(case: Case | str, path: str | Path, *, table=None) -> Path:
             _format_sheet(xw.sheets["Bron"], widths={1: 20, 2: 40, 3: 100, 4: 40}, wrap={3})
             for ws in xw.sheets.values():
                 _print_setup(ws)
-            wb = xw.book
-            excel_model.add_model_sheets(wb, case, res["metrics"], print_setup=_print_setup)
-            wb._sheets.sort(key=lambda ws: SHEETS.index(ws.title))
-            wb.active = 0
+            if live:
+                wb = xw.book
+                excel_model.add_model_sheets(wb, case, res["metrics"], print_setup=_print_setup)
+                wb._sheets.sort(key=lambda ws: SHEETS.index(ws.title))
+                wb.active = 0
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
