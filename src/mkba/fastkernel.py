@@ -352,7 +352,7 @@ def _group(p, T, path, pcol, rows, F, PPL, record, C, coef):
 
     ``C`` is scratch (8, T + 1) for the treatment cohorts: B, P, W, O, J per entry month.
     """
-    has_path = path.shape[0] > 0
+    has_path = path.shape[1] > 0
     mult = p[K_CYCLE]
     base_work = p[K_BASE_WORK]; p_other = p[K_BASE_OTHER]; p_ret = p[K_RETURN]
     pt = p[K_PT_SHARE]; psav = p[K_PARTIAL_SAVING]; p_pw = p[K_PARTIAL_TO_WORK]; p_pr = p[K_PARTIAL_RETURN]
@@ -411,7 +411,7 @@ def _group(p, T, path, pcol, rows, F, PPL, record, C, coef):
     e_first = -1; e_last = -1                       # first and last month with entrants so far
     for m in range(T):
         t = float(m)
-        cyc = mult * path[m, pcol] if has_path else mult
+        cyc = mult * path[pcol, m] if has_path else mult
         # --- entrants (both arms) and refills of places left early last month
         new = refill_next
         if m == 0:
@@ -712,21 +712,21 @@ def _scenario(base, var, vk, j, T, path, df, municipality, out, record, F, PPL, 
     for r in range(N_ROWS):
         for m in range(T):
             rows[r, m] = 0.0
-    pcol = j if path.shape[1] > 1 else 0
+    pcol = j if path.shape[0] > 1 else 0
     for g in range(G):
         for k in range(N_KPARAMS):
             p[k] = base[g, k]
         for v in range(vk.shape[0]):
             p[vk[v]] = var[g, j, v]
         _group(p, T, path, pcol, rows, F, PPL, record, C, coef)
-    dcol = j if df.shape[1] > 1 else 0
+    dcol = j if df.shape[0] > 1 else 0
     prog_months = base[0, K_PROG_MONTHS]; eval_month = base[0, K_EVAL_MONTH]
     for v in range(vk.shape[0]):
         if vk[v] == K_PROG_MONTHS:
             prog_months = var[0, j, v]
         elif vk[v] == K_EVAL_MONTH:
             eval_month = var[0, j, v]
-    _metrics(rows, T, df[:, dcol], municipality, prog_months, eval_month, out, j)
+    _metrics(rows, T, df[dcol], municipality, prog_months, eval_month, out, j)
     if record:
         for r in range(N_ROWS):
             for m in range(T):
@@ -770,7 +770,7 @@ def _serial(base, var, vk, coef, T, path, df, municipality, out):
 
 # ------------------------------------------------------------------ Python side
 PARAM_NAMES: tuple[str, ...] = tuple(SCHEMA)
-_NO_PATH = np.empty((0, 1))
+_NO_PATH = np.empty((1, 0))   # cycle paths and discount factors: (1 or n, T), a scenario's months contiguous
 SERIAL_MAX = 2 * _BLOCK    # batches up to this size run on the calling thread
 
 
@@ -801,6 +801,7 @@ def param_tensor(groups: list[dict[str, np.ndarray]], n: int) -> Params:
 
 
 def path_2d(cycle_path, months: int, n: int) -> np.ndarray:
+    """A cycle path (T,) or (T, n) as the kernel reads it: (1 or n, T)."""
     if cycle_path is None:
         return _NO_PATH
     path = np.asarray(cycle_path, dtype=float)
@@ -808,12 +809,13 @@ def path_2d(cycle_path, months: int, n: int) -> np.ndarray:
         path = path[:, None]
     if path.shape[0] != months or path.shape[1] not in (1, n):
         raise ValueError(f"cycle path of shape {np.shape(cycle_path)} does not fit {months} months x {n} scenarios")
-    return np.ascontiguousarray(path)
+    return np.ascontiguousarray(path.T)
 
 
 def launch(Pm: Params, T: int, path: np.ndarray, df: np.ndarray, municipality: bool,
            threads: int | None = None) -> np.ndarray:
-    """Metrics mode for every scenario of ``Pm``: array (N_METRICS, n)."""
+    """Metrics mode for every scenario of ``Pm``: array (N_METRICS, n). ``path`` from :func:`path_2d`,
+    discount factors ``df`` of shape (1 or n, T)."""
     n = Pm.n
     out = np.empty((N_METRICS, n))
     if n <= SERIAL_MAX or threads == 1:

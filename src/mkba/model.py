@@ -146,8 +146,8 @@ def _discount(P, months: int, convention: str) -> np.ndarray:
 
     rate = P["discount.rate"]
     if bool(np.all(rate == rate[0])):
-        return np.ascontiguousarray(discount_factors(months, float(rate[0]), convention)[:, None])
-    return np.ascontiguousarray(discount_factors(months, rate, convention))
+        return np.ascontiguousarray(discount_factors(months, float(rate[0]), convention)[None, :])
+    return np.ascontiguousarray(discount_factors(months, rate, convention).T)   # (n, T): a scenario's contiguous
 
 
 def _check_path(cycle_path, months: int):
@@ -186,6 +186,8 @@ def evaluate_batch(case: Case, overrides: Mapping[str, Any] | None = None, *, cy
     if len(sizes) > 1 or any(a.ndim > 1 for a in arrays.values()) or any(k not in SCHEMA for k in arrays):
         parameter_arrays(case, overrides)   # raises the model's own error, before building anything
     n = sizes.pop() if sizes else 1
+    # a value broadcast over the batch (a stride-0 view, as sweeps pass their fixed parameters) is one value
+    arrays = {k: (a[:1] if a.ndim == 1 and a.size > 1 and a.strides[0] == 0 else a) for k, a in arrays.items()}
     # names, horizon and ranges checked on (min, max) of each array
     parameter_arrays(case, {k: (a if a.size == 1 else np.array([np.min(a), np.max(a)])) for k, a in arrays.items()})
     months = _months(case, overrides)
