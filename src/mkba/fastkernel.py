@@ -843,3 +843,17 @@ def record(Pm: Params, T: int, path: np.ndarray, df: np.ndarray, municipality: b
     run_one(Pm.base, np.ascontiguousarray(Pm.var[:, :1, :]), Pm.vk, COEF, np.int64(T), path, df, bool(municipality),
             out, F, PPL, LR)
     return out[:, 0], F, PPL, LR
+
+
+def preload() -> None:
+    """Load the compiled kernel (numba's on-disk cache, compiling only if there is none) into this
+    process without starting worker threads: report kernels' fork server and dask workers call it so
+    their first sweep or run does not pay for loading. Safe to call more than once."""
+    T = 12
+    base = np.zeros((1, N_KPARAMS)); var = np.empty((1, 1, 0)); vk = np.empty(0, dtype=np.int64)
+    df = np.ones((1, T)); out = np.empty((N_METRICS, 1))
+    _serial(base, var, vk, COEF, np.int64(T), _NO_PATH, df, True, out)
+    for sig in _serial.signatures:
+        if sig not in _batch.signatures:
+            _batch.compile(sig)        # the parallel entry point, same argument types; not run here
+    record(Params(base, var, vk, 1), T, _NO_PATH, df, True)
