@@ -53,3 +53,19 @@ def test_probabilistic_note_gives_point_and_mean_with_perspective_scenario_and_w
     assert note.startswith(f"Netto contante waarde (gemeente, conjunctuurscenario hoogconjunctuur): puntschatting {point}, "
                            "gemiddelde van de trekkingen € 375.000; ")
     assert "het verschil komt doordat de bandbreedtes niet symmetrisch" in note
+
+
+def test_charts_name_perspective_and_scenario_under_their_title():
+    import matplotlib.pyplot as plt
+
+    c = views.prepare_case("fip_sittard_geleen", scenario="laagconjunctuur")
+    res = views.results(c)
+    cash = views.cumulative_cash_figure(c, res, "nl")
+    assert cash.axes[0].get_title() == ("Cumulatief netto resultaat\n"
+                                        "perspectief gemeente, conjunctuurscenario laagconjunctuur")
+    people = views.caseload_figure(c, res, "en")
+    assert people.axes[0].get_title().endswith("\neconomic-cycle scenario recession")
+    _t, torn = views.tornado(c, "nl")
+    assert torn.axes[0].get_title().endswith("perspectief gemeente, conjunctuurscenario laagconjunctuur")
+    for f in (cash, people, torn):
+        plt.close(f)

@@ -341,11 +341,19 @@ def cumulative_cash_figure(case: Case, res: dict, lang: str = "nl"):
         ax.axvline(be, color="#c0392b", ls="--", lw=1)
         ax.annotate(text("break_even_at", lang, m=int(be)), (be, 0), xytext=(5, 10), textcoords="offset points",
                     color="#c0392b")
-    ax.set_title(text("cumulative_cash", lang))
+    ax.set_title(figure_title(case, text("cumulative_cash", lang), lang))
     ax.set_xlabel(text("month_axis", lang))
     eur_axis(ax, lang)
     fig.tight_layout()
     return fig
+
+
+def figure_title(case: Case, title: str, lang: str = "nl", *, perspective: bool = True,
+                 scenario: str | None = None) -> str:
+    """A chart title with, on a second line, the perspective and the cycle scenario its figures are in."""
+    scen = _scenario_words(case, scenario, lang)
+    return text("figure_context", lang, title=title, persp=_perspective_words(case, lang), scenario=scen) \
+        if perspective else text("figure_context_scenario", lang, title=title, scenario=scen)
 
 
 def caseload_figure(case: Case, res: dict, lang: str = "nl"):
@@ -362,7 +370,7 @@ def caseload_figure(case: Case, res: dict, lang: str = "nl"):
                 color=color, lw=2)
         ax.plot(beq.index + 0.5, beq.to_numpy(), label=f"{text(group, lang)}: {text('benefit_equivalents', lang)}",
                 color=color, lw=1.2, ls="--")
-    ax.set_title(text("caseload_persons", lang))
+    ax.set_title(figure_title(case, text("caseload_persons", lang), lang, perspective=False))
     ax.set_xlabel(text("month_axis", lang))
     ax.set_ylabel(text("persons_and_equivalents", lang))
     ax.legend(frameon=False)
@@ -381,7 +389,7 @@ def tornado(case: Case, lang: str = "nl", metric: str = "npv_eur", top: int = 12
     table = case_one_way(case, metrics=(metric,))  # documented ranges only; not_varied in table.attrs
     names = {k: param_label(k, lang) for k in set(table["parameter"])}
     fig = plots.tornado(table, metric, top=top, labels={**names, metric: label(metric, lang)}, lang=lang)
-    fig.axes[0].set_title(text("tornado", lang) if metric == "npv_eur" else label(metric, lang))
+    fig.axes[0].set_title(figure_title(case, text("tornado", lang) if metric == "npv_eur" else label(metric, lang), lang))
     return table, fig
 
 
