@@ -42,8 +42,9 @@ ALL = ([("case", n) for n in CASES] + [("template", n) for n in TEMPLATES]
 EDITS = (
     ("fip_sittard_geleen", {"benefit.cost_per_year": 16500.0, "programme.staff_fte": 2.5, "effect.stock_share": 0.05}),
     ("app_zaanstad", {"effect.work_exit_added": 0.15, "baseline.return_rate": 0.25, "discount.rate": 0.0225}),
-    ("subsidised_job", {"jobs.share": 0.6, "jobs.refill_share": 0.5, "jobs.employer_share": 0.3}),
-    ("training_part_time", {"outcome.work_share": 0.3, "baseline.part_time_share": 0.4}),
+    ("subsidised_job", {"jobs.share": 0.6, "jobs.refill_share": 0.5, "jobs.employer_share": 0.3,
+                        "cycle.multiplier": 0.7}),
+    ("training_part_time", {"outcome.work_share": 0.3, "baseline.part_time_share": 0.4, "cycle.multiplier": 1.25}),
     ("placement_agency", {"outcome.work_count": 30.0, "sharing.programme_placements.rijk": 0.25,
                           "sharing.programme_placements.municipality": 0.75}),
     ("flextensie_zaanstad", {"secondment.tariff_per_hour": 14.0, "secondment.ramp_months": 3.0}),
