@@ -218,6 +218,8 @@ def _published_lines(c, lang: str, width: int) -> list[str]:
         if r["variant"]:
             name += f" [{r['variant']}]"
         st = (status["derived"] if r.get("kind") == "derived" else status["other"]) if r["ok"] else status["missed"]
+        if not r["ok"] and r.get("expected") == "missed":
+            st += " " + views.text("missed_expected", lang)
         cite = human_reference(r["reference"], lang, short=True)[0]
         line = (f"  {kind.split(':')[0]:<12} {name}: {sign} {views._fmt_metric(r['metric'], r['published'], lang)}, "
                 f"model {views._fmt_metric(r['metric'], r['model'], lang)}, {st} ({cite})")
@@ -680,7 +682,9 @@ def calibrate_cmd(case: str = typer.Argument(..., help="case name or path to a c
                   write: bool = typer.Option(False, "--write", help="write the fitted values with provenance into the case file"),
                   identify: bool = typer.Option(True, "--identify/--no-identify",
                                                 help="also search the plausible ranges for every parameter set that meets the targets"),
-                  fmt: str = typer.Option("table", "--format", help="table | json")) -> None:
+                  fmt: str = typer.Option("table", "--format", help="table | json"),
+                  variant: str | None = typer.Option(None, "--variant",
+                                                     help="fit a named variant (--write writes into its overrides)")) -> None:
     """Fit the case's free parameters to its published targets (calibration: section), print the
     residuals and how well the published figures pin down the headline results."""
     try:
@@ -689,7 +693,7 @@ def calibrate_cmd(case: str = typer.Argument(..., help="case name or path to a c
 
         if fmt not in ("table", "json"):
             raise InputError("unknown format", field="--format", value=fmt, fix="use table or json")
-        c = load_case(case)
+        c = load_case(case, variant=variant)
         result = fitting.calibrate(c)
         ident = fitting.identify(c) if identify else None
         written = fitting.write_fitted(c, result) if write else None

@@ -334,7 +334,8 @@ def published_table(case: Case, lang: str = "nl"):
                      text("kind_col", lang): text("kind_" + r["kind"], lang),
                      # only a derived figure is reproduced; an input or calibrated one is met by construction
                      text("ok_col", lang): ("✓" if r["ok"] else "✗") + (" " + text("reproduced", lang)
-                                                                         if r["ok"] and r["kind"] == "derived" else ""),
+                                                                         if r["ok"] and r["kind"] == "derived" else "")
+                     + (" " + text("missed_expected", lang) if not r["ok"] and r.get("expected") == "missed" else ""),
                      label("reference", lang): notes.cite(r["reference"], lang)})
     out = pd.DataFrame(rows).set_index(text("metric", lang))
     out.attrs["footnotes"] = notes.files
@@ -1161,7 +1162,8 @@ def _published_sentence(case: Case, lang: str) -> str:
         items.append(text("published_item", lang, metric=text(r["metric"], lang, default=r["metric"]).lower()
                           if lang == "nl" else text(r["metric"], lang, default=r["metric"]),
                           pub=pub, model=_fmt_metric(r["metric"], r["model"], lang),
-                          kind=text("kind_" + kind, lang) + ", " + text("within" if r["ok"] else "outside", lang)))
+                          kind=text("kind_" + kind, lang) + ", " + text("within" if r["ok"] else "outside", lang)
+                          + (" " + text("missed_expected", lang) if not r["ok"] and r.get("expected") == "missed" else "")))
     return "; ".join(items) + "."
 
 
@@ -1579,4 +1581,11 @@ TEXTS.update({
                              "{people} extra mensen uit de uitkering.",
                        "en": "Net present value for the municipality {muni}, for society {soc}; {be}; "
                              "{people} extra people off benefit."},
+})
+
+
+# published figures a case's reading is known to miss (``published: expect: missed``, issue 10)
+TEXTS.update({
+    "missed_expected": {"nl": "(niet gehaald in deze lezing; zie de lezingen)",
+                        "en": "(missed in this reading; see the readings)"},
 })
