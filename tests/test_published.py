@@ -239,3 +239,18 @@ def test_app_which_reading_meets_more_than_150000():
     base_row = rows[("saving_counting_all_exits_year1_eur", None)]
     assert (base_row["ok"], base_row["expected"]) == (False, "missed")
     assert rows[("saving_counting_all_exits_year1_eur", "entry_at_month0")]["ok"]
+
+
+def test_app_reading_states_the_amounts_the_model_gives():
+    """The reading 'Which reading meets ...' quotes both savings (English and Dutch); they are the model's
+    figures rounded to thousands, so the text cannot silently go stale when the case changes."""
+    import re
+
+    case = load_case("app_zaanstad")
+    r = next(r for r in case.readings if r.topic.startswith("Which reading meets"))
+    base = metrics(case)["saving_counting_all_exits_year1_eur"]
+    month0 = metrics(load_case("app_zaanstad", variant="entry_at_month0"))["saving_counting_all_exits_year1_eur"]
+    for text in (r.choice, r.choice_nl):
+        amounts = [int(a.replace(".", "")) for a in re.findall(r"€ (\d{3}\.\d{3})", text)]
+        assert amounts == [round(month0, -3), round(base, -3)], text
+        assert "entry_at_month0" in text
