@@ -50,6 +50,9 @@ class Reading(BaseModel):
     choice_nl: str | None = None
     why_nl: str | None = None
     values: dict[str, float] = {}           # the parameter values this reading explains (mkba.readings)
+    # the case says why a downturn improves it (issue 9: "a downturn never improves a case unless the case
+    # says why"; mkba.scenarios.downturn_check, mkba validate)
+    downturn_improves: bool = False
 
 
 class Published(BaseModel):

@@ -766,6 +766,10 @@ def validate_cmd(file: Path = typer.Argument(..., help="a case or parameter YAML
 
             for w in case_warnings(c):
                 typer.echo(f"warning: {file}: {w}")
+            from .scenarios import downturn_check
+
+            if (w := downturn_check(c)) is not None:
+                typer.echo(f"warning: {file}: {w}")
             checked = f", variants {', '.join(variants)}" if variants else ""
             typer.echo(f"ok: case {c.name} ({len(c.values)} parameters, assumptions {c.assumptions_hash()}"
                        f"{checked}; {len(c.published)} published figures name known metrics)")
