@@ -254,3 +254,44 @@ def test_app_reading_states_the_amounts_the_model_gives():
         amounts = [int(a.replace(".", "")) for a in re.findall(r"€ (\d{3}\.\d{3})", text)]
         assert amounts == [round(month0, -3), round(base, -3)], text
         assert "entry_at_month0" in text
+
+
+# ---------------------------------------------------------------- BCR when benefits are negative
+def test_bcr_books_negative_benefits_as_costs():
+    """FIP's societal view has negative benefits (the benefit saving is a transfer; production is lost
+    because people found ineligible can no longer leave for work): B = PV gross = societal_benefits_eur < 0,
+    C = the programme staff. As in an MKBA the negative benefits are booked as costs: BCR = 0 / (C - B) = 0,
+    not B / C = -0,48; the NPV B - C is unchanged."""
+    import numpy as np
+
+    from mkba.fastkernel import _bcr
+
+    m = metrics(load_case("fip_sittard_geleen"))
+    B, C = m["societal_benefits_eur"], m["societal_costs_eur"]
+    assert B < 0 < C and B / C == pytest.approx(-0.48, abs=0.01)          # what it showed before
+    assert m["societal_bcr"] == 0.0
+    assert m["societal_npv_eur"] == pytest.approx(B - C, rel=1e-9)
+    # written out: benefits 100, costs 50 -> 2; benefits -50, costs 100 -> 0 / 150 = 0;
+    # benefits -30, costs -100 (a cost saving) -> (0 + 100) / (0 + 30) = 3,33; nothing on the cost side -> NaN
+    assert _bcr(100.0, 50.0) == 2.0
+    assert _bcr(-50.0, 100.0) == 0.0
+    assert _bcr(-30.0, -100.0) == pytest.approx(100 / 30)
+    assert np.isnan(_bcr(100.0, -20.0)) and np.isnan(_bcr(0.0, 0.0))
+
+
+def test_bcr_above_one_exactly_when_npv_positive():
+    """Across a batch of FIP variations in both views: BCR >= 0, and BCR > 1 exactly when NPV > 0."""
+    import dataclasses
+
+    import numpy as np
+
+    from mkba.model import evaluate_batch
+
+    case = load_case("fip_sittard_geleen")
+    grid = {"effect.stock_share": np.linspace(0.0, 0.3, 31), "benefit.retention_share": np.linspace(0.2, 1.0, 31)}
+    for persp in ("municipality", "society"):
+        out = evaluate_batch(dataclasses.replace(case, perspective=persp), grid)
+        bcr, npv = np.asarray(out["bcr"]), np.asarray(out["npv_eur"])
+        ok = np.isfinite(bcr)
+        assert ok.all() and (bcr >= 0).all()
+        assert ((bcr > 1) == (npv > 0)).all()

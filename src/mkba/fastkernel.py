@@ -260,6 +260,15 @@ def _safe_div(a, b):
     return np.nan
 
 
+@njit(cache=True, inline="always")
+def _bcr(benefits, costs):
+    """Benefit-cost ratio of discounted benefits and costs (definition: mkba.metrics): negative benefits
+    count as costs and negative costs as benefits, so the ratio is >= 0 and > 1 exactly when NPV > 0."""
+    b = max(benefits, 0.0) + max(-costs, 0.0)
+    c = max(costs, 0.0) + max(-benefits, 0.0)
+    return _safe_div(b, c)
+
+
 @njit(cache=True)
 def effect_weight(a, lock, ramp, decay_start, half_life, window_end):
     """Weight of the effect at age ``a`` (months since the participant's entry).
@@ -660,14 +669,14 @@ def _metrics(rows, T, df, municipality, prog_months, eval_month, out, j):
     be_net = np.nan if last_neg_net == T - 1 else last_neg_net + 2.0
     be_sec = np.nan if last_neg_sec == T - 1 else last_neg_sec + 2.0
     vals = (extra, s_extra / T, s_saved, rows[R_EV_T, ei] - rows[R_EV_C, ei],
-            s_gross, s_cost, s_net, pv_net, _safe_div(pv_net + pv_cost, pv_cost), be_cum,
+            s_gross, s_cost, s_net, pv_net, _bcr(pv_net + pv_cost, pv_cost), be_cum,
             be_net, _safe_div(s_cost, extra), _safe_div(s_cost, extra),
             run_rate, cost_per_year, run_rate - cost_per_year,
             gbs, allex, 1.0 - _safe_div(gbs, allex),
             rows[R_OFF_T, ei], rows[R_OFF_C, ei], rows[R_EV_T, ei], rows[R_EV_C, ei],
-            m_net, m_pv, _safe_div(m_pv + m_pv_cost, m_pv_cost), m_cost,
+            m_net, m_pv, _bcr(m_pv + m_pv_cost, m_pv_cost), m_cost,
             soc_pv_net + soc_pv_cost, soc_pv_cost, soc_pv_net, s_soc,
-            soc_pv_net, _safe_div(soc_pv_net + soc_pv_cost, soc_pv_cost),
+            soc_pv_net, _bcr(soc_pv_net + soc_pv_cost, soc_pv_cost),
             sec_y1, be_sec, gross_y1,
             cost_y1, net_y1, allex_y1,
             allex_y1 - cost_y1, rows[R_OFF_T, y1], rows[R_EV_T, y1],
