@@ -295,3 +295,61 @@ def test_bcr_above_one_exactly_when_npv_positive():
         ok = np.isfinite(bcr)
         assert ok.all() and (bcr >= 0).all()
         assert ((bcr > 1) == (npv > 0)).all()
+
+
+# ---------------------------------------------------------------- Flextensie: displacement, a stated assumption
+def test_flextensie_displacement_written_out():
+    """Half of the seconded hours replace regular work (secondment.displacement_share 0,5, 001_ec632eaf335409ff.txt:58):
+    in year 1 the displacement item is -0,5 x 11,75 x 130 h x the pool-months of the 6-month build-up
+    (the same pool-months as the surplus test above: 30 x stay^(t+0,5) x min(t/6, 1)); the societal NPV
+    falls by 0,5 x the present value of the fees; the municipal account does not move."""
+    import dataclasses
+
+    from mkba.model import run
+
+    case = load_case("flextensie_zaanstad")
+    assert case.value("secondment.displacement_share") == 0.5
+    assert (case.parameters["secondment.displacement_share"].low, case.parameters["secondment.displacement_share"].high) == (0.0, 1.0)
+    stay = ((1 - 0.055) * (1 - 0.03)) ** (1 / 12)
+    pool_months = sum(30 * stay ** (t + 0.5) * min(t / 6, 1.0) for t in range(12))
+    hand_year1 = -0.5 * 11.75 * 130 * pool_months
+    table = run(case)
+    disp = table[(table["item"] == "displacement") & (table["year"] == 1)]
+    assert set(disp["actor"]) == {"society"}
+    assert disp["nominal"].sum() == pytest.approx(hand_year1, rel=0.02)   # 2 %: returns from work left out by hand
+    fees = table[(table["item"] == "secondment_fees") & (table["actor"] == "municipality")]["discounted"].sum()
+    none, full = (case.with_overrides({"secondment.displacement_share": leaf(v, "fraction")}, source="test")
+                  for v in (0.0, 1.0))
+    m, m0, m1 = metrics(case), metrics(none), metrics(full)
+    assert m0["societal_npv_eur"] - m["societal_npv_eur"] == pytest.approx(0.5 * fees, rel=1e-9)
+    assert m0["societal_npv_eur"] - m1["societal_npv_eur"] == pytest.approx(fees, rel=1e-9)
+    assert m["municipal_npv_eur"] == m0["municipal_npv_eur"] == m1["municipal_npv_eur"]
+    # the societal one-way sweep varies it over its documented range, and it moves the result most
+    from mkba import sensitivity as sa
+    from mkba.model import evaluate_batch
+
+    soc = dataclasses.replace(case, perspective="society")
+    sel = sa.case_selection(soc)
+    assert "secondment.displacement_share" in sel.ranges
+
+
+def test_flextensie_gross_saving_next_to_zero_people_is_explained():
+    """Flextensie shows a municipal gross saving of about € 1,18 M with 0 extra people off benefit: the key
+    figures carry a sentence saying why, in Dutch and in English (report and mkba run)."""
+    from typer.testing import CliRunner
+
+    from mkba import views
+    from mkba.cli import app
+
+    case = load_case("flextensie_zaanstad")
+    m = metrics(case)
+    assert m["gross_saving_eur"] > 1_000_000 and abs(m["extra_ended_benefits"]) < 1e-6
+    assert math.isnan(m["cost_per_extra_person_off_benefit_eur"])        # no cost per person of nobody
+    nl, en = views.headline_note(case, "nl"), views.headline_note(case, "en")
+    assert "eindigen er geen uitkeringen" in nl and "marge van de pool" in nl and "verdringing" in nl and "50 %" in nl and "50%" in en
+    assert "no benefit ends" in en and "pool's margin" in en and "displacement" in en
+    out = CliRunner().invoke(app, ["run", "flextensie_zaanstad"]).output
+    assert "eindigen er geen uitkeringen" in " ".join(out.split())
+    out_en = CliRunner().invoke(app, ["run", "flextensie_zaanstad", "--lang", "en"]).output
+    assert "no benefit ends" in " ".join(out_en.split())
+    assert views.gross_saving_note(load_case("fip_sittard_geleen"), "nl") is None

@@ -185,6 +185,9 @@ def run_text(c, res, lang: str = "nl", *, scenario: str | None = None, replay: i
             v = extra.loc[name].iloc[0]
             both.loc[name] = [v, ""] if c.perspective == "municipality" else ["", v]
     lines += ["", both.to_string(max_colwidth=40), ""]
+    note = views.gross_saving_note(c, lang)
+    if note:
+        lines += textwrap.wrap(note, width) + [""]
     persp = views.text("perspective_word_" + c.perspective, lang)
     lines.append(T["per_year"].format(persp=persp))
     cols = ["year", "gross_saving_eur", "programme_cost_eur", "net_result_eur", "cumulative_net_eur"]
@@ -345,7 +348,9 @@ def sweep_cmd(case: str = typer.Argument(..., help="case name or path"),
               out: Optional[Path] = typer.Option(None, "--out", "-o", help="also write tables (CSV) and figures (PNG) here"),
               fmt: str = typer.Option("table", "--format", help="table | json | csv"),
               include_defaults: bool = typer.Option(False, "--include-defaults", help="also vary parameters without a documented low/high (default rule)"),
-              all_rows: bool = typer.Option(False, "--all", help="one-way table: every parameter, not the top 15")) -> None:
+              all_rows: bool = typer.Option(False, "--all", help="one-way table: every parameter, not the top 15"),
+              perspective: Optional[str] = typer.Option(None, "--perspective",
+                                                        help="municipality | society (default: the case's own)")) -> None:
     """Sensitivity sweeps of a case: one-way, two-way, probabilistic, Sobol, Morris, cycle."""
     import functools
 
@@ -363,6 +368,13 @@ def sweep_cmd(case: str = typer.Argument(..., help="case name or path"),
             if not dists.exists() or dists.is_dir():
                 read_text_file(dists, what="distributions file", option="--dists")
         c = load_case(case)
+        if perspective is not None:             # e.g. the societal view of Flextensie's displacement
+            import dataclasses
+
+            if perspective not in ("municipality", "society"):
+                raise InputError("unknown perspective", field="--perspective", value=perspective,
+                                 fix="use municipality or society")
+            c = dataclasses.replace(c, perspective=perspective)
         model = functools.partial(evaluate_batch, c)
         base = c.values
         selection = sa.case_selection(c, include_defaults=include_defaults) if (one_way or sobol or morris) else None

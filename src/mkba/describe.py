@@ -74,6 +74,7 @@ DESCRIPTIONS_NL: dict[str, str] = {
     "secondment.top_up_cap_per_month": "Maximale premie per deelnemer per maand",
     "secondment.overhead_per_month": "Vaste kosten van de detacheringsorganisatie per maand",
     "secondment.overhead_per_hour": "Variabele kosten per declarabel uur",
+    "secondment.displacement_share": "Aandeel van de gedetacheerde uren dat regulier (uitzend)werk verdringt: telt niet als maatschappelijke productie",
     "jobs.share": "Deel van de deelnemers dat een baan bij het programma krijgt",
     "jobs.start_month": "Maand waarin de programmacontracten ingaan (na proef of training)",
     "jobs.end_month": "Maand waarin de programmacontracten eindigen",

@@ -150,6 +150,7 @@ ITEM_LABELS: dict[str, dict[str, str]] = {
     "secondment_overhead": {"nl": "kosten detachering", "en": "secondment costs"},
     "job_wages": {"nl": "lonen werkplekken aanpak", "en": "wages of programme jobs"},
     "job_production": {"nl": "waarde werk in de wijk", "en": "value of programme work"},
+    "displacement": {"nl": "verdringing van regulier werk", "en": "displacement of regular work"},
 }
 
 
@@ -1192,7 +1193,17 @@ def both_perspectives_table(case: Case, res: dict, lang: str = "nl"):
 
 
 def headline_note(case: Case, lang: str = "nl", scenario: str | None = None) -> str:
-    return text("headline_note", lang, months=case.months, scenario=_scenario_words(case, scenario, lang))
+    note = text("headline_note", lang, months=case.months, scenario=_scenario_words(case, scenario, lang))
+    extra = gross_saving_note(case, lang)
+    return note + (" " + extra if extra else "")
+
+
+def gross_saving_note(case: Case, lang: str = "nl") -> str | None:
+    """Why a secondment case shows a gross saving next to (about) zero extra people off benefit."""
+    if case.value("secondment.share") <= 0:
+        return None
+    return text("gross_saving_secondment_note", lang,
+                displacement=pct(case.value("secondment.displacement_share"), lang, 0))
 
 
 def title_page(case: Case, lang: str = "nl"):
@@ -1588,4 +1599,19 @@ TEXTS.update({
 TEXTS.update({
     "missed_expected": {"nl": "(niet gehaald in deze lezing; zie de lezingen)",
                         "en": "(missed in this reading; see the readings)"},
+})
+
+# a gross saving next to zero ended benefits (secondment with the benefit kept, issue 10)
+TEXTS.update({
+    "gross_saving_secondment_note": {
+        "nl": "Bij detachering met behoud van uitkering eindigen er geen uitkeringen (de gedetacheerden houden hun "
+              "uitkering, dus 0 extra mensen uit de uitkering door de pool): de bruto besparing van de gemeente is de "
+              "marge van de pool (inleenvergoedingen min de premie voor de deelnemers), geen besparing op uitkeringen. "
+              "Maatschappelijk telt het werk als productie, min de verdringing van regulier werk ({displacement} van "
+              "de uren, een aanname).",
+        "en": "With secondment and the benefit kept no benefit ends (the seconded keep their benefit, so the pool adds "
+              "0 people off benefit): the municipality's gross saving is the pool's margin (employers' fees minus the "
+              "participants' top-up), not a saving on benefits. For society the work counts as production, minus the "
+              "displacement of regular work ({displacement} of the hours, an assumption).",
+    },
 })
