@@ -204,7 +204,7 @@ def test_app_entry_spread_over_year1_written_out():
     year 1 from the middle of month t: (12 - t - 0,5) months of the benefit / 12."""
     case = _app_stripped(variant=None)
     n, added, b = case.value("cohort.inflow_per_month"), case.value("effect.work_exit_added"), case.value("benefit.cost_per_year")
-    assert (n, case.value("cohort.inflow_months"), case.value("cohort.initial_participants")) == (6.6667, 12, 0)
+    assert (n, case.value("cohort.inflow_months"), case.value("cohort.initial_participants")) == (80 / 12, 12, 0)
     year1 = sum(n * (1 - (1 - added) ** ((12 - k) / 12)) for k in range(12))
     by_60 = 12 * n * added
     stay = (1 - added) ** (1 / 12)
