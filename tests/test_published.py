@@ -353,3 +353,14 @@ def test_flextensie_gross_saving_next_to_zero_people_is_explained():
     out_en = CliRunner().invoke(app, ["run", "flextensie_zaanstad", "--lang", "en"]).output
     assert "no benefit ends" in " ".join(out_en.split())
     assert views.gross_saving_note(load_case("fip_sittard_geleen"), "nl") is None
+
+
+def test_every_reading_of_cases_and_templates_has_dutch_text():
+    """Issue 10, point 5: readings carry Dutch next to English, in the templates too (mkba new copies them)."""
+    from mkba.cases import cases_dir
+    from mkba.parameters import data_dir
+
+    paths = sorted(cases_dir().glob("*.yaml")) + sorted((data_dir() / "templates").glob("*.yaml"))
+    missing = [(p.stem, r.topic) for p in paths for r in load_case(p).readings
+               if not (r.topic_nl and r.choice_nl and r.why_nl)]
+    assert not missing
