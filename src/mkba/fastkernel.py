@@ -624,7 +624,7 @@ def _group(p, T, path, pcol, rows, F, PPL, record, C, coef):
                     acc = _book(F_MUNI_SEC_FEES, 0, m, fees, acc, F, record)
                     production += prod_ratio * fees
                     # the part of that work regular workers would have done anyway is no societal gain
-                    _book(F_DISPLACEMENT, 0, m, -sec_disp * prod_ratio * fees, fl, F, record, coef)
+                    acc = _book(F_DISPLACEMENT, 0, m, -sec_disp * prod_ratio * fees, acc, F, record)
                     top_up = top_up_rate * seconded
                     acc = _book(F_MUNI_TOPUP, 0, m, -top_up, acc, F, record)
                     acc = _book(F_PART_TOPUP, 0, m, top_up, acc, F, record)
