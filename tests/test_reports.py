@@ -221,6 +221,18 @@ def test_every_municipal_report_equals_a_solo_render(municipal):
 
 
 @pytest.mark.slow
+def test_municipal_figures_keep_their_alt_text(municipal):
+    """setup_municipal swaps the PNG formatter for cheap figures; the chart keeps its Dutch alt text."""
+    base, jobs, batch, _ = municipal
+    with_caseload = [j for j in jobs if batch.entry(j.name)["key_figures"].get("status") != "no caseload data"]
+    assert with_caseload
+    for j in with_caseload:
+        html = (base / "batch" / f"{j.output_stem}.html").read_text(encoding="utf-8")
+        assert 'alt="Grafiek: Cumulatief netto resultaat' in html, j.name
+        assert "No description has been provided" not in html, j.name
+
+
+@pytest.mark.slow
 def test_reports_share_one_css_file_and_stay_small(municipal):
     from mkba.render import REPORT_CSS_NAME, report_css
 

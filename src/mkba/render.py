@@ -203,6 +203,15 @@ def parameter_cell_source(nb: Mapping) -> str | None:
     return None
 
 
+def notebook_defaults(path: str | os.PathLike) -> dict[str, Any]:
+    """The literal defaults of a notebook's ``parameters`` cell (``{}`` without one)."""
+    path = Path(path)
+    src = parameter_cell_source(_read_notebook_json(path))
+    if src is None:
+        return {}
+    return {k: v for k, v in parse_parameter_cell(src, path).items() if not isinstance(v, NonLiteral)}
+
+
 def parse_parameter_cell(source: str, path: str | os.PathLike) -> dict[str, Any]:
     # IPython magics / shell lines cannot be parsed; blank them out
     lines = ["" if ln.lstrip().startswith(("%", "!")) else ln for ln in source.splitlines()]
