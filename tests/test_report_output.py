@@ -23,6 +23,8 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 CASES = [n for n, _ in list_cases()]
 # Proper names and quotes that are allowed in a Dutch report even though they contain English words.
 ALLOWED = ("Samen werken aan werk: lessons learned",)
+#: the municipal report of issue 12's example (Leiden, FIP applied there)
+MUNICIPAL = "gemeente_leiden_fip"
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +37,9 @@ def reports(tmp_path_factory):
                       parameters={"case": c, "n_draws": 300, "lang": "nl"}, title=c) for c in CASES]
     jobs.append(RenderJob(name="vergelijking", notebook=NOTEBOOKS / "compare_cases.ipynb",
                           parameters={"lang": "nl"}, title="vergelijking"))
+    jobs.append(RenderJob(name=MUNICIPAL, notebook=NOTEBOOKS / "municipality.ipynb",
+                          parameters={"gm_code": "GM0546", "approach": "fip_sittard_geleen", "n_draws": 300,
+                                      "lang": "nl"}, title=MUNICIPAL))
     jobs.append(RenderJob(name="fip_en", notebook=NOTEBOOKS / "business_case.ipynb",
                           parameters={"case": "fip_sittard_geleen", "n_draws": 300, "lang": "en"}, title="fip_en"))
     result = render_batch(jobs, out, workers=2, pdf=True)
@@ -46,7 +51,7 @@ DUTCH_REPORTS = CASES + ["vergelijking"]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", DUTCH_REPORTS)
+@pytest.mark.parametrize("name", DUTCH_REPORTS + [MUNICIPAL])
 def test_dutch_report_has_no_english_words(reports, name):
     text = visible_text((reports / f"{name}.html").read_text(encoding="utf-8"))
     found = english_words(text, ALLOWED)
@@ -94,6 +99,45 @@ def test_comparison_report_opens_with_one_block_per_perspective(reports):
     for c in CASES:
         title = load_case(c).title_nl or load_case(c).title
         assert text[muni:soc].count(title) == 1 and text[soc:text.index("Kerncijfers")].count(title) == 1
+
+
+# -- one definition per figure (issue 12, point 3) ----------------------------------------------
+
+@pytest.mark.slow
+def test_municipal_peer_table_uses_the_headline_scenario(reports):
+    """Leiden's NCW at the top is the NCW in its own row of the peer table (same scenario), and both
+    the figures and the peer sentence say which perspective and scenario they are in."""
+    from mkba import views
+    from mkba.local import compare_with_peers
+
+    c, _facts = views.municipality_case("GM0546", "fip_sittard_geleen", 0.10, "")
+    headline = eur(summarise(c)["metrics"]["npv_eur"])
+    gemiddeld = compare_with_peers(load_case("fip_sittard_geleen"), "GM0546", 0.10, scenario="gemiddeld")
+    other = eur(gemiddeld[gemiddeld["is_self"]]["npv_eur"].iloc[0])
+    assert headline != other                     # the average-year scenario gives another NCW
+    text = visible_text((reports / f"{MUNICIPAL}.html").read_text(encoding="utf-8"))
+    top, peers = text.index("Wat de aanpak hier zou doen"), text.index("Vergeleken met vergelijkbare gemeenten")
+    assert headline in text[top:text.index("Conjunctuurscenario")]
+    peer_part = text[peers:text.index("Aannames en bronnen")]
+    leiden_row = peer_part[peer_part.index("Leiden"):][:200]
+    assert headline in leiden_row and other not in peer_part
+    assert "voor de gemeente, conjunctuur zoals gemeten in 2018 (zoals de cijfers bovenaan)" in peer_part
+    assert "Perspectief: gemeente. Alle bedragen over" in text[top:peers]
+    assert "De cijfers bovenaan en de vergelijking met andere gemeenten rekenen met conjunctuur zoals gemeten" in text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["fip_sittard_geleen", MUNICIPAL])
+def test_point_estimate_and_probabilistic_mean_are_both_shown_with_why(reports, name):
+    text = visible_text((reports / f"{name}.html").read_text(encoding="utf-8"))
+    m = re.search(r"Netto contante waarde \((gemeente|samenleving), ([^)]*)\): puntschatting (€ -?[\d.]+), "
+                  r"gemiddelde van de trekkingen (€ -?[\d.]+); (het verschil komt doordat|die liggen dicht bij elkaar)",
+                  text)
+    assert m, "no sentence with the point estimate, the mean of the draws and why they differ"
+    assert m.group(2) == "conjunctuur zoals gemeten in 2018"
+    c = load_case("fip_sittard_geleen") if name != MUNICIPAL else None
+    if c is not None:
+        assert m.group(3) == eur(summarise(c)["metrics"]["npv_eur"])
 
 
 # -- PDF layout ---------------------------------------------------------------------------------

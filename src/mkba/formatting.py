@@ -41,7 +41,8 @@ __all__ = [
     "label", "has_label", "labels", "format_value", "format_table", "LABELS",
 ]
 
-LANGS = ("nl", "en")
+from .i18n import LANGS, has_message, keys, message  # noqa: E402  (report texts: babel catalogues)
+
 LOCALES = {"nl": "nl_NL", "en": "en_GB"}
 MISSING = {"nl": "n.v.t.", "en": "n/a"}
 
@@ -190,122 +191,29 @@ def month_label(m: Any, lang: str = "nl", *, missing: str | None = None) -> str:
 # labels
 # ---------------------------------------------------------------------------
 
-#: key -> {"nl": ..., "en": ...}.  Every key must have both languages
-#: (tests/test_formatting.py checks this).
-LABELS: dict[str, dict[str, str]] = {
-    # headline metrics
-    "extra_ended_benefits": {"nl": "Extra mensen uit de uitkering", "en": "Extra people off benefit"},
-    "npv_eur": {"nl": "Netto contante waarde", "en": "Net present value"},
-    "societal_npv_eur": {"nl": "Maatschappelijke netto contante waarde", "en": "Societal net present value"},
-    "bcr": {"nl": "Baten-kostenverhouding", "en": "Benefit-cost ratio"},
-    "break_even_month": {"nl": "Terugverdienmaand", "en": "Break-even month"},
-    "programme_cost_eur": {"nl": "Programmakosten", "en": "Programme cost"},
-    "gross_saving_eur": {"nl": "Bruto besparing", "en": "Gross saving"},
-    "net_result_eur": {"nl": "Netto resultaat", "en": "Net result"},
-    "benefit_months_saved": {"nl": "Bespaarde uitkeringsmaanden", "en": "Benefit months saved"},
-    "cost_per_extra_ended_benefit_eur": {"nl": "Kosten per extra beëindigde uitkering",
-                                         "en": "Cost per extra benefit ended"},
-    "participants": {"nl": "Deelnemers", "en": "Participants"},
-    "province": {"nl": "Provincie", "en": "Province"},
-    "size_class": {"nl": "Grootteklasse", "en": "Size class"},
-    "npv_hoogconjunctuur": {"nl": "NCW hoogconjunctuur", "en": "NPV boom"},
-    "npv_gemiddeld": {"nl": "NCW gemiddeld", "en": "NPV average"},
-    "npv_laagconjunctuur": {"nl": "NCW laagconjunctuur", "en": "NPV recession"},
-    "p_npv_positive": {"nl": "Kans NCW > 0", "en": "P(NPV > 0)"},
-    "peer_rank": {"nl": "Plaats onder vergelijkbare gemeenten", "en": "Rank among similar municipalities"},
-    "discount_rate": {"nl": "Discontovoet", "en": "Discount rate"},
-    "horizon_months": {"nl": "Tijdshorizon (maanden)", "en": "Time horizon (months)"},
-    # actors
-    "municipality": {"nl": "gemeente", "en": "municipality"},
-    "rijk": {"nl": "Rijk", "en": "central government"},
-    "participant": {"nl": "deelnemer", "en": "participant"},
-    "employer": {"nl": "werkgever", "en": "employer"},
-    "care": {"nl": "zorg", "en": "care"},
-    "society": {"nl": "overige maatschappij", "en": "rest of society"},
-    "actor": {"nl": "Actor", "en": "Actor"},
-    # scenarios
-    "hoogconjunctuur": {"nl": "hoogconjunctuur", "en": "boom"},
-    "gemiddeld": {"nl": "gemiddeld", "en": "average"},
-    "laagconjunctuur": {"nl": "laagconjunctuur", "en": "recession"},
-    "scenario": {"nl": "Scenario", "en": "Scenario"},
-    # report headings
-    "report": {"nl": "Rapport", "en": "Report"},
-    "reports": {"nl": "Rapporten", "en": "Reports"},
-    "case": {"nl": "Casus", "en": "Case"},
-    "summary": {"nl": "Samenvatting", "en": "Summary"},
-    "key_figures": {"nl": "Kerncijfers", "en": "Key figures"},
-    "assumptions": {"nl": "Aannames", "en": "Assumptions"},
-    "sources": {"nl": "Bronnen", "en": "Sources"},
-    "method": {"nl": "Methode", "en": "Method"},
-    "results": {"nl": "Resultaten", "en": "Results"},
-    "cashflows": {"nl": "Kasstromen", "en": "Cash flows"},
-    "costs": {"nl": "Kosten", "en": "Costs"},
-    "benefits": {"nl": "Baten", "en": "Benefits"},
-    "sensitivity": {"nl": "Gevoeligheidsanalyse", "en": "Sensitivity analysis"},
-    "uncertainty": {"nl": "Onzekerheid", "en": "Uncertainty"},
-    "economic_cycle": {"nl": "Conjunctuur", "en": "Economic cycle"},
-    "conclusion": {"nl": "Conclusie", "en": "Conclusion"},
-    "month": {"nl": "Maand", "en": "Month"},
-    "year": {"nl": "Jaar", "en": "Year"},
-    "value": {"nl": "Waarde", "en": "Value"},
-    "low": {"nl": "Laag", "en": "Low"},
-    "high": {"nl": "Hoog", "en": "High"},
-    "unit": {"nl": "Eenheid", "en": "Unit"},
-    "reference": {"nl": "Bron", "en": "Reference"},
-    "never": {"nl": "nooit", "en": "never"},
-    # render index / status
-    "status": {"nl": "Status", "en": "Status"},
-    "ok": {"nl": "geslaagd", "en": "ok"},
-    "failed": {"nl": "mislukt", "en": "failed"},
-    "skipped": {"nl": "ongewijzigd (overgeslagen)", "en": "unchanged (skipped)"},
-    "error": {"nl": "Foutmelding", "en": "Error"},
-    "duration_s": {"nl": "Duur (s)", "en": "Duration (s)"},
-    "rendered_at": {"nl": "Gemaakt op", "en": "Rendered at"},
-    "notebook": {"nl": "Notebook", "en": "Notebook"},
-    "parameters": {"nl": "Parameters", "en": "Parameters"},
-    "filter": {"nl": "Filter", "en": "Filter"},
-    "filter_placeholder": {"nl": "Zoek in rapporten…", "en": "Search reports…"},
-    "index_title": {"nl": "Overzicht van rapporten", "en": "Report index"},
-    "batch_summary": {"nl": "{ok} geslaagd, {failed} mislukt, {skipped} ongewijzigd",
-                      "en": "{ok} ok, {failed} failed, {skipped} unchanged"},
-    "stale_report": {"nl": "vorige versie", "en": "previous version"},
-    "pdf": {"nl": "PDF", "en": "PDF"},
-    "html": {"nl": "HTML", "en": "HTML"},
-    # perspectives (blocks of the comparison; not the actor "society" above)
-    "perspective": {"nl": "Perspectief", "en": "Perspective"},
-    "perspective_municipality": {"nl": "Gemeente (eigen kasstroom)", "en": "Municipality (its own cash)"},
-    "perspective_society": {"nl": "Maatschappij (alle actoren; overdrachten vallen weg)",
-                            "en": "Society (all actors; transfers cancel)"},
-}
+#: Labels not yet moved into the message catalogues, key -> {"nl": ..., "en": ...}. Kept (empty) so a
+#: branch that still adds entries here merges; tests/test_i18n.py requires it to be empty.
+LABELS: dict[str, dict[str, str]] = {}
 
 
 def label(key: str, lang: str = "nl", default: str | None = None) -> str:
-    """Translated label for ``key``; ``KeyError`` naming the key if unknown (unless ``default``)."""
+    """Translated label for ``key`` (catalogue context ``label``); ``KeyError`` naming the key if unknown
+    (unless ``default``)."""
     check_lang(lang)
     entry = LABELS.get(key)
-    if entry is None:
-        if default is not None:
-            return default
-        from mkba.errors import closest
-
-        hint = closest(key, LABELS)
-        raise KeyError(f"no report label for {key!r}"
-                       + (f"; did you mean {', '.join(repr(h) for h in hint)}?" if hint else
-                          "; add it to mkba.formatting.LABELS (nl and en)"))
-    try:
+    if entry is not None:
         return entry[lang]
-    except KeyError:
-        raise KeyError(f"label {key!r} has no {lang!r} translation") from None
+    return message("label", key, lang, default)
 
 
 def has_label(key: str) -> bool:
-    return key in LABELS
+    return key in LABELS or has_message("label", key)
 
 
 def labels(lang: str = "nl") -> dict[str, str]:
     """All labels in one language (for notebooks that template many headings)."""
     check_lang(lang)
-    return {k: v[lang] for k, v in LABELS.items()}
+    return {k: label(k, lang) for k in [*keys("label", lang), *LABELS]}
 
 
 # ---------------------------------------------------------------------------
@@ -406,34 +314,18 @@ def format_table(df: Any, lang: str = "nl", formats: Mapping[str, str] | None = 
 
 
 # ---------------------------------------------------------------------------
-# parameter and unit labels, human citations (data: src/mkba/labels.yaml)
+# parameter and unit labels, human citations (catalogue contexts param, unit, source-*)
 # ---------------------------------------------------------------------------
-
-def _labels_data() -> dict:
-    data = _LABELS_CACHE.get("data")
-    if data is None:
-        from importlib.resources import files
-
-        import yaml
-
-        data = yaml.safe_load(files("mkba").joinpath("labels.yaml").read_text(encoding="utf-8"))
-        _LABELS_CACHE["data"] = data
-    return data
-
-
-_LABELS_CACHE: dict[str, Any] = {}
-
 
 def param_label(name: str, lang: str = "nl", *, with_unit: bool = False) -> str:
     """Words for a model parameter, e.g. ``Uitstroomkans naar werk zonder aanpak (kans per jaar)``.
 
     Unknown names (a parameter added to the schema without a label) fall back to the name
-    itself, so a report never fails on it; tests/test_formatting.py requires every
-    SCHEMA parameter to have both languages.
+    itself, so a report never fails on it; tests/test_i18n.py requires every SCHEMA parameter
+    to have both languages.
     """
     check_lang(lang)
-    entry = _labels_data()["parameters"].get(name) or _rule_label(name)
-    text_ = entry[lang] if entry and lang in entry else name
+    text_ = message("param", name, lang, default=name)
     if with_unit:
         from .schema import SCHEMA
 
@@ -443,42 +335,18 @@ def param_label(name: str, lang: str = "nl", *, with_unit: bool = False) -> str:
     return text_
 
 
-_SHARING_ITEMS = {"programme_staff": ("personeel aanpak", "programme staff"),
-                  "programme_participants": ("kosten per deelnemer", "cost per participant"),
-                  "programme_placements": ("plaatsingsvergoedingen", "placement fees"),
-                  "programme_other": ("overige programmakosten", "other programme costs"),
-                  "secondment_overhead": ("kosten detachering", "secondment costs"),
-                  "job_wages": ("lonen programmabanen", "wages of programme jobs")}
-_SHARING_ACTORS = {"municipality": ("de gemeente", "the municipality"), "rijk": ("het Rijk", "central government"),
-                   "housing_corporation": ("de woningcorporatie", "the housing corporation"),
-                   "employer": ("de werkgever", "the employer"), "agency": ("het uitvoeringsbedrijf", "the agency"),
-                   "other": ("anderen", "others")}
-
-
-def _rule_label(name: str) -> dict | None:
-    """Labels made by rule for families of parameters (``sharing.<item>.<actor>``)."""
-    parts = name.split(".")
-    if len(parts) == 3 and parts[0] == "sharing" and parts[1] in _SHARING_ITEMS and parts[2] in _SHARING_ACTORS:
-        (i_nl, i_en), (a_nl, a_en) = _SHARING_ITEMS[parts[1]], _SHARING_ACTORS[parts[2]]
-        return {"nl": f"Deel van de {i_nl} betaald door {a_nl}", "en": f"Share of {i_en} paid by {a_en}"}
-    return None
-
-
 def has_param_label(name: str) -> bool:
-    entry = _labels_data()["parameters"].get(name) or _rule_label(name)
-    return bool(entry) and all(entry.get(lg) for lg in LANGS)
+    return has_message("param", name)
 
 
 def unit_label(unit: str, lang: str = "nl") -> str:
     """Words for a schema unit (``EUR/person-year`` -> ``euro per persoon per jaar``); unknown units as given."""
     check_lang(lang)
-    entry = _labels_data()["units"].get(str(unit))
-    return entry[lang] if entry and lang in entry else str(unit)
+    return message("unit", str(unit), lang, default=str(unit))
 
 
 def has_unit_label(unit: str) -> bool:
-    entry = _labels_data()["units"].get(str(unit))
-    return bool(entry) and all(entry.get(lg) for lg in LANGS)
+    return has_message("unit", str(unit))
 
 
 def param_value(name: str, value: Any, lang: str = "nl") -> str:
@@ -516,9 +384,16 @@ def _seed_ref_re():
     return _SEED_REF_RE
 
 
-def source_title(seed_file: str) -> dict | None:
-    """``{"title": ..., "year": ...}`` for a seed document, or None."""
-    return _labels_data()["sources"].get(seed_file)
+def source_title(seed_file: str, lang: str = "nl") -> dict | None:
+    """``{"short": ..., "title": ..., "year": ...}`` for a seed document, or None."""
+    if not has_message("source-title", seed_file):
+        return None
+    return {f: message(f"source-{f}", seed_file, lang) for f in ("short", "title", "year")}
+
+
+def sources(lang: str = "nl") -> dict[str, dict]:
+    """Every seed document the catalogue knows, ``{file: source_title(file)}``."""
+    return {f: source_title(f, lang) for f in keys("source-title", lang)}
 
 
 def citations(reference: str | None, *, short: bool = False) -> list[tuple[str, str]]:
@@ -535,17 +410,6 @@ def citations(reference: str | None, *, short: bool = False) -> list[tuple[str, 
         human = name + (f", r. {lines}" if lines else "")
         out.append((human, m.group(0)))
     return out
-
-
-_KIND_WORDS = {
-    "calibrated": {"nl": "gekalibreerd", "en": "calibrated"},
-    "assumption": {"nl": "aanname", "en": "assumption"},
-    "reading": {"nl": "lezing van de bron", "en": "reading of the source"},
-    "derived": {"nl": "afgeleid", "en": "derived"},
-    "source": {"nl": "bron", "en": "source"},
-    "cbs": {"nl": "CBS StatLine", "en": "CBS StatLine"},
-    "guideline": {"nl": "richtlijn", "en": "guideline"},
-}
 
 
 def reference_kind(reference: str | None) -> str:
@@ -574,7 +438,7 @@ def human_reference(reference: str | None, lang: str = "nl", *, short: bool = Fa
 
     cbs = sorted(set(re.findall(r"\b\d{5}(?:NED|ned|ENG|eng)\b|\b37789ksz\b", str(reference or ""))))
     parts = [c[0] for c in cites] + [f"CBS {t}" for t in cbs]
-    head = _KIND_WORDS[kind][lang]
+    head = message("kind-word", kind, lang)
     if lang == "en" and kind in ("assumption", "calibrated", "reading", "derived"):
         remark = re.sub(r"^\w+:\s*", "", str(reference or "")).strip()
         remark = _seed_ref_re().sub(lambda m: "", remark)

@@ -307,6 +307,13 @@ def _warm_caches() -> None:  # pragma: no cover - zygote
             eur(1.5, lang), pct(0.5, lang), month_label("2024-01", lang)
     except Exception:
         pass
+    try:  # the report message catalogues (mkba.i18n): read and compiled once, inherited by every kernel
+        from mkba.i18n import translations
+
+        for lang in ("nl", "en"):
+            translations(lang)
+    except Exception:
+        pass
     try:  # data every report reads: parsed once here, inherited by every forked kernel
         from mkba.cycle import load_cycle_index, scenarios
         from mkba.municipalities import load_municipalities

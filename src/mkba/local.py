@@ -702,11 +702,16 @@ def compare_with_peers(case: Case, municipality: str, share_reached: float = DEF
     Returns the peers' rows of :func:`evaluate_municipalities` with ``rank`` (1 = highest
     ``metric``) and ``is_self``; ``attrs`` hold the municipality's rank, the group size and its
     percentile (share of peers with a lower value). The default metric is NPV per participant,
-    which compares the approach rather than the size of the caseload.
+    which compares the approach rather than the size of the caseload. ``scenario=""`` is the cycle
+    as measured (multiplier 1 on the case's own ``cycle.multiplier``), what a municipal report's
+    headline uses when it names no scenario.
     """
     peers = peer_group(municipality)
-    key = scenario_key(scenario)
-    mult = default_scenario_multipliers(case, reference_year)
+    if not scenario:                    # as measured, like the headline of a report without a scenario
+        key, mult = "", {"": 1.0}
+    else:
+        key = scenario_key(scenario)
+        mult = default_scenario_multipliers(case, reference_year)
     res = evaluate_municipalities(case, list(peers["gm_code"]), share_reached, {key: mult[key]})
     if metric not in res.columns:
         from .errors import did_you_mean
