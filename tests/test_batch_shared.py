@@ -16,11 +16,20 @@ CODES = ["GM0654", "GM0060", "GM0718"]   # two with a caseload, GM0060 without (
 
 @pytest.fixture
 def clean_shared():
+    """Empty batch caches; afterwards the caches, matplotlib's rcParams and pandas' display options
+    (the rehearsal runs views.setup) as they were."""
+    import matplotlib
+    import pandas as pd
+
     from mkba import local
 
     saved = (dict(views._MUNICIPAL_CASES), dict(views._MUNICIPAL_DRAWS), dict(local._SHARED_TABLES))
     views._MUNICIPAL_CASES.clear(), views._MUNICIPAL_DRAWS.clear(), local._SHARED_TABLES.clear()
-    yield
+    options = {k: pd.get_option(k) for k in ("display.max_colwidth", "display.max_rows")}
+    with matplotlib.rc_context():
+        yield
+    for k, v in options.items():
+        pd.set_option(k, v)
     views._MUNICIPAL_CASES.clear(), views._MUNICIPAL_DRAWS.clear(), local._SHARED_TABLES.clear()
     views._MUNICIPAL_CASES.update(saved[0]), views._MUNICIPAL_DRAWS.update(saved[1])
     local._SHARED_TABLES.update(saved[2])
