@@ -195,15 +195,19 @@ def test_manifest_records_the_assumptions_hash_of_what_was_computed(batch):
 
 @pytest.fixture(scope="module")
 def municipal(tmp_path_factory):
-    """A municipal batch sharing one model call (warm-up in the fork server) and the same
-    reports rendered one by one without it."""
+    """A municipal batch sharing one model call (warm-up in the fork server), its HTML exported in
+    worker processes, and the same reports rendered one by one without either."""
     import dataclasses
 
     base = tmp_path_factory.mktemp("municipal")
     jobs = build_render_jobs([], all_cases=False, notebook=None, municipalities=["GM0654", "GM0718", "GM0060"],
                              approach="fip_sittard_geleen", share=0.1, params={"n_draws": 300}, lang="nl")
     assert all(j.warm for j in jobs)
-    batch = render_batch(jobs, base / "batch", workers=2)
+    import mkba.render
+
+    with pytest.MonkeyPatch.context() as m:   # as a large batch: HTML exported in worker processes
+        m.setattr(mkba.render, "EXPORT_PROCESSES_FROM", 1)
+        batch = render_batch(jobs, base / "batch", workers=2)
     solo = [render_batch([dataclasses.replace(j, warm=[])], base / f"solo-{j.name}") for j in jobs]
     return base, jobs, batch, solo
 
