@@ -25,6 +25,8 @@ CASES = [n for n, _ in list_cases()]
 ALLOWED = ("Samen werken aan werk: lessons learned",)
 #: the municipal report of issue 12's example (Leiden, FIP applied there)
 MUNICIPAL = "gemeente_leiden_fip"
+#: a sensitivity report (small grids and Sobol N: the words are what is checked)
+SENSITIVITY = "app_zaanstad_sensitivity"
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +42,9 @@ def reports(tmp_path_factory):
     jobs.append(RenderJob(name=MUNICIPAL, notebook=NOTEBOOKS / "municipality.ipynb",
                           parameters={"gm_code": "GM0546", "approach": "fip_sittard_geleen", "n_draws": 300,
                                       "lang": "nl"}, title=MUNICIPAL))
+    jobs.append(RenderJob(name=SENSITIVITY, notebook=NOTEBOOKS / "sensitivity.ipynb",
+                          parameters={"case": "app_zaanstad", "grid_points": 5, "sobol_n": 32, "lang": "nl"},
+                          title=SENSITIVITY))
     jobs.append(RenderJob(name="fip_en", notebook=NOTEBOOKS / "business_case.ipynb",
                           parameters={"case": "fip_sittard_geleen", "n_draws": 300, "lang": "en"}, title="fip_en"))
     result = render_batch(jobs, out, workers=2, pdf=True)
@@ -51,7 +56,7 @@ DUTCH_REPORTS = CASES + ["vergelijking"]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", DUTCH_REPORTS + [MUNICIPAL])
+@pytest.mark.parametrize("name", DUTCH_REPORTS + [MUNICIPAL, SENSITIVITY])
 def test_dutch_report_has_no_english_words(reports, name):
     text = visible_text((reports / f"{name}.html").read_text(encoding="utf-8"))
     found = english_words(text, ALLOWED)
@@ -99,6 +104,15 @@ def test_comparison_report_opens_with_one_block_per_perspective(reports):
     for c in CASES:
         title = load_case(c).title_nl or load_case(c).title
         assert text[muni:soc].count(title) == 1 and text[soc:text.index("Kerncijfers")].count(title) == 1
+
+
+@pytest.mark.slow
+def test_sensitivity_report_names_assumptions_in_words(reports):
+    from mkba.schema import SCHEMA
+
+    text = visible_text((reports / f"{SENSITIVITY}.html").read_text(encoding="utf-8"))
+    assert not [k for k in SCHEMA if k in text], "parameter identifiers in the sensitivity report"
+    assert "Welke aannames bepalen de uitkomst" in text and "trekkingen per aanname" in text
 
 
 # -- one definition per figure (issue 12, point 3) ----------------------------------------------

@@ -109,7 +109,8 @@ write("sensitivity.ipynb", [
     code("display(views.heading('replay', lang))\ncaption, replay_table, replay, fig = views.replay_view(c, lang)\n"
          "display(caption)\ndisplay(fig)\ndisplay(replay_table)"),
     code("display(views.heading('acceptability', lang))\ncurve, fig = views.acceptability_view(c, 1000, seed, lang)\ndisplay(fig)"),
-    code("display(views.heading('sobol', lang))\nsob = views.sobol_view(c, sobol_n, seed, lang)\ndisplay(sob)"),
+    code("display(views.heading('sobol', lang))\nsob = views.sobol_view(c, sobol_n, seed, lang)\ndisplay(sob)\n"
+         "display(Markdown(sob.attrs['note']))"),
     code("emit_key_figures({'case': c.name, 'sobol_n': sobol_n})"),
 ])
 

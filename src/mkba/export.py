@@ -15,6 +15,11 @@ Sheets (labels in Dutch, numbers stored as numbers with euro / count / percentag
                   readings, notes, published figures and the sources cited (CBS tables with
                   their attribution, seed files).
 
+Between the summary and the values-only sheets sits the **live model** (:mod:`mkba.excel_model`):
+``Resultaat``, ``Invoer`` (the assumptions as named input cells), ``Afgeleid``, ``Jaar``, ``Maand``,
+``Profiel``, ``Omgekeerd``, ``Afleiding``: the same calculation in Excel formulas, so a controller
+can change an input and see people, costs, savings, NCW, BCR and break-even recalculate.
+
 A break-even month that is never reached is an empty cell (not 0). Infinite values (a lasting
 effect's half-life) are written as the text ``inf``. The workbook is written to a temporary
 file next to the target and moved into place (``os.replace``), so a reader never sees half a file.
@@ -32,7 +37,10 @@ from typing import Any
 from .cases import Case, load_case
 from .errors import InputError
 
-SHEETS = ("Samenvatting", "Per jaar", "Per actor", "Aannames", "Bron")
+VALUE_SHEETS = ("Samenvatting", "Per jaar", "Per actor", "Aannames", "Bron")
+#: every sheet, in workbook order: the summary, the live model (formulas, mkba.excel_model), the values-only sheets
+SHEETS = ("Samenvatting", "Resultaat", "Invoer", "Afgeleid", "Jaar", "Maand", "Profiel", "Omgekeerd", "Afleiding",
+          "Per jaar", "Per actor", "Aannames", "Bron")
 
 FMT_EUR = '"€" #,##0;[Red]"€" -#,##0'
 FMT_EUR2 = '"€" #,##0.00;[Red]"€" -#,##0.00'
@@ -306,18 +314,22 @@ def _file_mode() -> int:
     return 0o666 & ~mask
 
 
-def export_xlsx(case: Case | str, path: str | Path, *, table=None) -> Path:
+def export_xlsx(case: Case | str, path: str | Path, *, table=None, live: bool = True) -> Path:
     """Write the Excel workbook of ``case`` (a :class:`Case` or a case name/path) to ``path``.
 
     ``path`` may be a folder (the file is then ``<case name>.xlsx``). ``table`` is an already
-    computed :func:`mkba.model.run` table of the case (computed when not given). Returns the path.
+    computed :func:`mkba.model.run` table of the case (computed when not given). ``live=False``
+    leaves out the formula sheets (only :data:`VALUE_SHEETS`). Returns the path.
     """
     import pandas as pd
 
+    from . import excel_model
     from .model import run, summarise
 
     if not isinstance(case, Case):
         case = load_case(case)
+    if live:
+        excel_model.check_supported(case)
     target = _target(path, case)
     table = run(case) if table is None else table
     res = summarise(case, table)
@@ -352,6 +364,11 @@ def export_xlsx(case: Case | str, path: str | Path, *, table=None) -> Path:
             _format_sheet(xw.sheets["Bron"], widths={1: 20, 2: 40, 3: 100, 4: 40}, wrap={3})
             for ws in xw.sheets.values():
                 _print_setup(ws)
+            if live:
+                wb = xw.book
+                excel_model.add_model_sheets(wb, case, res["metrics"], print_setup=_print_setup)
+                wb._sheets.sort(key=lambda ws: SHEETS.index(ws.title))
+                wb.active = 0
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)

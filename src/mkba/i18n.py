@@ -129,8 +129,10 @@ def keys(context: str, lang: str = "nl") -> list[str]:
 
 #: functions whose first argument is a literal message key, and the context it lives in.
 #: ``text`` falls back to the ``label`` context (see :func:`mkba.views.text`).
+#: (Parameter labels and units come from the schema extractor; babel's Python extractor mixes up the
+#: arguments of a ``param_label`` call nested inside a ``text`` call, so those are not listed.)
 KEY_FUNCTIONS = {"text": "text", "heading": "text", "label": "label", "_cycle_text": "cycle",
-                 "cycle_heading": "cycle", "param_label": "param", "unit_label": "unit"}
+                 "cycle_heading": "cycle"}
 
 
 def extract_keys(fileobj, keywords, comment_tags, options) -> Iterator[tuple[int, str, tuple[str, str], list[str]]]:

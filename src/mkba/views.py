@@ -638,7 +638,8 @@ def two_way_figures(case: Case, points: int = 21, lang: str = "nl"):
     for x, y in grids:
         res = two_way(model, case.values, x, y, metrics=("npv_eur", "break_even_month"))
         names = {"npv_eur": label("npv_eur", lang), "break_even_month": label("break_even_month", lang),
-                 **{k: text(k, lang, default=k) for k in (res.x_name, res.y_name)}}
+                 **{k: text(k, lang) if has_message("text", k, (lang,)) else param_label(k, lang, with_unit=True)
+                    for k in (res.x_name, res.y_name)}}
         for metric in ("npv_eur", "break_even_month"):
             figs.append(plots.heatmap(res, metric, labels=names, lang=lang))
     return figs
@@ -704,14 +705,35 @@ def acceptability_view(case: Case, n: int = 2000, seed: int = 20191, lang: str =
 
 
 def sobol_view(case: Case, n: int = 256, seed: int = 20191, lang: str = "nl", top: int = 12):
+    """Sobol indices of the NPV as a table in words (parameter labels, indices with their confidence,
+    the range varied). SALib's warnings about unstable indices become one sentence in the report
+    language in ``table.attrs["note"]`` instead of a Python warning printed in the report."""
+    import warnings
     from functools import partial
 
+    import pandas as pd
+
     from .model import evaluate_batch
-    from .sensitivity import case_selection, sobol
+    from .sensitivity import UnstableIndicesWarning, case_selection, sobol
 
     ranges = case_selection(case).ranges
-    table = sobol(partial(evaluate_batch, case), case.values, ranges, N=n, seed=seed, parameters=list(ranges))
-    return table.head(top)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UnstableIndicesWarning)
+        raw = sobol(partial(evaluate_batch, case), case.values, ranges, N=n, seed=seed, parameters=list(ranges))
+    raw = raw.head(top)
+    rows = [{text("sobol_parameter", lang): param_label(k, lang),
+             text("sobol_s1", lang): f"{number(r.S1, lang, 2)} ± {number(r.S1_conf, lang, 2)}",
+             text("sobol_st", lang): f"{number(r.ST, lang, 2)} ± {number(r.ST_conf, lang, 2)}",
+             text("sobol_range", lang): f"{param_value(k, r.low, lang)} – {param_value(k, r.high, lang)}"}
+            for k, r in raw.iterrows()]
+    table = pd.DataFrame(rows).set_index(text("sobol_parameter", lang))
+    wide = raw.index[(raw[["S1_conf", "ST_conf"]].max(axis=1) > 0.1)].tolist()
+    unstable = any(issubclass(w.category, UnstableIndicesWarning) for w in caught)
+    table.attrs["raw"] = raw
+    table.attrs["note"] = (text("sobol_unstable", lang, n=raw.attrs.get("N", n),
+                                params=_join([param_label(k, lang) for k in wide], lang) or "–")
+                           if unstable or wide else text("sobol_stable", lang, n=raw.attrs.get("N", n)))
+    return table
 
 
 # ------------------------------------------------------------------ municipal reports
@@ -1359,6 +1381,12 @@ def cycle_channel_view(case: Case, lang: str = "nl"):
     from .scenarios import SCENARIO_ORDER, channel_table
 
     raw = channel_table(case, lang)
+    if lang == "nl":   # the case file's reason is English: show its kind and sources, as the assumptions table does
+        from .formatting import human_reference
+        from .scenarios import BASE_CHANNEL
+
+        raw = raw.assign(why=[w if ch == BASE_CHANNEL else human_reference(w, lang, short=True)[0]
+                              for ch, w in zip(raw["channel"], raw["why"])])
     shown = raw.set_index("description")[["sensitivity", *SCENARIO_ORDER, "why"]]
     table = format_table(shown, lang, formats={"sensitivity": "ratio", **{n: "ratio" for n in SCENARIO_ORDER},
                                                "why": "text"})

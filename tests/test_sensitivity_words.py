@@ -1,0 +1,46 @@
+"""The sensitivity report in words: labels instead of identifiers, no Python warnings printed."""
+from __future__ import annotations
+
+import warnings
+
+from mkba import views
+from mkba.sensitivity import UnstableIndicesWarning
+
+
+def test_sobol_view_in_words_and_warnings_become_a_sentence():
+    c = views.prepare_case("app_zaanstad")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnstableIndicesWarning)   # none may reach the report
+        table = views.sobol_view(c, n=32, lang="nl", top=5)
+    assert table.index.name == "Aanname"
+    assert "Extra uitstroomkans naar werk door de aanpak" in table.index
+    assert not any("." in i and "_" in i for i in table.index)                 # no identifiers
+    row = table.loc["Extra uitstroomkans naar werk door de aanpak"]
+    assert row["Gevarieerd van – tot"] == "10,0 procentpunt – 30,0 procentpunt"
+    assert " ± " in row["Totale index (ST)"] and "," in row["Totale index (ST)"]
+    assert table.attrs["note"].startswith("Let op: met 32 trekkingen per aanname zijn de indices nog onzeker")
+    en = views.sobol_view(c, n=32, lang="en", top=5)
+    assert en.attrs["note"].startswith("Note: with 32 draws") and "Added chance of leaving for work" in en.index[0]
+
+
+def test_channel_reasons_in_a_dutch_report_are_kind_and_source():
+    c = views.prepare_case("fip_sittard_geleen")
+    _cap, nl, raw = views.cycle_channel_view(c, "nl")
+    why = nl["Waarom (bron)"].tolist()
+    assert raw["why"].str.contains("no seed quantifies").sum() == 0       # the English remark is not shown
+    assert all(w.startswith(("aanname", "gekalibreerd", "het model", "lezing", "bron", "afgeleid", "richtlijn",
+                             "CBS", "Significant")) for w in why), why
+    _cap, en, raw_en = views.cycle_channel_view(c, "en")
+    assert raw_en["why"].str.contains("assumption").any()                  # English reports keep the remark
+
+
+def test_two_way_axes_are_labelled_in_words():
+    c = views.prepare_case("app_zaanstad")
+    figs = views.two_way_figures(c, points=3, lang="nl")
+    labels = {ax.get_xlabel() for f in figs for ax in f.axes[:1]} | {ax.get_ylabel() for f in figs for ax in f.axes[:1]}
+    assert "Extra uitstroomkans naar werk door de aanpak (procentpunt per jaar)" in labels
+    assert not any("." in lab and "_" in lab for lab in labels), labels
+    import matplotlib.pyplot as plt
+
+    for f in figs:
+        plt.close(f)
