@@ -78,6 +78,13 @@ def test_no_report_texts_left_in_code():
     assert views.TEXTS == {} and views.CYCLE_TEXTS == {} and fmt.LABELS == {}
     assert not hasattr(describe, "DESCRIPTIONS_NL") and not hasattr(describe, "GROUPS_NL")
     assert not (ROOT / "src" / "mkba" / "labels.yaml").exists()
+    # no word chosen by language in code: `"Datum" if lang == "nl" else "Date"`
+    import re
+
+    for name in ("views.py", "formatting.py", "describe.py"):
+        src = (ROOT / "src" / "mkba" / name).read_text(encoding="utf-8")
+        found = re.findall(r"""["'](?!nl["'])[^"'\n]*["']\s+if\s+lang\s*==\s*["']nl["']\s+else\s+["']""", src)
+        assert not found, f"{name}: {found}"
 
 
 def test_known_texts_come_from_the_catalogue():

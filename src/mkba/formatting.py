@@ -44,7 +44,22 @@ __all__ = [
 from .i18n import LANGS, has_message, keys, message  # noqa: E402  (report texts: babel catalogues)
 
 LOCALES = {"nl": "nl_NL", "en": "en_GB"}
-MISSING = {"nl": "n.v.t.", "en": "n/a"}
+
+
+class _Missing(Mapping):
+    """``MISSING[lang]``: the word for a missing value (``n.v.t.`` / ``n/a``), from the catalogue (label ``missing``)."""
+
+    def __getitem__(self, lang: str) -> str:
+        return message("label", "missing", check_lang(lang))
+
+    def __iter__(self):
+        return iter(LANGS)
+
+    def __len__(self) -> int:
+        return len(LANGS)
+
+
+MISSING: Mapping[str, str] = _Missing()
 
 # Money patterns per language (CLDR standard patterns, with an ASCII space and no cents).
 _EUR_PATTERN = {"nl": "¤ #,##0{d};¤ -#,##0{d}", "en": "¤#,##0{d}"}
@@ -135,8 +150,7 @@ def pp(x: Any, lang: str = "nl", decimals: int = 1, *, missing: str | None = Non
     check_lang(lang)
     if _is_missing(x):
         return _missing(lang, missing)
-    unit = " procentpunt" if lang == "nl" else " pp"
-    return number(_as_float(x) * 100.0, lang, decimals) + unit
+    return number(_as_float(x) * 100.0, lang, decimals) + " " + message("label", "pp_unit", lang)
 
 
 def number(x: Any, lang: str = "nl", decimals: int = 0, *, missing: str | None = None) -> str:
@@ -181,7 +195,7 @@ def month_label(m: Any, lang: str = "nl", *, missing: str | None = None) -> str:
         d = m.to_pydatetime() if hasattr(m, "to_pydatetime") else m
         return format_date(d, "LLLL y", locale=LOCALES[lang])
     v = _as_float(m)
-    word = "maand" if lang == "nl" else "month"
+    word = message("label", "month_word", lang)
     if v == int(v):
         return f"{word} {int(v)}"
     return f"{word} {number(v, lang, 1)}"

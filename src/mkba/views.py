@@ -108,7 +108,7 @@ def figure_alt_text(fig, lang: str = "nl") -> str:
         axes = [x for x in (ax.get_xlabel(), ax.get_ylabel()) if x]
         if bits or axes:
             parts.append(" ".join(bits) + (f" ({', '.join(axes)})" if axes else ""))
-    word = "Grafiek" if lang == "nl" else "Chart"
+    word = text("chart_word", lang)
     return f"{word}: " + "; ".join(p for p in parts if p) if parts else word
 
 
@@ -296,7 +296,7 @@ def assumptions_table(case: Case, lang: str = "nl"):
         rows.append({label("parameters", lang): param_label(r.parameter, lang),
                      label("value", lang): param_value(r.parameter, r.value, lang),
                      label("unit", lang): unit_label(r.unit, lang),
-                     ("Datum" if lang == "nl" else "Date"): "" if r.date is None else str(r.date),
+                     text("date_col", lang): "" if r.date is None else str(r.date),
                      label("reference", lang): notes.cite(r.reference, lang)})
     out = pd.DataFrame(rows).set_index(label("parameters", lang))
     out.attrs["footnotes"] = notes.files
@@ -1114,7 +1114,7 @@ def _ratio(x: float, lang: str) -> str:
 def _join(items: list[str], lang: str) -> str:
     if len(items) <= 1:
         return "".join(items)
-    return ", ".join(items[:-1]) + (" en " if lang == "nl" else " and ") + items[-1]
+    return ", ".join(items[:-1]) + f" {text('and_word', lang)} " + items[-1]
 
 
 def _largest_societal_items(res: dict, lang: str, n: int = 3) -> str:
@@ -1426,7 +1426,7 @@ def replay_view(case: Case, lang: str = "nl"):
     eur_axis(ax, lang)
     fig.tight_layout()
     caption = Markdown(_cycle_text("replay_caption", lang, year=facts["year"], idx=facts["idx"],
-                                   lq=f"{lq[0]} K{lq[1]}" if lang == "nl" else f"{lq[0]} Q{lq[1]}"))
+                                   lq=f"{lq[0]} {text('quarter_abbr', lang)}{lq[1]}"))
     return caption, table, raw, fig
 
 
