@@ -66,7 +66,8 @@ def discount_factors(n_months: int, rate, convention: Convention = "excel") -> n
     r = np.asarray(rate, dtype=float)
     if r.ndim == 0:
         return (1.0 + r) ** -exponent
-    return (1.0 + r[None, :]) ** -exponent[:, None]
+    u, inv = np.unique(exponent, return_inverse=True)      # one power per distinct exponent (same values)
+    return ((1.0 + r[None, :]) ** -u[:, None])[inv]
 
 
 def npv(monthly_flows, rate, convention: Convention = "excel") -> np.ndarray | float:

@@ -49,6 +49,7 @@ from __future__ import annotations
 import math
 import os
 import threading
+from typing import NamedTuple
 
 import numpy as np
 
@@ -302,38 +303,46 @@ def age_mature(p, T):
 
 # ------------------------------------------------------------------ one group, one scenario
 @njit(cache=True, inline="always")
-def _book(k, arm, m, v, acc, F, record, coef):
+def _book(k, arm, m, v, acc, F, record):
     """Book flow ``k`` of arm (0 treatment, 1 control) in month ``m``: into the month's ledger
     accumulators ``acc`` (municipal net, municipal programme cost, societal net, societal programme
-    cost, secondment result; treatment minus control) and, in record mode, into ``F``."""
+    cost, secondment result; treatment minus control; returned updated) and, in record mode, into ``F``."""
     if record:
         F[k, arm, m] += v
     sv = v if arm == 0 else -v
-    acc[0] += _C_MUNI[k] * sv
-    acc[1] += _C_MCOST[k] * sv
-    acc[2] += sv
-    acc[3] += _C_SCOST[k] * sv
-    acc[4] += _C_SEC[k] * sv
+    a0, a1, a2, a3, a4 = acc
+    # k is a constant where the flow is named, so these tests fold away at compile time (a zero
+    # coefficient is not skipped by the compiler itself: 0 * x is not 0 for every float x)
+    if _C_MUNI[k] != 0.0:
+        a0 += _C_MUNI[k] * sv
+    if _C_MCOST[k] != 0.0:
+        a1 += _C_MCOST[k] * sv
+    a2 += sv
+    if _C_SCOST[k] != 0.0:
+        a3 += _C_SCOST[k] * sv
+    if _C_SEC[k] != 0.0:
+        a4 += _C_SEC[k] * sv
+    return (a0, a1, a2, a3, a4)
 
 
 @njit(cache=True, inline="always")
 def _close_month(m, acc, rows):
     rows[R_MN, m] += acc[0]; rows[R_MC, m] += acc[1]; rows[R_SN, m] += acc[2]; rows[R_SC, m] += acc[3]
     rows[R_SEC, m] += acc[4]
-    for i in range(5):
-        acc[i] = 0.0
+    return (0.0, 0.0, 0.0, 0.0, 0.0)
 
 
 @njit(cache=True, inline="always")
-def _book_shared(item, arm, m, cost, p, rows, F, record, coef):
+def _book_shared(item, arm, m, cost, p, acc, F, record):
     """A programme cost (positive) of ``item``, split over the payers."""
     if cost == 0.0:
-        return
+        return acc
     base = K_SHARING + item * N_PAYERS
     for q in range(N_PAYERS):
         share = p[base + q]
         if share != 0.0:
-            _book(F_SHARED + item * N_PAYERS + q, arm, m, -share * cost, rows, F, record, coef)
+            acc = _book(F_SHARED + item * N_PAYERS + q, arm, m, -share * cost, acc, F, record)
+    return acc
 
 
 @njit(cache=True, error_model="numpy")
@@ -343,7 +352,7 @@ def _group(p, T, path, pcol, rows, F, PPL, record, C, coef):
 
     ``C`` is scratch (8, T + 1) for the treatment cohorts: B, P, W, O, J per entry month.
     """
-    has_path = path.shape[0] > 0
+    has_path = path.shape[1] > 0
     mult = p[K_CYCLE]
     base_work = p[K_BASE_WORK]; p_other = p[K_BASE_OTHER]; p_ret = p[K_RETURN]
     pt = p[K_PT_SHARE]; psav = p[K_PARTIAL_SAVING]; p_pw = p[K_PARTIAL_TO_WORK]; p_pr = p[K_PARTIAL_RETURN]
@@ -382,7 +391,7 @@ def _group(p, T, path, pcol, rows, F, PPL, record, C, coef):
     job_prod = p[K_JOB_PRODUCTION] / MONTHS_PER_YEAR
     A = age_mature(p, T)
     h_other = _hazard(p_other)
-    fl = np.zeros(5)                               # this month's ledger accumulators
+    acc = (0.0, 0.0, 0.0, 0.0, 0.0)                # this month's ledger accumulators
     last_cyc = np.nan; hr = 0.0; hpw = 0.0; hpr = 0.0; hw_c = 0.0; e_cyc = 1.0
     last_p_work = np.nan; last_hw = 0.0
 
@@ -395,9 +404,14 @@ def _group(p, T, path, pcol, rows, F, PPL, record, C, coef):
     ev_t = 0.0; ev_c = 0.0; ret_t = 0.0; ret_c = 0.0; cin = 0.0
     refill_next = 0.0
     w_mature = effect_weight(float(A), lock, ramp, d_start, half, window)
+    # the effect weight by age, once per scenario (row 6 of the scratch)
+    for a in range(A + 1):
+        C[6, a] = effect_weight(float(a), lock, ramp, d_start, half, window)
+    hs_cyc = 0.0; hd = 0.0; hx = 0.0; hj = 0.0
+    e_first = -1; e_last = -1                       # first and last month with entrants so far
     for m in range(T):
         t = float(m)
-        cyc = mult * path[m, pcol] if has_path else mult
+        cyc = mult * path[pcol, m] if has_path else mult
         # --- entrants (both arms) and refills of places left early last month
         new = refill_next
         if m == 0:
@@ -407,6 +421,10 @@ def _group(p, T, path, pcol, rows, F, PPL, record, C, coef):
         refill_next = 0.0
         C[5, m] += new
         C[0, m] += new
+        if new != 0.0:
+            if e_first < 0:
+                e_first = m
+            e_last = m
         cB += new
         cin += new
         # --- the cohort that reaches the mature age joins the pool
@@ -421,26 +439,33 @@ def _group(p, T, path, pcol, rows, F, PPL, record, C, coef):
             hpr = _hazard(p_pr * _down(ret_sens, cyc)) if pt > 0.0 else 0.0
             hw_c = _hazard(base_work * cyc)
             e_cyc = _up(e_sens, cyc)
+            if s_share > 0.0:
+                hs_cyc = 1.0 - (1.0 - min(s_share * _up(s_sens, cyc), MAX_ANNUAL_PROBABILITY)) ** (1.0 / s_months)
+            if has_jobs:
+                hd = _hazard(j_drop * _down(j_drop_sens, cyc))
+                hx = _hazard(j_dism * _down(j_drop_sens, cyc))
+                hj = _hazard(j_work_rate * _up(j_work_sens, cyc))
             last_cyc = cyc
         base_cyc = base_work * cyc
         # --- treatment: cohorts by age, then the mature pool
         sB0 = 0.0; sB1 = 0.0; sP0 = 0.0; sP1 = 0.0; sW0 = 0.0; sW1 = 0.0; sJ0 = 0.0; sJ1 = 0.0
         take = 0.0; placed = 0.0; early = 0.0
-        e_lo = m - A + 1
-        if e_lo < 0:
-            e_lo = 0
-        for k in range(e_lo, m + 2):
+        # cohorts younger than A that have entrants (k_lo..k_hi), then the mature pool (k = m + 1)
+        k_lo = max(m - A + 1, e_first, 0)
+        k_hi = min(m, e_last)
+        if k_hi < k_lo:
+            k_lo = 0; k_hi = -1
+        for kk in range(k_lo, k_hi + 2):
+            k = kk if kk <= k_hi else m + 1
             if k <= m:
                 e = k
                 a = float(m - e)
                 B = C[0, e]; Pp = C[1, e]; W = C[2, e]; O = C[3, e]; J = C[4, e]
                 if C[5, e] == 0.0:
                     continue
-                w = effect_weight(a, lock, ramp, d_start, half, window)
+                w = C[6, m - e]
                 lf = lock_f if a < lock else 1.0
-                hs = 0.0
-                if s_share > 0.0 and a < s_months:
-                    hs = 1.0 - (1.0 - min(s_share * _up(s_sens, cyc), MAX_ANNUAL_PROBABILITY)) ** (1.0 / s_months)
+                hs = hs_cyc if a < s_months else 0.0
                 taking = a < part_m
                 if has_jobs:
                     if a == j_start:
@@ -480,9 +505,6 @@ def _group(p, T, path, pcol, rows, F, PPL, record, C, coef):
             rw = W * hr
             jd = 0.0; jw = 0.0
             if J > 0.0:
-                hd = _hazard(j_drop * _down(j_drop_sens, cyc))
-                hx = _hazard(j_dism * _down(j_drop_sens, cyc))
-                hj = _hazard(j_work_rate * _up(j_work_sens, cyc))
                 fd, fx, fj = _split3(hd, hx, hj)
                 jd = J * (fd + fx); jw = J * fj
             B = B - ew - eo + rw + pr + jd
@@ -557,19 +579,19 @@ def _group(p, T, path, pcol, rows, F, PPL, record, C, coef):
             else:
                 beq = beq_c; Ba = Ba_c; Pa = Pa_c; Wa = Wa_c; Ja = 0.0
             benefit = b_month * beq
-            _book(F_MUNI_BENEFIT, arm, m, -benefit, fl, F, record, coef)
-            _book(F_PART_BENEFIT, arm, m, benefit, fl, F, record, coef)
-            _book(F_MUNI_BUIG, arm, m, (1.0 - retention) * benefit, fl, F, record, coef)
-            _book(F_RIJK_BUIG, arm, m, -(1.0 - retention) * benefit, fl, F, record, coef)
+            acc = _book(F_MUNI_BENEFIT, arm, m, -benefit, acc, F, record)
+            acc = _book(F_PART_BENEFIT, arm, m, benefit, acc, F, record)
+            acc = _book(F_MUNI_BUIG, arm, m, (1.0 - retention) * benefit, acc, F, record)
+            acc = _book(F_RIJK_BUIG, arm, m, -(1.0 - retention) * benefit, acc, F, record)
             # part-time earnings are offset against the benefit (S0:381-382): net earnings = benefit saved
             gross = wage_month * Wa + b_month * psav * Pa / (ns if ns > 0.0 else 1.0)
-            _book(F_EMPL_WAGES, arm, m, -gross, fl, F, record, coef)
-            _book(F_PART_WAGES, arm, m, ns * gross, fl, F, record, coef)
-            _book(F_RIJK_WAGES, arm, m, (1.0 - ns) * gross, fl, F, record, coef)
+            acc = _book(F_EMPL_WAGES, arm, m, -gross, acc, F, record)
+            acc = _book(F_PART_WAGES, arm, m, ns * gross, acc, F, record)
+            acc = _book(F_RIJK_WAGES, arm, m, (1.0 - ns) * gross, acc, F, record)
             production = prod_ratio * gross
-            _book(F_CARE, arm, m, care * (Wa + Ja), fl, F, record, coef)
-            _book(F_WELLBEING, arm, m, wellbeing * (Wa + Ja), fl, F, record, coef)
-            _book(F_EXECUTION, arm, m, -execution * (Ba + Pa), fl, F, record, coef)
+            acc = _book(F_CARE, arm, m, care * (Wa + Ja), acc, F, record)
+            acc = _book(F_WELLBEING, arm, m, wellbeing * (Wa + Ja), acc, F, record)
+            acc = _book(F_EXECUTION, arm, m, -execution * (Ba + Pa), acc, F, record)
             if arm == 0:
                 # the approach's own costs (treatment only)
                 active = t < prog_m
@@ -577,36 +599,36 @@ def _group(p, T, path, pcol, rows, F, PPL, record, C, coef):
                     fte = staff_fte
                     if cpf > 0.0:
                         fte += take / cpf
-                    _book_shared(S_STAFF, 0, m, fte * cost_fte, p, fl, F, record, coef)
-                    _book_shared(S_OTHER, 0, m, other_cost, p, fl, F, record, coef)
+                    acc = _book_shared(S_STAFF, 0, m, fte * cost_fte, p, acc, F, record)
+                    acc = _book_shared(S_OTHER, 0, m, other_cost, p, acc, F, record)
                 if m == 0:
-                    _book_shared(S_OTHER, 0, m, setup, p, fl, F, record, coef)
-                _book_shared(S_PARTICIPANTS, 0, m, cost_part * new + cost_pm * take, p, fl, F, record, coef)
-                _book_shared(S_PLACEMENTS, 0, m, cost_place * placed, p, fl, F, record, coef)
+                    acc = _book_shared(S_OTHER, 0, m, setup, p, acc, F, record)
+                acc = _book_shared(S_PARTICIPANTS, 0, m, cost_part * new + cost_pm * take, p, acc, F, record)
+                acc = _book_shared(S_PLACEMENTS, 0, m, cost_place * placed, p, acc, F, record)
                 if sec_share > 0.0:
                     hours = seconded * sec_hours
                     fees = tariff * hours
-                    _book(F_EMPL_SEC_FEES, 0, m, -fees, fl, F, record, coef)
-                    _book(F_MUNI_SEC_FEES, 0, m, fees, fl, F, record, coef)
+                    acc = _book(F_EMPL_SEC_FEES, 0, m, -fees, acc, F, record)
+                    acc = _book(F_MUNI_SEC_FEES, 0, m, fees, acc, F, record)
                     production += prod_ratio * fees
                     top_up = top_up_rate * seconded
-                    _book(F_MUNI_TOPUP, 0, m, -top_up, fl, F, record, coef)
-                    _book(F_PART_TOPUP, 0, m, top_up, fl, F, record, coef)
+                    acc = _book(F_MUNI_TOPUP, 0, m, -top_up, acc, F, record)
+                    acc = _book(F_PART_TOPUP, 0, m, top_up, acc, F, record)
                     overhead = (ovh_month if active else 0.0) + ovh_hour * hours
-                    _book_shared(S_SEC_OVERHEAD, 0, m, overhead, p, fl, F, record, coef)
+                    acc = _book_shared(S_SEC_OVERHEAD, 0, m, overhead, p, acc, F, record)
                     # the secondment result after the benefit of the seconded
                     rows[R_SEC, m] -= seconded * b_month
                 if has_jobs and Ja > 0.0:
                     g = job_wage_month * Ja
-                    _book(F_EMPL_JOB_WAGES, 0, m, -j_empl * g, fl, F, record, coef)
-                    _book_shared(S_JOB_WAGES, 0, m, (1.0 - j_empl) * g, p, fl, F, record, coef)
-                    _book(F_PART_JOB_WAGES, 0, m, ns * g, fl, F, record, coef)
-                    _book(F_RIJK_JOB_WAGES, 0, m, (1.0 - ns) * g, fl, F, record, coef)
-                    _book(F_JOB_PRODUCTION, 0, m, job_prod * Ja, fl, F, record, coef)
-                    _book(F_EMPL_JOB_FEES, 0, m, -j_fee * Ja, fl, F, record, coef)
-                    _book(F_MUNI_JOB_FEES, 0, m, j_fee * Ja, fl, F, record, coef)
-            _book(F_PRODUCTION, arm, m, production, fl, F, record, coef)
-        _close_month(m, fl, rows)
+                    acc = _book(F_EMPL_JOB_WAGES, 0, m, -j_empl * g, acc, F, record)
+                    acc = _book_shared(S_JOB_WAGES, 0, m, (1.0 - j_empl) * g, p, acc, F, record)
+                    acc = _book(F_PART_JOB_WAGES, 0, m, ns * g, acc, F, record)
+                    acc = _book(F_RIJK_JOB_WAGES, 0, m, (1.0 - ns) * g, acc, F, record)
+                    acc = _book(F_JOB_PRODUCTION, 0, m, job_prod * Ja, acc, F, record)
+                    acc = _book(F_EMPL_JOB_FEES, 0, m, -j_fee * Ja, acc, F, record)
+                    acc = _book(F_MUNI_JOB_FEES, 0, m, j_fee * Ja, acc, F, record)
+            acc = _book(F_PRODUCTION, arm, m, production, acc, F, record)
+        acc = _close_month(m, acc, rows)
 
 
 # ------------------------------------------------------------------ metrics of one scenario
@@ -680,21 +702,31 @@ def _metrics(rows, T, df, municipality, prog_months, eval_month, out, j):
 
 # ------------------------------------------------------------------ scenarios and batches
 @njit(cache=True, error_model="numpy")
-def _scenario(Pm, ix, j, T, path, df, municipality, out, record, F, PPL, LR, rows, C, p, coef):
-    """Scenario ``j``: every group, then its metrics (and in record mode its ledger rows ``LR``)."""
-    G = Pm.shape[0]
+def _scenario(base, var, vk, j, T, path, df, municipality, out, record, F, PPL, LR, rows, C, p, coef):
+    """Scenario ``j``: every group, then its metrics (and in record mode its ledger rows ``LR``).
+
+    Parameters of group ``g``: ``base[g]`` (kernel order), with the columns that vary over the batch,
+    ``vk``, taken from ``var[g, j]``.
+    """
+    G = base.shape[0]
     for r in range(N_ROWS):
         for m in range(T):
             rows[r, m] = 0.0
-    pcol = j if path.shape[1] > 1 else 0
+    pcol = j if path.shape[0] > 1 else 0
     for g in range(G):
         for k in range(N_KPARAMS):
-            p[k] = Pm[g, j, ix[k]]
+            p[k] = base[g, k]
+        for v in range(vk.shape[0]):
+            p[vk[v]] = var[g, j, v]
         _group(p, T, path, pcol, rows, F, PPL, record, C, coef)
-    dcol = j if df.shape[1] > 1 else 0
-    for k in range(N_KPARAMS):
-        p[k] = Pm[0, j, ix[k]]
-    _metrics(rows, T, df[:, dcol], municipality, p[K_PROG_MONTHS], p[K_EVAL_MONTH], out, j)
+    dcol = j if df.shape[0] > 1 else 0
+    prog_months = base[0, K_PROG_MONTHS]; eval_month = base[0, K_EVAL_MONTH]
+    for v in range(vk.shape[0]):
+        if vk[v] == K_PROG_MONTHS:
+            prog_months = var[0, j, v]
+        elif vk[v] == K_EVAL_MONTH:
+            eval_month = var[0, j, v]
+    _metrics(rows, T, df[dcol], municipality, prog_months, eval_month, out, j)
     if record:
         for r in range(N_ROWS):
             for m in range(T):
@@ -702,59 +734,74 @@ def _scenario(Pm, ix, j, T, path, df, municipality, out, record, F, PPL, LR, row
 
 
 @njit(cache=True, error_model="numpy")
-def run_one(Pm, ix, coef, T, path, df, municipality, out, F, PPL, LR):
+def run_one(base, var, vk, coef, T, path, df, municipality, out, F, PPL, LR):
     """Record mode for scenario 0: flows, people and ledger rows into the given arrays."""
     rows = np.empty((N_ROWS, T))
     C = np.empty((8, T + 1))
     p = np.empty(N_KPARAMS)
-    _scenario(Pm, ix, 0, T, path, df, municipality, out, True, F, PPL, LR, rows, C, p, coef)
+    _scenario(base, var, vk, 0, T, path, df, municipality, out, True, F, PPL, LR, rows, C, p, coef)
 
 
 @njit(cache=True, error_model="numpy")
-def _block(lo, hi, Pm, ix, coef, T, path, df, municipality, out):
+def _block(lo, hi, base, var, vk, coef, T, path, df, municipality, out):
     rows = np.empty((N_ROWS, T))
     C = np.empty((8, T + 1))
     p = np.empty(N_KPARAMS)
     F = np.empty((0, 2, 0)); PPL = np.empty((0, 2, 0)); LR = np.empty((0, 0))
     for j in range(lo, hi):
-        _scenario(Pm, ix, j, T, path, df, municipality, out, False, F, PPL, LR, rows, C, p, coef)
+        _scenario(base, var, vk, j, T, path, df, municipality, out, False, F, PPL, LR, rows, C, p, coef)
 
 
 @njit(parallel=True, cache=True)
-def _batch(Pm, ix, coef, T, path, df, municipality, out):
+def _batch(base, var, vk, coef, T, path, df, municipality, out):
     """Metrics mode: blocks of _BLOCK scenarios spread over the cores."""
-    n = Pm.shape[1]
+    n = out.shape[1]
     n_blocks = (n + _BLOCK - 1) // _BLOCK
     for b in prange(n_blocks):
         lo = b * _BLOCK
-        _block(lo, min(lo + _BLOCK, n), Pm, ix, coef, T, path, df, municipality, out)
+        _block(lo, min(lo + _BLOCK, n), base, var, vk, coef, T, path, df, municipality, out)
 
 
 @njit(cache=True)
-def _serial(Pm, ix, coef, T, path, df, municipality, out):
+def _serial(base, var, vk, coef, T, path, df, municipality, out):
     """Metrics mode on the calling thread (small batches: no thread start-up)."""
-    _block(0, Pm.shape[1], Pm, ix, coef, T, path, df, municipality, out)
+    _block(0, out.shape[1], base, var, vk, coef, T, path, df, municipality, out)
 
 
 # ------------------------------------------------------------------ Python side
 PARAM_NAMES: tuple[str, ...] = tuple(SCHEMA)
-_IX = np.array([PARAM_NAMES.index(k) for k in _KERNEL_PARAMS], dtype=np.int64)
-_NO_PATH = np.empty((0, 1))
+_NO_PATH = np.empty((1, 0))   # cycle paths and discount factors: (1 or n, T), a scenario's months contiguous
 SERIAL_MAX = 2 * _BLOCK    # batches up to this size run on the calling thread
 
 
-def param_tensor(groups: list[dict[str, np.ndarray]], n: int) -> np.ndarray:
-    """Parameters as one C-contiguous array ``(groups, n, len(PARAM_NAMES))`` (a scenario's parameters are
-    contiguous), columns in schema order."""
-    Pm = np.full((len(groups), len(PARAM_NAMES), n), np.nan)
-    for g, P in enumerate(groups):
-        for i, name in enumerate(PARAM_NAMES):
-            if name in P:
-                Pm[g, i] = P[name]
-    return np.ascontiguousarray(Pm.transpose(0, 2, 1))
+class Params(NamedTuple):
+    """A batch's parameters for the kernel: ``base`` (groups, N_KPARAMS) in kernel order; the columns
+    that vary over the batch, kernel indices ``vk``, in ``var`` (groups, n, len(vk)), so a scenario's
+    values are contiguous and a parameter that does not vary is stored once."""
+    base: np.ndarray
+    var: np.ndarray
+    vk: np.ndarray
+    n: int
+
+
+def param_tensor(groups: list[dict[str, np.ndarray]], n: int) -> Params:
+    """The kernel's parameters from one dict per group (name -> array of shape (1,) or (n,))."""
+    G = len(groups)
+    cols = [[np.asarray(P[name], dtype=float).reshape(-1) for P in groups] for name in _KERNEL_PARAMS]
+    vk = [k for k, arrs in enumerate(cols) if any(a.shape[0] != 1 for a in arrs)]
+    base = np.empty((G, N_KPARAMS))
+    for k, arrs in enumerate(cols):
+        for g, a in enumerate(arrs):
+            base[g, k] = a[0]
+    var = np.empty((G, n, len(vk)))
+    for v, k in enumerate(vk):
+        for g, a in enumerate(cols[k]):
+            var[g, :, v] = a
+    return Params(base, var, np.array(vk, dtype=np.int64), n)
 
 
 def path_2d(cycle_path, months: int, n: int) -> np.ndarray:
+    """A cycle path (T,) or (T, n) as the kernel reads it: (1 or n, T)."""
     if cycle_path is None:
         return _NO_PATH
     path = np.asarray(cycle_path, dtype=float)
@@ -762,16 +809,17 @@ def path_2d(cycle_path, months: int, n: int) -> np.ndarray:
         path = path[:, None]
     if path.shape[0] != months or path.shape[1] not in (1, n):
         raise ValueError(f"cycle path of shape {np.shape(cycle_path)} does not fit {months} months x {n} scenarios")
-    return np.ascontiguousarray(path)
+    return np.ascontiguousarray(path.T)
 
 
-def launch(Pm: np.ndarray, T: int, path: np.ndarray, df: np.ndarray, municipality: bool,
+def launch(Pm: Params, T: int, path: np.ndarray, df: np.ndarray, municipality: bool,
            threads: int | None = None) -> np.ndarray:
-    """Metrics mode for every scenario of ``Pm``: array (N_METRICS, n)."""
-    n = Pm.shape[1]
+    """Metrics mode for every scenario of ``Pm``: array (N_METRICS, n). ``path`` from :func:`path_2d`,
+    discount factors ``df`` of shape (1 or n, T)."""
+    n = Pm.n
     out = np.empty((N_METRICS, n))
     if n <= SERIAL_MAX or threads == 1:
-        _serial(Pm, _IX, COEF, np.int64(T), path, df, bool(municipality), out)
+        _serial(Pm.base, Pm.var, Pm.vk, COEF, np.int64(T), path, df, bool(municipality), out)
         return out
     with _LOCK:
         before = numba.get_num_threads()
@@ -779,7 +827,7 @@ def launch(Pm: np.ndarray, T: int, path: np.ndarray, df: np.ndarray, municipalit
             numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
         chunksize = numba.set_parallel_chunksize(1)
         try:
-            _batch(Pm, _IX, COEF, np.int64(T), path, df, bool(municipality), out)
+            _batch(Pm.base, Pm.var, Pm.vk, COEF, np.int64(T), path, df, bool(municipality), out)
         finally:
             numba.set_parallel_chunksize(chunksize)
             if threads is not None:
@@ -787,10 +835,25 @@ def launch(Pm: np.ndarray, T: int, path: np.ndarray, df: np.ndarray, municipalit
     return out
 
 
-def record(Pm: np.ndarray, T: int, path: np.ndarray, df: np.ndarray, municipality: bool):
-    """Record mode for one scenario: (metrics (N_METRICS,), flows (N_FLOWS, 2, T), people (N_PEOPLE, 2, T),
+def record(Pm: Params, T: int, path: np.ndarray, df: np.ndarray, municipality: bool):
+    """Record mode for scenario 0: (metrics (N_METRICS,), flows (N_FLOWS, 2, T), people (N_PEOPLE, 2, T),
     ledger rows (N_ROWS, T))."""
     out = np.empty((N_METRICS, 1))
     F = np.zeros((N_FLOWS, 2, T)); PPL = np.zeros((N_PEOPLE, 2, T)); LR = np.zeros((N_ROWS, T))
-    run_one(Pm[:, :1, :], _IX, COEF, np.int64(T), path, df, bool(municipality), out, F, PPL, LR)
+    run_one(Pm.base, np.ascontiguousarray(Pm.var[:, :1, :]), Pm.vk, COEF, np.int64(T), path, df, bool(municipality),
+            out, F, PPL, LR)
     return out[:, 0], F, PPL, LR
+
+
+def preload() -> None:
+    """Load the compiled kernel (numba's on-disk cache, compiling only if there is none) into this
+    process without starting worker threads: report kernels' fork server and dask workers call it so
+    their first sweep or run does not pay for loading. Safe to call more than once."""
+    T = 12
+    base = np.zeros((1, N_KPARAMS)); var = np.empty((1, 1, 0)); vk = np.empty(0, dtype=np.int64)
+    df = np.ones((1, T)); out = np.empty((N_METRICS, 1))
+    _serial(base, var, vk, COEF, np.int64(T), _NO_PATH, df, True, out)
+    for sig in _serial.signatures:
+        if sig not in _batch.signatures:
+            _batch.compile(sig)        # the parallel entry point, same argument types; not run here
+    record(Params(base, var, vk, 1), T, _NO_PATH, df, True)

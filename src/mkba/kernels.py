@@ -314,6 +314,12 @@ def _warm_caches() -> None:  # pragma: no cover - zygote
             translations(lang)
     except Exception:
         pass
+    try:  # the compiled model kernel: loaded once here (no threads started), inherited by every kernel
+        from mkba.fastkernel import preload
+
+        preload()
+    except Exception:
+        pass
     try:  # data every report reads: parsed once here, inherited by every forked kernel
         from mkba.cycle import load_cycle_index, scenarios
         from mkba.municipalities import load_municipalities

@@ -33,7 +33,7 @@ from .parameters import check_value
 from .schema import SCHEMA
 
 GROUPS = ("treatment", "control")
-DEFAULT_CHUNK = 65536          # scenarios per kernel call (parameter tensor ~1,4 kB per scenario and group)
+DEFAULT_CHUNK = 65536          # scenarios per kernel call (parameters: 8 bytes per varied parameter, scenario and group)
 # There is one engine; "numpy" is still accepted (it names the same compiled kernel) so callers written for
 # the former two engines keep working.
 ENGINES = ("auto", "numba", "numpy")
@@ -43,8 +43,12 @@ GROUP_SCALED = ("cohort.initial_participants", "cohort.inflow_per_month", "progr
 
 
 # ------------------------------------------------------------------ parameters as arrays
-def parameter_arrays(case: Case, overrides: Mapping[str, Any] | None = None) -> tuple[dict[str, np.ndarray], int]:
-    """Case values as arrays of shape (n,), with ``overrides`` (name -> scalar or array) applied."""
+def parameter_arrays(case: Case, overrides: Mapping[str, Any] | None = None, *,
+                     compact: bool = False) -> tuple[dict[str, np.ndarray], int]:
+    """Case values as arrays of shape (n,), with ``overrides`` (name -> scalar or array) applied.
+
+    ``compact``: a value that does not vary keeps shape (1,) (it broadcasts; the kernel stores it once).
+    """
     overrides = dict(overrides or {})
     n = 1
     for name, val in overrides.items():
@@ -63,9 +67,14 @@ def parameter_arrays(case: Case, overrides: Mapping[str, Any] | None = None) -> 
         raise InputError("the horizon cannot vary within one batch", field="horizon.months",
                          fix="run one batch per horizon")
     P = {}
-    for name, base in case.values.items():
-        arr = np.asarray(overrides.get(name, base), dtype=float)
-        P[name] = np.broadcast_to(arr, (n,)).astype(float, copy=True) if arr.ndim == 0 or arr.size == 1 else arr.astype(float)
+    if compact:
+        for name, base in case.values.items():
+            P[name] = np.array(overrides.get(name, base), dtype=float).reshape(-1)
+    else:
+        for name, base in case.values.items():
+            arr = np.asarray(overrides.get(name, base), dtype=float)
+            P[name] = (np.broadcast_to(arr, (n,)).astype(float, copy=True) if arr.ndim == 0 or arr.size == 1
+                       else arr.astype(float))
     for name in overrides:
         arr = P[name]
         lo, hi = float(np.min(arr)), float(np.max(arr))
@@ -103,12 +112,19 @@ def group_arrays(case: Case, P: dict[str, np.ndarray], n: int, only: str | None 
             continue
         Pg = dict(P)
         for k, v in own.items():
-            Pg[k] = np.full(n, v)
+            Pg[k] = np.full(1, v)
         for k in GROUP_SCALED:
             if k not in own:
                 Pg[k] = P[k] * share
         out.append(Pg)
     return out
+
+
+# what cohort.derive_stated_outcomes reads and writes
+_STATED_INPUTS = ("outcome.work_count", "outcome.work_of", "outcome.work_share", "outcome.work_within_months",
+                  "outcome.baseline_share", "outcome.baseline_within_months", "baseline.other_exit_rate",
+                  "baseline.work_exit_rate", "effect.other_exit_added", "effect.work_exit_added",
+                  "effect.work_exit_ratio")
 
 
 def prepare(case: Case, P: dict[str, np.ndarray], n: int, months: int, *, group: str | None = None):
@@ -117,6 +133,9 @@ def prepare(case: Case, P: dict[str, np.ndarray], n: int, months: int, *, group:
     ready = []
     for Pg in sets:
         Pg = dict(Pg)
+        if any(Pg[k].shape[0] != 1 for k in _STATED_INPUTS):
+            for k in _STATED_INPUTS:   # the conversion works on arrays of one shape
+                Pg[k] = np.broadcast_to(Pg[k], (n,)).copy()
         cohort.derive_stated_outcomes(Pg, file=case.source_file)
         ready.append(Pg)
     return fk.param_tensor(ready, n)
@@ -127,8 +146,8 @@ def _discount(P, months: int, convention: str) -> np.ndarray:
 
     rate = P["discount.rate"]
     if bool(np.all(rate == rate[0])):
-        return np.ascontiguousarray(discount_factors(months, float(rate[0]), convention)[:, None])
-    return np.ascontiguousarray(discount_factors(months, rate, convention))
+        return np.ascontiguousarray(discount_factors(months, float(rate[0]), convention)[None, :])
+    return np.ascontiguousarray(discount_factors(months, rate, convention).T)   # (n, T): a scenario's contiguous
 
 
 def _check_path(cycle_path, months: int):
@@ -167,6 +186,8 @@ def evaluate_batch(case: Case, overrides: Mapping[str, Any] | None = None, *, cy
     if len(sizes) > 1 or any(a.ndim > 1 for a in arrays.values()) or any(k not in SCHEMA for k in arrays):
         parameter_arrays(case, overrides)   # raises the model's own error, before building anything
     n = sizes.pop() if sizes else 1
+    # a value broadcast over the batch (a stride-0 view, as sweeps pass their fixed parameters) is one value
+    arrays = {k: (a[:1] if a.ndim == 1 and a.size > 1 and a.strides[0] == 0 else a) for k, a in arrays.items()}
     # names, horizon and ranges checked on (min, max) of each array
     parameter_arrays(case, {k: (a if a.size == 1 else np.array([np.min(a), np.max(a)])) for k, a in arrays.items()})
     months = _months(case, overrides)
@@ -177,9 +198,7 @@ def evaluate_batch(case: Case, overrides: Mapping[str, Any] | None = None, *, cy
     for lo in range(0, n, chunk):
         sl = slice(lo, min(lo + chunk, n))
         m = sl.stop - sl.start
-        P, _ = parameter_arrays(case, {k: (a if a.size == 1 else a[sl]) for k, a in arrays.items()})
-        if P["baseline.work_exit_rate"].shape[0] != m:
-            P = {k: np.broadcast_to(v, (m,)).copy() for k, v in P.items()}
+        P, _ = parameter_arrays(case, {k: (a if a.size == 1 else a[sl]) for k, a in arrays.items()}, compact=True)
         sub_path = path if path is None or path.ndim == 1 or path.shape[1] == 1 else path[:, sl]
         Pm = prepare(case, P, m, months, group=group)
         res = fk.launch(Pm, months, fk.path_2d(sub_path, months, m), _discount(P, months, case.discount_convention),

@@ -355,7 +355,18 @@ def _open_client(address: str | None, client: Any, n_workers: int, threads_per_w
         return Client(address), None, True
     cluster = LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker, processes=processes,
                            dashboard_address=":0")
-    return Client(cluster), cluster, True
+    client = Client(cluster)
+    _preload_workers(client)
+    return client, cluster, True
+
+
+def _preload_workers(client) -> None:
+    """Load mkba's compiled kernel in every worker before the first chunk (mkba.fastkernel.preload)."""
+    try:
+        from mkba.fastkernel import preload
+        client.run(preload)
+    except Exception:   # a worker that cannot preload loads the kernel at its first chunk
+        pass
 
 
 def run_on_dask(model_factory: Callable[[], BatchModel] | Mapping[Any, Callable[[], BatchModel]], samples: Any,
