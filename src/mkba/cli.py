@@ -662,7 +662,8 @@ def export_cmd(case: str = typer.Argument(..., help="case name or path to a case
                out: Optional[Path] = typer.Option(None, "--out", "-o", help="file or folder (default ./<case>.xlsx)"),
                set_: List[str] = typer.Option([], "--set", help="override: key=value (repeatable)"),
                variant: Optional[str] = typer.Option(None, "--variant", help="a named variant of the case")) -> None:
-    """Write the summary, per-year and per-actor tables, assumptions and sources to Excel (for controllers)."""
+    """Write the live Excel model (formulas: inputs, per month, results) and the summary, per-year and per-actor
+    tables, assumptions and sources to Excel (for controllers)."""
     try:
         from .cases import load_case, parse_set_values
         from .export import export_xlsx

@@ -358,9 +358,10 @@ def _profile_cols() -> list[Col]:
 
 
 def _mirror_cols(T: int) -> list[Col]:
+    header = {c.code: c.header for c in _profile_cols()}
     cols = [Col("a", "Maanden na instroom", FMT_INT, lambda r: T - 1 - r.i)]
     for code in PROFILE_SUMS:
-        cols.append(Col(code, code, FMT_RATE, lambda r, code=code: r.other("Profiel").ref(code, T - 1 - r.i)))
+        cols.append(Col(code, header[code], FMT_RATE, lambda r, code=code: r.other("Profiel").ref(code, T - 1 - r.i)))
     return cols
 
 

@@ -139,6 +139,9 @@ def summary_frame(case: Case, metrics: dict[str, float]):
     rows: list[tuple[str, Any, str, str, str | None]] = [
         ("Casus", getattr(case, "title_nl", None) or case.title, "", "title", None),
         ("Naam", case.name, "", "name", None),
+        ("Rekenmodel", "bladen Resultaat en Invoer: het model in formules; wijzig een gele cel op Invoer en alles "
+                       "rekent mee (deze samenvatting en de bladen Per jaar en Per actor zijn waarden bij export)",
+         "", "live_model", None),
         ("Variant", case.variant or "", "", "variant", None),
         ("Perspectief", persp, "", "perspective", None),
         ("Startdatum", case.start_date, "", "start_date", FMT_DATE),

@@ -190,6 +190,10 @@ def evaluate_batch(case: Case, overrides: Mapping[str, Any] | None = None, *, cy
     arrays = {k: (a[:1] if a.ndim == 1 and a.size > 1 and a.strides[0] == 0 else a) for k, a in arrays.items()}
     # names, horizon and ranges checked on (min, max) of each array
     parameter_arrays(case, {k: (a if a.size == 1 else np.array([np.min(a), np.max(a)])) for k, a in arrays.items()})
+    # an override equal to the case's own value changes nothing (sweeps pass every fixed parameter)
+    own = case.values
+    arrays = {k: a for k, a in arrays.items()
+              if not (a.size == 1 and k in own and float(a.reshape(-1)[0]) == float(own[k]))}
     months = _months(case, overrides)
     path = _check_path(cycle_path, months)
     municipality = case.perspective == "municipality"
