@@ -507,15 +507,24 @@ def build_render_jobs(cases: list[str], *, all_cases: bool, notebook: str | None
                              fix="add --approach <case>, e.g. --approach fip_sittard_geleen")
         base = load_case(approach)
         nb = resolve_notebook(notebook or "municipality", nb_dir)
-        for row in select_municipalities(municipalities).itertuples():
+        from .render import notebook_defaults
+
+        # what every report of the batch shares, computed once before the kernels fork (the report's
+        # own parameters decide which draws it needs; a report that differs computes its own)
+        eff = {**notebook_defaults(nb), **params}
+        rows = list(select_municipalities(municipalities).itertuples())
+        warm = [("mkba.views:warm_municipal",
+                 {"approach": base.name, "share_reached": share, "lang": params.get("lang", lang),
+                  "gm_codes": [row.gm_code for row in rows],
+                  **{k: eff[k] for k in ("n_draws", "seed", "scenario") if k in eff}})]
+        for row in rows:
             suffix = "" if Path(nb).stem == "municipality" else f"_{Path(nb).stem}"   # never overwrite another report
             jobs.append(RenderJob(name=f"{row.gm_code}_{base.name}{suffix}", notebook=nb,
                                   parameters={"gm_code": row.gm_code, "approach": base.name, "share_reached": share,
                                               **params},
                                   title=f"{row.name}: {base.title}",
                                   extra={"assumptions_hash": base.assumptions_hash(), "gm_code": row.gm_code},
-                                  warm=[("mkba.views:warm_municipal",
-                                         {"approach": base.name, "share_reached": share})]))
+                                  warm=warm))
         return jobs
     names = [n for n, _ in list_cases()] if all_cases else list(cases)
     if not names:
