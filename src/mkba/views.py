@@ -1047,28 +1047,24 @@ def _get(m: Mapping[str, Any], *keys: str, default: float = float("nan")) -> flo
 def perspective_figures(case: Case, res: dict) -> dict[str, dict[str, float]]:
     """Headline figures for both perspectives, ``{"municipality": {...}, "society": {...}}``.
 
-    Each has ``net_result_eur``, ``npv_eur``, ``bcr``, ``break_even_month``, ``programme_cost_eur``,
-    ``gross_saving_eur``; plus ``people`` (extra ended benefits). Computed from the run's monthly
-    ledger with :func:`mkba.metrics.compute` for each perspective (one implementation of each metric);
-    if that seam is unavailable the societal keys of the case's own metrics are read instead.
+    Each has the kernel's headline metrics (``net_result_eur``, ``npv_eur``, ``bcr``,
+    ``break_even_month``, ``programme_cost_eur``, ``gross_saving_eur``, ...) as that perspective
+    defines them, plus ``people`` (extra people off benefit). The case's own perspective is read
+    from ``res``; the other one is the same case run by the same kernel with only its perspective
+    changed (one definition of every metric, break-even included, for both perspectives).
     """
+    import dataclasses
+
+    from .model import evaluate_batch
+
     m = res["metrics"]
     out: dict[str, dict[str, float]] = {}
-    try:
-        from . import metrics as mx
-        from .model import parameter_arrays
-
-        P, _ = parameter_arrays(case)
-        for persp in ("municipality", "society"):
-            mm = mx.compute(res["ledger"], P, perspective=persp, convention=case.discount_convention)
-            out[persp] = {k: float(np.asarray(v).ravel()[0]) for k, v in mm.items()}
-    except Exception:  # pragma: no cover - defensive: a model version with another seam
-        own = case.perspective
-        other = "society" if own == "municipality" else "municipality"
-        out[own] = dict(m)
-        out[other] = {"net_result_eur": _get(m, "societal_net_result_eur", "municipal_net_result_eur"),
-                      "npv_eur": _get(m, "societal_npv_eur", "municipal_npv_eur"),
-                      "bcr": _get(m, "societal_bcr"), "break_even_month": float("nan")}
+    for persp in ("municipality", "society"):
+        if persp == case.perspective:
+            out[persp] = {k: float(v) for k, v in m.items() if np.ndim(v) == 0}
+        else:
+            other = evaluate_batch(dataclasses.replace(case, perspective=persp))
+            out[persp] = {k: float(np.asarray(v).ravel()[0]) for k, v in other.items()}
     people = _get(m, "extra_people_off_benefit", "extra_ended_benefits")
     for d in out.values():
         d["people"] = people
