@@ -301,7 +301,7 @@ CATALOGUE = [
     Bad("set-nan", {}, ["run", "app_zaanstad", "--set", "horizon.months=.nan"], ["--set", "horizon.months", "nan"]),
     Bad("set-horizon-too-long", {}, ["run", "app_zaanstad", "--set", "horizon.months=6000"],
         ["--set", "horizon.months", "6000", "between 12 and 600"]),
-    Bad("set-no-participants", {}, ["run", "app_zaanstad", "--set", "cohort.initial_participants=0"],
+    Bad("set-no-participants", {}, ["run", "fip_sittard_geleen", "--set", "cohort.initial_participants=0"],
         ["--set", "cohort.initial_participants", "give the number"]),
     Bad("replay-out-of-range", {}, ["run", "app_zaanstad", "--replay", "1800"], ["--replay", "1800", "2002"]),
     Bad("two-way-one-grid", {}, ["sweep", "app_zaanstad", "--two-way", "baseline.work_exit_rate:0.02:0.1:5"],

@@ -261,7 +261,9 @@ def test_new_case_file_refuses_to_overwrite(tmp_path):
         local.new_case_file("app_here", "app_zaanstad", "Sittard-Geleen", out_dir=tmp_path)
     assert path.read_text(encoding="utf-8") == before
     local.new_case_file("app_here", "app_zaanstad", "Sittard-Geleen", out_dir=tmp_path, overwrite=True)
-    assert load_case(path).value("cohort.initial_participants") == 213
+    c = load_case(path)                # APP's 80 enter over year 1: the 213 are scaled inflow
+    assert c.value("cohort.initial_participants") + c.value("cohort.inflow_per_month") * c.value("cohort.inflow_months") \
+        == pytest.approx(213)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["app_here.yaml"]  # no temporary files left
 
 

@@ -47,7 +47,7 @@ def test_slider_ranges_are_in_the_units_people_think_in():
     from mkba.cases import load_case
     from mkba.views import slider_spec
 
-    app = load_case("app_zaanstad")
+    app = load_case("app_zaanstad", variant="entry_at_month0")      # 80 at month 0, effect range 10-30 pp
     people = slider_spec(app, "cohort.initial_participants", 80)
     assert people["integer"] and people["step"] == 1 and people["min"] >= 1 and people["value"] == 80
     effect = slider_spec(app, "effect.work_exit_added", 0.10)

@@ -195,15 +195,19 @@ def test_manifest_records_the_assumptions_hash_of_what_was_computed(batch):
 
 @pytest.fixture(scope="module")
 def municipal(tmp_path_factory):
-    """A municipal batch sharing one model call (warm-up in the fork server) and the same
-    reports rendered one by one without it."""
+    """A municipal batch sharing one model call (warm-up in the fork server), its HTML exported in
+    worker processes, and the same reports rendered one by one without either."""
     import dataclasses
 
     base = tmp_path_factory.mktemp("municipal")
     jobs = build_render_jobs([], all_cases=False, notebook=None, municipalities=["GM0654", "GM0718", "GM0060"],
                              approach="fip_sittard_geleen", share=0.1, params={"n_draws": 300}, lang="nl")
     assert all(j.warm for j in jobs)
-    batch = render_batch(jobs, base / "batch", workers=2)
+    import mkba.render
+
+    with pytest.MonkeyPatch.context() as m:   # as a large batch: HTML exported in worker processes
+        m.setattr(mkba.render, "EXPORT_PROCESSES_FROM", 1)
+        batch = render_batch(jobs, base / "batch", workers=2)
     solo = [render_batch([dataclasses.replace(j, warm=[])], base / f"solo-{j.name}") for j in jobs]
     return base, jobs, batch, solo
 
@@ -218,6 +222,18 @@ def test_every_municipal_report_equals_a_solo_render(municipal):
         alone = (base / f"solo-{j.name}" / f"{j.output_stem}.html").read_bytes()
         assert mine == alone, j.name
         assert batch.entry(j.name)["key_figures"] == r.entry(j.name)["key_figures"]
+
+
+@pytest.mark.slow
+def test_municipal_figures_keep_their_alt_text(municipal):
+    """setup_municipal swaps the PNG formatter for cheap figures; the chart keeps its Dutch alt text."""
+    base, jobs, batch, _ = municipal
+    with_caseload = [j for j in jobs if batch.entry(j.name)["key_figures"].get("status") != "no caseload data"]
+    assert with_caseload
+    for j in with_caseload:
+        html = (base / "batch" / f"{j.output_stem}.html").read_text(encoding="utf-8")
+        assert 'alt="Grafiek: Cumulatief netto resultaat' in html, j.name
+        assert "No description has been provided" not in html, j.name
 
 
 @pytest.mark.slow

@@ -16,7 +16,8 @@ def test_sobol_view_in_words_and_warnings_become_a_sentence():
     assert "Extra uitstroomkans naar werk door de aanpak" in table.index
     assert not any("." in i and "_" in i for i in table.index)                 # no identifiers
     row = table.loc["Extra uitstroomkans naar werk door de aanpak"]
-    assert row["Gevarieerd van – tot"] == "10,0 procentpunt – 30,0 procentpunt"
+    # APP's documented range of the added chance (entry spread over year 1: 25-60 pp, data/cases/app_zaanstad.yaml)
+    assert row["Gevarieerd van – tot"] == "25,0 procentpunt – 60,0 procentpunt"
     assert " ± " in row["Totale index (ST)"] and "," in row["Totale index (ST)"]
     assert table.attrs["note"].startswith("Let op: met 32 trekkingen per aanname zijn de indices nog onzeker")
     en = views.sobol_view(c, n=32, lang="en", top=5)

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Literal, Mapping
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import InputError, did_you_mean
 from .parameters import (Parameter, _number, check_value, load_yaml_text, data_dir, parse_leaf, read_yaml, load_parameter_set,
@@ -50,6 +50,9 @@ class Reading(BaseModel):
     choice_nl: str | None = None
     why_nl: str | None = None
     values: dict[str, float] = {}           # the parameter values this reading explains (mkba.readings)
+    # the case says why a downturn improves it (issue 9: "a downturn never improves a case unless the case
+    # says why"; mkba.scenarios.downturn_check, mkba validate)
+    downturn_improves: bool = False
 
 
 class Published(BaseModel):
@@ -63,6 +66,16 @@ class Published(BaseModel):
     quote: str | None = None
     variant: str | None = None              # evaluated on a named variant of the case
     note: str | None = None
+    # "missed": the case's reading is known not to meet this figure (the note says why and which
+    # variant does); the figure is still shown, marked missed, and tests expect it to be missed
+    expect: Literal["met", "missed"] = "met"
+
+    @model_validator(mode="after")
+    def _missed_says_why(self) -> "Published":
+        if self.expect == "missed" and not (self.note or "").strip():
+            raise ValueError("a published figure marked expect: missed needs a note: why the reading misses it "
+                             "and which variant meets it")
+        return self
 
     def tolerance_abs(self) -> float:
         """The absolute tolerance of an ``approx`` figure (``tolerance``, else ``tolerance_rel`` x |value|)."""
@@ -620,6 +633,10 @@ def check_calibration(case: Case, *, file: str | None = None) -> None:
             fail("an identification grid needs at least one point", f"calibration.free.{name}.points", fp.points,
                  "give points >= 2")
     base = {p.metric for p in case.published if p.variant is None}
+    for p in case.published:
+        if p.expect == "missed" and p.metric in cal.targets and p.variant is None:
+            fail(f"calibration target '{p.metric}' is marked expect: missed", "calibration.targets", p.metric,
+                 "a fit cannot aim at a figure the reading is known to miss: remove one of the two")
     for t in cal.targets:
         if t not in base:
             where = [p.variant for p in case.published if p.metric == t]

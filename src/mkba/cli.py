@@ -185,6 +185,9 @@ def run_text(c, res, lang: str = "nl", *, scenario: str | None = None, replay: i
             v = extra.loc[name].iloc[0]
             both.loc[name] = [v, ""] if c.perspective == "municipality" else ["", v]
     lines += ["", both.to_string(max_colwidth=40), ""]
+    note = views.gross_saving_note(c, lang)
+    if note:
+        lines += textwrap.wrap(note, width) + [""]
     persp = views.text("perspective_word_" + c.perspective, lang)
     lines.append(T["per_year"].format(persp=persp))
     cols = ["year", "gross_saving_eur", "programme_cost_eur", "net_result_eur", "cumulative_net_eur"]
@@ -218,6 +221,8 @@ def _published_lines(c, lang: str, width: int) -> list[str]:
         if r["variant"]:
             name += f" [{r['variant']}]"
         st = (status["derived"] if r.get("kind") == "derived" else status["other"]) if r["ok"] else status["missed"]
+        if not r["ok"] and r.get("expected") == "missed":
+            st += " " + views.text("missed_expected", lang)
         cite = human_reference(r["reference"], lang, short=True)[0]
         line = (f"  {kind.split(':')[0]:<12} {name}: {sign} {views._fmt_metric(r['metric'], r['published'], lang)}, "
                 f"model {views._fmt_metric(r['metric'], r['model'], lang)}, {st} ({cite})")
@@ -343,7 +348,9 @@ def sweep_cmd(case: str = typer.Argument(..., help="case name or path"),
               out: Optional[Path] = typer.Option(None, "--out", "-o", help="also write tables (CSV) and figures (PNG) here"),
               fmt: str = typer.Option("table", "--format", help="table | json | csv"),
               include_defaults: bool = typer.Option(False, "--include-defaults", help="also vary parameters without a documented low/high (default rule)"),
-              all_rows: bool = typer.Option(False, "--all", help="one-way table: every parameter, not the top 15")) -> None:
+              all_rows: bool = typer.Option(False, "--all", help="one-way table: every parameter, not the top 15"),
+              perspective: Optional[str] = typer.Option(None, "--perspective",
+                                                        help="municipality | society (default: the case's own)")) -> None:
     """Sensitivity sweeps of a case: one-way, two-way, probabilistic, Sobol, Morris, cycle."""
     import functools
 
@@ -361,6 +368,13 @@ def sweep_cmd(case: str = typer.Argument(..., help="case name or path"),
             if not dists.exists() or dists.is_dir():
                 read_text_file(dists, what="distributions file", option="--dists")
         c = load_case(case)
+        if perspective is not None:             # e.g. the societal view of Flextensie's displacement
+            import dataclasses
+
+            if perspective not in ("municipality", "society"):
+                raise InputError("unknown perspective", field="--perspective", value=perspective,
+                                 fix="use municipality or society")
+            c = dataclasses.replace(c, perspective=perspective)
         model = functools.partial(evaluate_batch, c)
         base = c.values
         selection = sa.case_selection(c, include_defaults=include_defaults) if (one_way or sobol or morris) else None
@@ -493,15 +507,24 @@ def build_render_jobs(cases: list[str], *, all_cases: bool, notebook: str | None
                              fix="add --approach <case>, e.g. --approach fip_sittard_geleen")
         base = load_case(approach)
         nb = resolve_notebook(notebook or "municipality", nb_dir)
-        for row in select_municipalities(municipalities).itertuples():
+        from .render import notebook_defaults
+
+        # what every report of the batch shares, computed once before the kernels fork (the report's
+        # own parameters decide which draws it needs; a report that differs computes its own)
+        eff = {**notebook_defaults(nb), **params}
+        rows = list(select_municipalities(municipalities).itertuples())
+        warm = [("mkba.views:warm_municipal",
+                 {"approach": base.name, "share_reached": share, "lang": params.get("lang", lang),
+                  "gm_codes": [row.gm_code for row in rows],
+                  **{k: eff[k] for k in ("n_draws", "seed", "scenario") if k in eff}})]
+        for row in rows:
             suffix = "" if Path(nb).stem == "municipality" else f"_{Path(nb).stem}"   # never overwrite another report
             jobs.append(RenderJob(name=f"{row.gm_code}_{base.name}{suffix}", notebook=nb,
                                   parameters={"gm_code": row.gm_code, "approach": base.name, "share_reached": share,
                                               **params},
                                   title=f"{row.name}: {base.title}",
                                   extra={"assumptions_hash": base.assumptions_hash(), "gm_code": row.gm_code},
-                                  warm=[("mkba.views:warm_municipal",
-                                         {"approach": base.name, "share_reached": share})]))
+                                  warm=warm))
         return jobs
     names = [n for n, _ in list_cases()] if all_cases else list(cases)
     if not names:
@@ -681,7 +704,9 @@ def calibrate_cmd(case: str = typer.Argument(..., help="case name or path to a c
                   write: bool = typer.Option(False, "--write", help="write the fitted values with provenance into the case file"),
                   identify: bool = typer.Option(True, "--identify/--no-identify",
                                                 help="also search the plausible ranges for every parameter set that meets the targets"),
-                  fmt: str = typer.Option("table", "--format", help="table | json")) -> None:
+                  fmt: str = typer.Option("table", "--format", help="table | json"),
+                  variant: str | None = typer.Option(None, "--variant",
+                                                     help="fit a named variant (--write writes into its overrides)")) -> None:
     """Fit the case's free parameters to its published targets (calibration: section), print the
     residuals and how well the published figures pin down the headline results."""
     try:
@@ -690,7 +715,7 @@ def calibrate_cmd(case: str = typer.Argument(..., help="case name or path to a c
 
         if fmt not in ("table", "json"):
             raise InputError("unknown format", field="--format", value=fmt, fix="use table or json")
-        c = load_case(case)
+        c = load_case(case, variant=variant)
         result = fitting.calibrate(c)
         ident = fitting.identify(c) if identify else None
         written = fitting.write_fitted(c, result) if write else None
@@ -762,6 +787,10 @@ def validate_cmd(file: Path = typer.Argument(..., help="a case or parameter YAML
             from .model import case_warnings
 
             for w in case_warnings(c):
+                typer.echo(f"warning: {file}: {w}")
+            from .scenarios import downturn_check
+
+            if (w := downturn_check(c)) is not None:
                 typer.echo(f"warning: {file}: {w}")
             checked = f", variants {', '.join(variants)}" if variants else ""
             typer.echo(f"ok: case {c.name} ({len(c.values)} parameters, assumptions {c.assumptions_hash()}"

@@ -504,7 +504,9 @@ def _month_cols(T: int) -> list[Col]:
             f"-({r['gross_t']}-{r['gross_c']})+{r['prod_t']}-{r['prod_c']}-{r['sec_fees']}"
             f"-jobs.employer_share*{r['job_wage']}-{r['job_fees']}-{_payer_share(r, 'employer')}")),
         Col("a_care", "Zorg (EUR)", FMT_EUR, lambda r: f"{r['care_t']}-{r['care_c']}"),
-        Col("a_society", "Overige maatschappij (EUR)", FMT_EUR, lambda r: r["job_prod"]),
+        # the value of programme work, minus the seconded hours that displace regular work (as the kernel books it)
+        Col("a_society", "Overige maatschappij (EUR)", FMT_EUR, lambda r: (
+            f"{r['job_prod']}-secondment.displacement_share*work.production_ratio*{r['sec_fees']}")),
         Col("a_housing", "Woningcorporatie (EUR)", FMT_EUR, lambda r: f"-{_payer_share(r, 'housing_corporation')}"),
         Col("a_agency", "Bureau (EUR)", FMT_EUR, lambda r: f"-{_payer_share(r, 'agency')}"),
         Col("a_other", "Overig (EUR)", FMT_EUR, lambda r: f"-{_payer_share(r, 'other')}"),
@@ -591,7 +593,10 @@ def _results(T: int, M: Layout, Y: Layout) -> list[tuple[str, str, str, str]]:
         return f'IF(MAX({M.rng(code)})={T - 1},"",MAX({M.rng(code)})+2)'
 
     def bcr(pv_net: str, pv_cost: str) -> str:
-        return f'IF({pv_cost}>0,({pv_net}+{pv_cost})/{pv_cost},"")'
+        # as mkba.fastkernel._bcr: negative benefits count as costs, negative costs as benefits
+        b, c = f"({pv_net}+{pv_cost})", f"({pv_cost})"
+        num, den = f"(MAX({b},0)+MAX(-{c},0))", f"(MAX({c},0)+MAX(-{b},0))"
+        return f'IF({den}>0,{num}/{den},"")'
 
     pv = {k: _npv(k, k, Y, M) for k in ("net", "cost", "muni_net", "muni_cost", "soc_net", "soc_cost")}
     extra = at("extra_off")
@@ -618,7 +623,7 @@ def _results(T: int, M: Layout, Y: Layout) -> list[tuple[str, str, str, str]]:
         ("monthly_break_even_month", "Maand vanaf welke het maandresultaat positief blijft (leeg = nooit)",
          be("neg_net"), FMT_INT),
         ("cost_per_extra_person_off_benefit_eur", "Kosten per extra persoon uit de uitkering",
-         f'IF({extra}>0,{s_cost}/{extra},"")', FMT_EUR),
+         f'IF({extra}>{fk.PEOPLE_TOLERANCE},{s_cost}/{extra},"")', FMT_EUR),
         ("annual_saving_run_rate_eur", "Besparing op jaarbasis (extra mensen uit de uitkering x uitkering per jaar)",
          run_rate, FMT_EUR),
         ("programme_cost_per_year_eur", "Programmakosten per jaar", cost_per_year, FMT_EUR),

@@ -103,7 +103,8 @@ ITEM_LABELS = {
     "programme_participants": "Programma: kosten per deelnemer", "programme_other": "Programma: overige kosten",
     "secondment_fees": "Detachering: inleenvergoedingen", "secondment_top_up": "Detachering: premie deelnemer",
     "secondment_overhead": "Detachering: organisatiekosten", "production": "Productie",
-    "job_wages": "Programmabanen: loon", "job_production": "Programmabanen: waarde van het werk", "total": "Totaal",
+    "job_wages": "Programmabanen: loon", "job_production": "Programmabanen: waarde van het werk",
+    "displacement": "Detachering: verdringing van regulier werk", "total": "Totaal",
 }
 VALUATION = {True: "contante waarde", False: "nominaal"}
 ASSUMPTION_LABELS = {"parameter": "Parameter", "value": "Waarde", "unit": "Eenheid", "date": "Datum",

@@ -69,6 +69,7 @@ MONTHS_PER_YEAR = 12
 # are capped (the cap only binds for extreme sweeps).
 MAX_ANNUAL_PROBABILITY = 0.9999
 BREAK_EVEN_TOLERANCE_EUR = 1e-6   # rounding noise when cumulative flows cross zero
+PEOPLE_TOLERANCE = 1e-6           # persons: fewer extra people off benefit than this is rounding noise (no cost per person)
 
 # ------------------------------------------------------------------ the flow catalogue
 ACTORS = ("municipality", "rijk", "participant", "employer", "care", "society", "housing_corporation",
@@ -96,11 +97,12 @@ _FIXED_FLOWS = (
     ("society", "job_production", "effect"),            # 18
     ("employer", "job_fees", "transfer"),               # 19
     ("municipality", "job_fees", "transfer"),           # 20
+    ("society", "displacement", "effect"),              # 21 seconded hours that replace regular work
 )
 (F_MUNI_BENEFIT, F_PART_BENEFIT, F_MUNI_BUIG, F_RIJK_BUIG, F_EMPL_WAGES, F_PART_WAGES, F_RIJK_WAGES, F_CARE,
  F_WELLBEING, F_EXECUTION, F_PRODUCTION, F_EMPL_SEC_FEES, F_MUNI_SEC_FEES, F_MUNI_TOPUP, F_PART_TOPUP,
  F_PART_JOB_WAGES, F_RIJK_JOB_WAGES, F_EMPL_JOB_WAGES, F_JOB_PRODUCTION, F_EMPL_JOB_FEES,
- F_MUNI_JOB_FEES) = range(len(_FIXED_FLOWS))
+ F_MUNI_JOB_FEES, F_DISPLACEMENT) = range(len(_FIXED_FLOWS))
 N_PAYERS = len(PAYERS)
 # programme cost items, each split over the payers by sharing.<item>.<payer>
 (S_STAFF, S_PARTICIPANTS, S_PLACEMENTS, S_OTHER, S_SEC_OVERHEAD, S_JOB_WAGES) = range(len(SHARED_COST_ITEMS))
@@ -173,7 +175,7 @@ _KERNEL_PARAMS = (
     "jobs.dismissal_rate", "jobs.to_work_rate", "jobs.refill_share", "jobs.wage_benefit_ratio",
     "jobs.employer_share", "jobs.fee_per_month", "jobs.placement_cycle_sensitivity",
     "jobs.to_work_cycle_sensitivity", "jobs.dropout_cycle_sensitivity",
-    "evaluation.month",
+    "evaluation.month", "secondment.displacement_share",
 ) + tuple(f"sharing.{item}.{payer}" for item in SHARED_COST_ITEMS for payer in PAYERS)
 (K_BASE_WORK, K_BASE_OTHER, K_RETURN, K_PT_SHARE, K_PARTIAL_SAVING, K_PARTIAL_TO_WORK, K_PARTIAL_RETURN,
  K_RETURN_SENS, K_PARTIAL_SENS, K_CYCLE,
@@ -189,7 +191,7 @@ _KERNEL_PARAMS = (
  K_JOB_SHARE, K_JOB_START, K_JOB_END, K_JOB_WAGE, K_JOB_HOURS, K_JOB_SAVING, K_JOB_PRODUCTION, K_JOB_TO_WORK,
  K_JOB_DROPOUT, K_JOB_DISMISSAL, K_JOB_TO_WORK_RATE, K_JOB_REFILL, K_JOB_WAGE_RATIO, K_JOB_EMPLOYER,
  K_JOB_FEE, K_JOB_PLACE_SENS, K_JOB_WORK_SENS, K_JOB_DROP_SENS,
- K_EVAL_MONTH) = range(len(_KERNEL_PARAMS) - len(SHARED_COST_ITEMS) * N_PAYERS)
+ K_EVAL_MONTH, K_SEC_DISPLACEMENT) = range(len(_KERNEL_PARAMS) - len(SHARED_COST_ITEMS) * N_PAYERS)
 K_SHARING = len(_KERNEL_PARAMS) - len(SHARED_COST_ITEMS) * N_PAYERS   # first sharing.* entry
 N_KPARAMS = len(_KERNEL_PARAMS)
 assert all(k in SCHEMA for k in _KERNEL_PARAMS)
@@ -259,6 +261,15 @@ def _safe_div(a, b):
     if b > 0.0:
         return a / b
     return np.nan
+
+
+@njit(cache=True, inline="always")
+def _bcr(benefits, costs):
+    """Benefit-cost ratio of discounted benefits and costs (definition: mkba.metrics): negative benefits
+    count as costs and negative costs as benefits, so the ratio is >= 0 and > 1 exactly when NPV > 0."""
+    b = max(benefits, 0.0) + max(-costs, 0.0)
+    c = max(costs, 0.0) + max(-benefits, 0.0)
+    return _safe_div(b, c)
 
 
 @njit(cache=True)
@@ -377,6 +388,7 @@ def _group(p, T, path, pcol, rows, F, PPL, record, C, coef):
     tariff = p[K_SEC_TARIFF]
     top_up_rate = min(p[K_SEC_TOPUP] * sec_hours, p[K_SEC_CAP])
     ovh_month = p[K_SEC_OVH_MONTH]; ovh_hour = p[K_SEC_OVH_HOUR]
+    sec_disp = p[K_SEC_DISPLACEMENT]
     j_share = p[K_JOB_SHARE]; has_jobs = j_share > 0.0
     j_start = p[K_JOB_START]; j_end = p[K_JOB_END]; jsav = p[K_JOB_SAVING]
     j_to_work = p[K_JOB_TO_WORK]; j_refill = p[K_JOB_REFILL]
@@ -611,6 +623,8 @@ def _group(p, T, path, pcol, rows, F, PPL, record, C, coef):
                     acc = _book(F_EMPL_SEC_FEES, 0, m, -fees, acc, F, record)
                     acc = _book(F_MUNI_SEC_FEES, 0, m, fees, acc, F, record)
                     production += prod_ratio * fees
+                    # the part of that work regular workers would have done anyway is no societal gain
+                    acc = _book(F_DISPLACEMENT, 0, m, -sec_disp * prod_ratio * fees, acc, F, record)
                     top_up = top_up_rate * seconded
                     acc = _book(F_MUNI_TOPUP, 0, m, -top_up, acc, F, record)
                     acc = _book(F_PART_TOPUP, 0, m, top_up, acc, F, record)
@@ -681,15 +695,18 @@ def _metrics(rows, T, df, municipality, prog_months, eval_month, out, j):
     be_cum = np.nan if last_neg_cum == T - 1 else last_neg_cum + 2.0
     be_net = np.nan if last_neg_net == T - 1 else last_neg_net + 2.0
     be_sec = np.nan if last_neg_sec == T - 1 else last_neg_sec + 2.0
+    per_person = np.nan
+    if extra > PEOPLE_TOLERANCE:
+        per_person = s_cost / extra
     vals = (extra, s_extra / T, s_saved, rows[R_EV_T, ei] - rows[R_EV_C, ei],
-            s_gross, s_cost, s_net, pv_net, _safe_div(pv_net + pv_cost, pv_cost), be_cum,
-            be_net, _safe_div(s_cost, extra), _safe_div(s_cost, extra),
+            s_gross, s_cost, s_net, pv_net, _bcr(pv_net + pv_cost, pv_cost), be_cum,
+            be_net, per_person, per_person,
             run_rate, cost_per_year, run_rate - cost_per_year,
             gbs, allex, 1.0 - _safe_div(gbs, allex),
             rows[R_OFF_T, ei], rows[R_OFF_C, ei], rows[R_EV_T, ei], rows[R_EV_C, ei],
-            m_net, m_pv, _safe_div(m_pv + m_pv_cost, m_pv_cost), m_cost,
+            m_net, m_pv, _bcr(m_pv + m_pv_cost, m_pv_cost), m_cost,
             soc_pv_net + soc_pv_cost, soc_pv_cost, soc_pv_net, s_soc,
-            soc_pv_net, _safe_div(soc_pv_net + soc_pv_cost, soc_pv_cost),
+            soc_pv_net, _bcr(soc_pv_net + soc_pv_cost, soc_pv_cost),
             sec_y1, be_sec, gross_y1,
             cost_y1, net_y1, allex_y1,
             allex_y1 - cost_y1, rows[R_OFF_T, y1], rows[R_EV_T, y1],

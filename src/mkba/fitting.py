@@ -142,7 +142,9 @@ def case_targets(case: Case) -> list[Target]:
         if name not in METRIC_NAMES:
             raise _case_error(case, f"target '{name}' is not a metric of the model", "calibration.targets",
                               did_you_mean(name, METRIC_NAMES), value=name)
-        pubs = [p for p in case.published if p.metric == name and p.variant is None]
+        # on a variant its own published figure for the metric if it has one, else the case's
+        pubs = ([p for p in case.published if p.metric == name and p.variant == case.variant and case.variant]
+                or [p for p in case.published if p.metric == name and p.variant is None])
         if not pubs:
             raise _case_error(case, f"target '{name}' is not a published figure of the case", "calibration.targets",
                               "add it to published: or remove it from calibration.targets", value=name)
@@ -257,10 +259,11 @@ def fit(case: Case, free: Mapping[str, tuple[float, float]], targets: list[Targe
 
 
 def calibrate(case: Case) -> FitResult:
-    """Fit the case's fitted free parameters to its targets (the case's ``calibration:`` section)."""
-    if case.variant:
-        raise _case_error(case, f"calibration fits the case itself, not its variant '{case.variant}'", "--variant",
-                          "run mkba calibrate without --variant")
+    """Fit the case's fitted free parameters to its targets (the case's ``calibration:`` section).
+
+    On a variant (``load_case(name, variant=v)``) the same free parameters and targets are fitted with
+    the variant's overrides in force; :func:`write_fitted` then writes into ``variants.<v>.overrides``.
+    """
     free = case_free(case, fitted_only=True)
     return fit(case, free, case_targets(case))
 
@@ -395,6 +398,15 @@ def write_fitted(case: Case, result: FitResult, *, path: str | Path | None = Non
     top = {k.value: v for k, v in root.value}
     edits: list[tuple[int, int, str]] = []       # (start, end, replacement) on ``text``
     overrides = top.get("overrides")
+    if case.variant:                              # a calibrated variant: its own overrides mapping
+        variants = top.get("variants")
+        vnode = ({k.value: v for k, v in variants.value}.get(case.variant)
+                 if isinstance(variants, yaml.MappingNode) else None)
+        overrides = ({k.value: v for k, v in vnode.value}.get("overrides")
+                     if isinstance(vnode, yaml.MappingNode) else None)
+        if not isinstance(overrides, yaml.MappingNode):
+            raise InputError(f"variant '{case.variant}' has no overrides mapping to write into", file=str(path),
+                             field=f"variants.{case.variant}.overrides", fix="give the variant an overrides: block")
     present: dict[str, yaml.Node] = {}
     if isinstance(overrides, yaml.MappingNode):
         present = {k.value: v for k, v in overrides.value}
@@ -440,7 +452,7 @@ def write_fitted(case: Case, result: FitResult, *, path: str | Path | None = Non
     with tempfile.TemporaryDirectory(prefix="mkba-calibrate-") as d:
         candidate = Path(d) / path.name           # a case name must equal its file name
         candidate.write_text(new, encoding="utf-8")
-        check = load_case(candidate)
+        check = load_case(candidate, variant=case.variant)
         got = {n: check.value(n) for n in values}
         if any(not math.isclose(got[n], values[n], rel_tol=1e-12, abs_tol=1e-12) for n in values):
             raise RuntimeError(f"written case file does not hold the fitted values: {got} vs {values}")

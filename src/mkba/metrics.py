@@ -23,7 +23,14 @@ Money
 ``programme_cost_eur``         the approach's own costs borne in the view (nominal, whole horizon)
 ``gross_saving_eur``           everything else the view gains (nominal): net result + programme cost
 ``net_result_eur``             gross saving - programme cost; ``npv_eur`` discounted (``discount.rate``, case's convention)
-``bcr``                        discounted gross saving / discounted programme cost
+``bcr``                        benefit-cost ratio: discounted gross saving (benefits) / discounted programme cost
+                               (costs). As in an MKBA, a negative side is booked on the other side: negative
+                               benefits count as costs and negative costs as benefits, so
+                               ``bcr = (max(B, 0) + max(-C, 0)) / (max(C, 0) + max(-B, 0))``: never negative,
+                               0 when the benefits are negative (FIP's societal view: the benefit saving is a
+                               transfer and production is lost), and > 1 exactly when the NPV > 0; NaN when
+                               there is nothing on the cost side. ``societal_benefits_eur`` and
+                               ``societal_costs_eur`` stay the netted B and C.
 ``municipal_net_result_eur``, ``municipal_npv_eur``, ``municipal_bcr``, ``municipal_programme_cost_eur``
 ``societal_net_result_eur`` (nominal), ``societal_net_eur`` = ``societal_npv_eur`` (discounted),
 ``societal_benefits_eur``, ``societal_costs_eur``, ``societal_bcr``

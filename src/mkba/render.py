@@ -203,6 +203,15 @@ def parameter_cell_source(nb: Mapping) -> str | None:
     return None
 
 
+def notebook_defaults(path: str | os.PathLike) -> dict[str, Any]:
+    """The literal defaults of a notebook's ``parameters`` cell (``{}`` without one)."""
+    path = Path(path)
+    src = parameter_cell_source(_read_notebook_json(path))
+    if src is None:
+        return {}
+    return {k: v for k, v in parse_parameter_cell(src, path).items() if not isinstance(v, NonLiteral)}
+
+
 def parse_parameter_cell(source: str, path: str | os.PathLike) -> dict[str, Any]:
     # IPython magics / shell lines cannot be parsed; blank them out
     lines = ["" if ln.lstrip().startswith(("%", "!")) else ln for ln in source.splitlines()]
@@ -730,8 +739,12 @@ def html_to_pdf(html: str, base_url: str | None = None) -> bytes:
     return weasyprint.HTML(string=html, base_url=base_url).write_pdf()
 
 
-def _pdf_worker_main() -> None:  # pragma: no cover - runs in a PDF worker process
-    """PDF worker: length-prefixed requests on stdin, ``status + length + bytes`` on stdout."""
+def _pdf_worker_main(kind: str = "pdf", lang: str = "nl") -> None:  # pragma: no cover - worker process
+    """PDF or HTML-export worker: length-prefixed requests on stdin, ``status + length + bytes`` on stdout.
+
+    ``pdf``: the request body is report HTML, the answer the PDF. ``html``: the body is an executed
+    notebook's JSON, the answer JSON ``{html, key_figures, notes}`` (:func:`_export_and_serialize`).
+    """
     import struct
 
     out = os.fdopen(os.dup(1), "wb")
@@ -739,33 +752,52 @@ def _pdf_worker_main() -> None:  # pragma: no cover - runs in a PDF worker proce
     os.dup2(devnull, 1)  # nothing but the protocol goes to the parent
     inp = sys.stdin.buffer
     try:
-        _check_weasyprint()
-        import weasyprint  # noqa: F401 - import now, while kernels run
+        if kind == "pdf":
+            _check_weasyprint()
+            import weasyprint  # noqa: F401 - import now, while kernels run
+        else:
+            _warm_exporter(lang)
     except Exception:
         pass
     while True:
         hdr = inp.read(8)
         if len(hdr) < 8:
             break
-        n_meta, n_html = struct.unpack(">II", hdr)
+        n_meta, n_body = struct.unpack(">II", hdr)
         meta = json.loads(inp.read(n_meta))
-        html = inp.read(n_html).decode("utf-8")
+        body = inp.read(n_body).decode("utf-8")
         try:
-            data, status = html_to_pdf(html, meta.get("base_url")), 0
+            if kind == "pdf":
+                data = html_to_pdf(body, meta.get("base_url"))
+            else:
+                import nbformat
+
+                _json, html, kf, notes = _export_and_serialize(nbformat.reads(body, as_version=4), meta["title"],
+                                                               meta["lang"], meta["path"], meta.get("css_href"))
+                data = json.dumps({"html": html, "key_figures": kf, "notes": notes}).encode("utf-8")
+            status = 0
         except BaseException as e:  # noqa: BLE001 - reported to the parent
             data, status = f"{type(e).__name__}: {e}".encode(), 1
         out.write(bytes([status]) + struct.pack(">I", len(data)) + data)
         out.flush()
 
 
+#: batches of at least this many reports export their HTML in worker processes (nbconvert's export is
+#: pure Python, 0,1-0,25 s per report, and in the batch process it holds the GIL that every report's
+#: papermill thread needs; assumption: below 8 reports the workers' start, ~1-2 s, does not pay)
+EXPORT_PROCESSES_FROM = 8
+
+
 class _PdfWorkers:
-    """A few long-lived ``python -c`` processes running WeasyPrint in parallel.
+    """A few long-lived ``python -c`` processes running WeasyPrint (``kind="pdf"``) or the HTML export
+    (``kind="html"``) in parallel.
 
     (Not multiprocessing: its spawn start method re-runs an unguarded ``__main__``.)
     """
 
-    def __init__(self, n: int):
+    def __init__(self, n: int, kind: str = "pdf", lang: str = "nl"):
         self.n = max(1, n)
+        self.kind, self.lang = kind, lang
         self.procs: list = []
         self.idle = None
 
@@ -780,19 +812,25 @@ class _PdfWorkers:
         import asyncio
 
         p = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", "import mkba.render as r; r._pdf_worker_main()",
+            sys.executable, "-c", f"import mkba.render as r; r._pdf_worker_main({self.kind!r}, {self.lang!r})",
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL)
         self.procs.append(p)
         return p
 
-    async def render(self, html: str, base_url: str | None) -> bytes:
+    async def export(self, nb_json: str, title: str, lang: str, path: str, css_href: str | None):
+        """(html, key figures, notes) of an executed notebook, as :func:`_export_and_serialize` gives them."""
+        out = json.loads(await self.render(nb_json, None, meta={"title": title, "lang": lang, "path": path,
+                                                                 "css_href": css_href}))
+        return out["html"], out["key_figures"], out["notes"]
+
+    async def render(self, html: str, base_url: str | None, meta: dict | None = None) -> bytes:
         import asyncio
         import struct
 
         p = await self.idle.get()
         try:
-            meta = json.dumps({"base_url": base_url}).encode()
+            meta = json.dumps(meta if meta is not None else {"base_url": base_url}).encode()
             body = html.encode("utf-8")
             p.stdin.write(struct.pack(">II", len(meta), len(body)) + meta + body)
             await p.stdin.drain()
@@ -800,7 +838,7 @@ class _PdfWorkers:
             data = await p.stdout.readexactly(struct.unpack(">I", hdr[1:])[0])
         except (asyncio.IncompleteReadError, BrokenPipeError, ConnectionResetError):
             p = await self._spawn()  # replace the dead worker
-            raise RuntimeError("the PDF worker process died") from None
+            raise RuntimeError(f"the {self.kind.upper()} worker process died") from None
         finally:
             self.idle.put_nowait(p)
         if hdr[0] != 0:
@@ -1096,7 +1134,7 @@ def _safe_warm_exporter(lang: str) -> None:
         pass
 
 
-def _one_report(batch: "_Batch", p: _Prepared, kernels, pdf_render) -> None:
+def _one_report(batch: "_Batch", p: _Prepared, kernels, pdf_render, export=None) -> None:
     """One report in a worker thread: papermill run, export, files, manifest entry."""
     from mkba.reporting import read_key_figures
 
@@ -1118,8 +1156,12 @@ def _one_report(batch: "_Batch", p: _Prepared, kernels, pdf_render) -> None:
             return
         if error is None:
             t1 = time.perf_counter()
-            nb_json, html, kf, notes = _export_and_serialize(nb, p.title, batch.lang, str(p.cwd),
-                                                             css_href=REPORT_CSS_NAME)
+            if export is not None:    # in an export worker process (large batches)
+                nb_json = _notebook_json(nb)
+                html, kf, notes = export(nb_json, p.title, batch.lang, str(p.cwd), REPORT_CSS_NAME)
+            else:
+                nb_json, html, kf, notes = _export_and_serialize(nb, p.title, batch.lang, str(p.cwd),
+                                                                 css_href=REPORT_CSS_NAME)
             entry["timings"]["export_s"] = time.perf_counter() - t1
             if pdf_render is not None:
                 t2 = time.perf_counter()
@@ -1162,7 +1204,7 @@ def _run_local(batch: "_Batch", todo: list[_Prepared]) -> None:
     kernels = KernelSource(size=min(n, workers + 1), limit=n, mode=batch.kernel_mode,
                            preload=batch.preload, warm=warm)
     batch.mode = kernels.mode
-    pdf_pool = pdf_render = None
+    pdf_pool = pdf_render = export_pool = export = None
     ex = None
     futures: list = []
     try:
@@ -1173,7 +1215,11 @@ def _run_local(batch: "_Batch", todo: list[_Prepared]) -> None:
         # each worker thread builds its HTML exporter while the fork server imports
         ex = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mkba-report",
                                 initializer=_safe_warm_exporter, initargs=(batch.lang,))
-        futures = [ex.submit(_one_report, batch, p, kernels, pdf_render) for p in todo]
+        if n >= EXPORT_PROCESSES_FROM:
+            export_pool = _PdfWorkers(max(1, workers), kind="html", lang=batch.lang)
+            kernels.call(export_pool.start())
+            export = lambda *a: kernels.call(export_pool.export(*a))  # noqa: E731
+        futures = [ex.submit(_one_report, batch, p, kernels, pdf_render, export) for p in todo]
         for fut in as_completed(futures):
             fut.result()
     except BaseException:
@@ -1189,8 +1235,9 @@ def _run_local(batch: "_Batch", todo: list[_Prepared]) -> None:
             batch.notes.append(f"kernels started without fork server: {kernels.pool.fork_fallback_reason}")
         batch.mode = kernels.mode
         try:
-            if pdf_pool is not None:
-                kernels.call(pdf_pool.close())
+            for pool in (pdf_pool, export_pool):
+                if pool is not None:
+                    kernels.call(pool.close())
         finally:
             kernels.close()
             pm_log.setLevel(pm_level)

@@ -200,3 +200,36 @@ def replay_table(case: Case, years=REPLAY_YEARS):
     for k in ("extra_ended_benefits", "gross_saving_eur", "net_result_eur", "npv_eur", "bcr", "break_even_month"):
         frame[k] = m[k]
     return frame
+
+
+def downturn_gain(case: Case) -> dict[str, tuple[float, float]]:
+    """``{perspective: (NPV gemiddeld, NPV laagconjunctuur)}`` for the municipality and society (one batch each)."""
+    import dataclasses
+
+    mult = scenario_multipliers(case)
+    grid = {"cycle.multiplier": np.array([mult["gemiddeld"], mult["laagconjunctuur"]])}
+    out = {}
+    for persp in ("municipality", "society"):
+        m = evaluate_batch(dataclasses.replace(case, perspective=persp), grid)
+        out[persp] = (float(m["npv_eur"][0]), float(m["npv_eur"][1]))
+    return out
+
+
+#: NPV gains below this are rounding, not a downturn improving the case (EUR)
+DOWNTURN_TOLERANCE_EUR = 1.0
+
+
+def downturn_check(case: Case) -> str | None:
+    """A warning when laagconjunctuur gives a higher NPV than gemiddeld (either perspective) and no reading
+    of the case says why (``downturn_improves: true``); None otherwise. Issue 9: a downturn never
+    improves a case unless the case says why."""
+    if any(getattr(r, "downturn_improves", False) for r in case.readings):
+        return None
+    worse = {p: v for p, v in downturn_gain(case).items() if v[1] > v[0] + DOWNTURN_TOLERANCE_EUR}
+    if not worse:
+        return None
+    parts = ", ".join(f"{p} NPV {v[1]:,.0f} under laagconjunctuur against {v[0]:,.0f} under gemiddeld"
+                      for p, v in worse.items())
+    return (f"a downturn improves the case ({parts}) and no reading says why: add a reading with "
+            f"downturn_improves: true that explains the mechanism (e.g. an effect that does not depend on the "
+            f"labour market against a null alternative that does), or give the channel a cycle sensitivity")

@@ -118,6 +118,7 @@ SCHEMA: dict[str, Spec] = {
     "secondment.top_up_cap_per_month": _eur("EUR/person-month", "Maximum top-up per participant per month", 1e5),
     "secondment.overhead_per_month": _eur("EUR/month", "Fixed running cost of the secondment organisation"),
     "secondment.overhead_per_hour": _eur("EUR/hour", "Variable cost per billable hour", 1000),
+    "secondment.displacement_share": _share("Share of the seconded hours that displaces regular workers (work that would have been done anyway): not a societal gain"),
     # --- jobs created by the programme (Buurt-m/v-type)
     "jobs.share": _share("Share of participants on benefit hired by the programme"),
     "jobs.start_month": _months("Months after a participant's own entry at which the programme contract starts (trial/training on benefit before it)"),

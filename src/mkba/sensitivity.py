@@ -604,6 +604,32 @@ def probabilistic(model: BatchModel, base: Mapping[str, float], dists: Mapping[s
     plus one chunk of model work.  ``P(NPV > 0)`` uses ``npv_eur``; ``P(break-even <= N)`` counts
     ``break_even_month <= N`` (NaN = never).  Percentiles are exact (``numpy.percentile``, linear).
     """
+    design = probabilistic_design(base, dists, n, seed, break_even_within, metrics=metrics, bounds=bounds)
+    vals = execute(executor, model, design.samples, chunk_size, Concat(design.metrics))
+    return design.summary(vals, percentiles, break_even_within)
+
+
+@dataclass
+class ProbDesign:
+    """What :func:`probabilistic` runs: the seeded draws (``samples``), the prepared ``dists`` and the
+    ``metrics`` kept.  Lets a caller run many designs in one batch model call (the municipal batch,
+    :func:`mkba.views.share_municipal_draws`) and summarise each exactly as :func:`probabilistic` does."""
+
+    samples: DrawSamples
+    dists: dict
+    metrics: list
+
+    def summary(self, vals: Mapping[str, np.ndarray], percentiles: Sequence[float] = (5, 10, 25, 50, 75, 90, 95),
+                break_even_within: Sequence[int] = (12, 24, 36)) -> ProbResult:
+        return _prob_summary(vals, self.samples.n, self.samples.seed, self.dists, self.metrics, percentiles,
+                             break_even_within)
+
+
+def probabilistic_design(base: Mapping[str, float], dists: Mapping[str, Any], n: int = 10_000, seed: Any = 0,
+                         break_even_within: Sequence[int] = (12, 24, 36), *,
+                         metrics: str | Sequence[str] = DEFAULT_METRICS,
+                         bounds: Mapping[str, tuple[float, float]] | None = None) -> ProbDesign:
+    """The draws and metrics of :func:`probabilistic` (same arguments), without running the model."""
     metrics = list(_metrics_tuple(metrics))
     if not dists:
         raise InputError("no distributions given", field="dists", value={}, has_value=True,
@@ -614,9 +640,7 @@ def probabilistic(model: BatchModel, base: Mapping[str, float], dists: Mapping[s
     if break_even_within and "break_even_month" not in metrics:
         metrics.append("break_even_month")
     fixed = {k: float(v) for k, v in base.items() if _numeric(v) and k not in dists}
-    samples = DrawSamples(dists, int(n), seed, fixed, _integer_draws(dists))
-    vals = execute(executor, model, samples, chunk_size, Concat(metrics))
-    return _prob_summary(vals, int(n), seed, dists, metrics, percentiles, break_even_within)
+    return ProbDesign(DrawSamples(dists, int(n), seed, fixed, _integer_draws(dists)), dists, metrics)
 
 
 def _prob_summary(vals, n, seed, dists, metrics, percentiles, break_even_within) -> ProbResult:
@@ -821,5 +845,6 @@ def morris(model: BatchModel, base: Mapping[str, float], ranges: Mapping[str, Se
 __all__ = ["DEFAULT_METRICS", "STRUCTURAL", "DEFAULT_RELATIVE", "UnstableIndicesWarning", "schema_bounds",
            "default_range", "integer_parameters", "ranges_from_case", "resolve_ranges", "base_run", "one_way",
            "switching_value",
-           "TwoWayResult", "two_way", "switching_values", "ProbResult", "probabilistic", "acceptability_curve",
+           "TwoWayResult", "two_way", "switching_values", "ProbResult", "ProbDesign", "probabilistic",
+           "probabilistic_design", "acceptability_curve",
            "sobol", "morris"]

@@ -1,0 +1,89 @@
+"""The municipal batch's shared work (computed once in the fork server) equals each report's own.
+
+No timings here (speed is shown in benchmarks/bench_municipal.py); these tests check that what the
+batch hands to its reports is the same computation a report rendered alone makes.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mkba import views
+
+APPROACH, SHARE = "fip_sittard_geleen", 0.1
+CODES = ["GM0654", "GM0060", "GM0718"]   # two with a caseload, GM0060 without (CBS gives none)
+
+
+@pytest.fixture
+def clean_shared():
+    """Empty batch caches; afterwards the caches, matplotlib's rcParams and pandas' display options
+    (the rehearsal runs views.setup) as they were."""
+    import matplotlib
+    import pandas as pd
+
+    from mkba import local
+
+    saved = (dict(views._MUNICIPAL_CASES), dict(views._MUNICIPAL_DRAWS), dict(local._SHARED_TABLES))
+    views._MUNICIPAL_CASES.clear(), views._MUNICIPAL_DRAWS.clear(), local._SHARED_TABLES.clear()
+    options = {k: pd.get_option(k) for k in ("display.max_colwidth", "display.max_rows")}
+    with matplotlib.rc_context():
+        yield
+    for k, v in options.items():
+        pd.set_option(k, v)
+    views._MUNICIPAL_CASES.clear(), views._MUNICIPAL_DRAWS.clear(), local._SHARED_TABLES.clear()
+    views._MUNICIPAL_CASES.update(saved[0]), views._MUNICIPAL_DRAWS.update(saved[1])
+    local._SHARED_TABLES.update(saved[2])
+
+
+def test_all_municipalities_draws_in_one_call_equal_each_municipality_alone(clean_shared, monkeypatch):
+    from mkba import model
+
+    calls = []
+    real = model.evaluate_batch
+
+    def counting(case, overrides=None, **kw):
+        calls.append(max((np.size(v) for v in (overrides or {}).values()), default=1))
+        return real(case, overrides, **kw)
+
+    monkeypatch.setattr(model, "evaluate_batch", counting)
+    n = 250
+    rows = views.share_municipal_draws(APPROACH, SHARE, n, 7, gm_codes=CODES)
+    # two municipalities with a caseload: 2 x 250 draws in ONE model call (after the small probes)
+    assert rows == 2 * n and calls[-1] == 2 * n and calls.count(2 * n) == 1
+    monkeypatch.setattr(model, "evaluate_batch", real)
+
+    def no_model_run(*a, **k):
+        raise AssertionError("the report ran the draws itself although the batch computed them")
+
+    for gm in CODES:
+        c, facts = views.municipality_case(gm, APPROACH, SHARE)
+        alone, alone_facts = views._municipality_case(gm, APPROACH, SHARE)
+        assert repr(facts) == repr(alone_facts)   # (NaN fields: compare the written form)
+        if gm == "GM0060":
+            assert c is None and alone is None
+            continue
+        assert c is not alone and c.assumptions_hash() == alone.assumptions_hash()
+        with monkeypatch.context() as m:
+            m.setattr("mkba.sensitivity.probabilistic", no_model_run)
+            shared, _ = views.probabilistic_view(c, n, 7, "nl", figure=False)
+        own, _ = views.probabilistic_view(alone, n, 7, "nl", figure=False)
+        for metric in own.values:
+            np.testing.assert_array_equal(shared.values[metric], own.values[metric], err_msg=f"{gm} {metric}")
+        assert shared.p_positive == own.p_positive and shared.p_break_even == own.p_break_even
+        assert shared.chances.equals(own.chances)
+    # other draws (n, seed) or another case object: computed by the report itself
+    c, _ = views.municipality_case(CODES[0], APPROACH, SHARE)
+    with monkeypatch.context() as m:
+        m.setattr("mkba.sensitivity.probabilistic", no_model_run)
+        with pytest.raises(AssertionError, match="ran the draws itself"):
+            views.probabilistic_view(c, n, 8, "nl", figure=False)
+
+
+def test_the_rehearsal_leaves_no_figure_and_keeps_the_backend(clean_shared, monkeypatch):
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    monkeypatch.setenv("MPLBACKEND", "agg")
+    views.rehearse_municipal(APPROACH, SHARE, "nl", 50, 1, gm_codes=CODES[:1])
+    assert plt.get_fignums() == []
+    assert matplotlib.get_backend().lower() == "agg"
