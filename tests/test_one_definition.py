@@ -74,3 +74,20 @@ def test_charts_name_perspective_and_scenario_under_their_title():
     assert _title(torn.axes[0]).endswith("perspectief gemeente, conjunctuurscenario laagconjunctuur")
     for f in (cash, people, torn):
         plt.close(f)
+
+
+def test_tables_name_perspective_and_scenario_under_them():
+    """The per-year table is in the case's perspective, the per-actor table in none; both in one scenario."""
+    c = views.prepare_case("fip_sittard_geleen", scenario="laagconjunctuur")
+    assert views.table_context(c, "nl").data == "*Deze tabel: perspectief gemeente, conjunctuurscenario laagconjunctuur.*"
+    assert views.table_context(c, "en", perspective=False).data == (
+        "*This table: per actor (every perspective), economic-cycle scenario recession.*")
+    import json
+    from pathlib import Path
+
+    nb = json.loads((Path(__file__).resolve().parents[1] / "notebooks" / "business_case.ipynb").read_text())
+    src = ["".join(cell["source"]) for cell in nb["cells"] if cell["cell_type"] == "code"]
+    year = next(s for s in src if "per_year_table" in s)
+    actor = next(s for s in src if "per_actor_table" in s)
+    assert "views.table_context(c, lang)" in year
+    assert "views.table_context(c, lang, perspective=False)" in actor

@@ -61,9 +61,10 @@ write("business_case.ipynb", [
          "    display(views.heading('family', lang, level=3))\n    family, note, family_table = views.family_view(c, lang)\n"
          "    display(Markdown(note))\n    display(family_table)"),
     code("display(views.heading('cashflows', lang))\nviews.cumulative_cash_figure(c, res, lang);\n"
-         "display(views.per_year_table(res, lang))"),
+         "display(views.per_year_table(res, lang))\ndisplay(views.table_context(c, lang))"),
     code("views.caseload_figure(c, res, lang);"),
-    code("display(views.heading('per_actor', lang))\ndisplay(views.per_actor_table(res, lang))"),
+    code("display(views.heading('per_actor', lang))\ndisplay(views.per_actor_table(res, lang))\n"
+         "display(views.table_context(c, lang, perspective=False))"),
     code("display(views.figure_section('sensitivity', tornado_fig, lang))"),
     code("display(views.heading('scenarios', lang))\nscen_table, scen, replay, _ = views.scenarios_view(c, lang)\n"
          "display(scen_table)"),

@@ -406,6 +406,16 @@ def figure_title(case: Case, title: str, lang: str = "nl", *, perspective: bool 
         if perspective else text("figure_context_scenario", lang, title=title, scenario=scen)
 
 
+def table_context(case: Case, lang: str = "nl", *, perspective: bool = True, scenario: str | None = None):
+    """The line under a table naming the perspective and the cycle scenario its figures are in."""
+    from IPython.display import Markdown
+
+    scen = _scenario_words(case, scenario, lang)
+    words = (text("table_context", lang, persp=_perspective_words(case, lang), scenario=scen) if perspective
+             else text("table_context_scenario", lang, scenario=scen))
+    return Markdown(f"*{words}*")
+
+
 def caseload_figure(case: Case, res: dict, lang: str = "nl"):
     t = res["table"]
     fig, ax = _ax()
