@@ -790,7 +790,8 @@ def setup_municipal(lang: str = "nl") -> None:
 #: (id(case), n, seed) -> (case, ProbDesign, metric values). Empty in a report rendered alone.
 _MUNICIPAL_CASES: dict = {}
 #: scenarios per kernel chunk in the batch's draws call (assumption: 8.192 ran 1,2-1,7x faster than the
-#: model's 65.536 default for 198.000 municipal draws, /work/notes/batch.md; smaller arrays stay in cache)
+#: model's 65.536 default for 198.000 municipal draws, measured 2026-12-02 at load 3,7 with
+#: benchmarks/bench_municipal.py; smaller arrays stay in cache)
 MUNICIPAL_DRAWS_CHUNK = 8192
 _MUNICIPAL_DRAWS: dict = {}
 
