@@ -38,7 +38,7 @@ from typing import Any, Mapping
 
 __all__ = [
     "LANGS", "LOCALES", "MISSING", "check_lang", "eur", "pct", "pp", "number", "month_label",
-    "label", "has_label", "labels", "format_value", "format_table", "LABELS",
+    "label", "has_label", "labels", "format_value", "format_table",
 ]
 
 from .i18n import LANGS, has_message, keys, message  # noqa: E402  (report texts: babel catalogues)
@@ -205,29 +205,21 @@ def month_label(m: Any, lang: str = "nl", *, missing: str | None = None) -> str:
 # labels
 # ---------------------------------------------------------------------------
 
-#: Labels not yet moved into the message catalogues, key -> {"nl": ..., "en": ...}. Kept (empty) so a
-#: branch that still adds entries here merges; tests/test_i18n.py requires it to be empty.
-LABELS: dict[str, dict[str, str]] = {}
-
-
 def label(key: str, lang: str = "nl", default: str | None = None) -> str:
     """Translated label for ``key`` (catalogue context ``label``); ``KeyError`` naming the key if unknown
     (unless ``default``)."""
     check_lang(lang)
-    entry = LABELS.get(key)
-    if entry is not None:
-        return entry[lang]
     return message("label", key, lang, default)
 
 
 def has_label(key: str) -> bool:
-    return key in LABELS or has_message("label", key)
+    return has_message("label", key)
 
 
 def labels(lang: str = "nl") -> dict[str, str]:
     """All labels in one language (for notebooks that template many headings)."""
     check_lang(lang)
-    return {k: label(k, lang) for k in [*keys("label", lang), *LABELS]}
+    return {k: label(k, lang) for k in keys("label", lang)}
 
 
 # ---------------------------------------------------------------------------

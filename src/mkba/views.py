@@ -20,9 +20,6 @@ from .i18n import has_message, message
 from .reporting import case_text, safe_markdown  # noqa: F401  (case_text is used by notebooks: untrusted case text)
 
 # Report texts live in the message catalogues (mkba.i18n, context "text"; src/mkba/locale/*/LC_MESSAGES/mkba.po).
-#: Texts not yet moved into the catalogues, key -> {"nl": ..., "en": ...}. Kept (empty) so a branch that still
-#: adds entries here merges; tests/test_i18n.py requires it to be empty.
-TEXTS: dict[str, dict[str, str]] = {}
 
 HEADLINE_METRICS = ("extra_ended_benefits", "benefit_months_saved", "gross_saving_eur", "programme_cost_eur",
                     "net_result_eur", "npv_eur", "bcr", "break_even_month", "cost_per_extra_ended_benefit_eur")
@@ -30,10 +27,7 @@ HEADLINE_METRICS = ("extra_ended_benefits", "benefit_months_saved", "gross_savin
 
 def text(key: str, lang: str = "nl", default: str | None = None, **fmt) -> str:
     """Report text ``key`` (catalogue context ``text``, else a :func:`mkba.formatting.label`), ``{fields}`` filled."""
-    entry = TEXTS.get(key)
-    if entry:
-        s = entry[lang]
-    elif has_message("text", key, (lang,)):
+    if has_message("text", key, (lang,)):
         s = message("text", key, lang)
     else:
         s = label(key, lang, default=default)
@@ -1355,13 +1349,8 @@ def safe_md(s: Any) -> str:
 
 
 # ------------------------------------------------------------------ economic cycle (sensitivity report)
-#: Cycle texts not yet moved into the catalogues (context "cycle"); must stay empty (tests/test_i18n.py).
-CYCLE_TEXTS: dict[str, dict[str, str]] = {}
-
-
 def _cycle_text(key: str, lang: str, **fmt) -> str:
-    entry = CYCLE_TEXTS.get(key)
-    s = entry["nl" if lang == "nl" else "en"] if entry else message("cycle", key, lang)
+    s = message("cycle", key, lang)
     return s.format(**fmt) if fmt else s
 
 
