@@ -46,3 +46,44 @@ def test_a_positive_societal_result_has_a_break_even_month():
     assert soc["npv_eur"] > 0
     assert not math.isnan(soc["break_even_month"])
     assert soc["programme_cost_eur"] > 0
+
+
+def test_one_case_report_runs_the_other_perspective_once(monkeypatch):
+    """A case report asks for both perspectives three times (views.answer, views.both_perspectives_table
+    and the key figures at the end of notebooks/business_case.ipynb); the kernel runs for the
+    other perspective once per case object, and again only for a changed case."""
+    import dataclasses
+
+    from mkba import model, views
+
+    case = load_case("app_zaanstad")
+    assert case.perspective == "municipality"
+    res = views.results(case)
+    runs: list[str] = []
+    real = model.evaluate_batch
+
+    def counting(c, *a, **k):
+        runs.append(c.perspective)
+        return real(c, *a, **k)
+
+    monkeypatch.setattr(model, "evaluate_batch", counting)
+    # the view calls of notebooks/business_case.ipynb that need both perspectives, in order
+    views.answer_markdown(case, res, "nl")
+    table = views.both_perspectives_table(case, res, "nl")
+    both = views.perspective_figures(case, res)
+    views.answer_markdown(case, res, "en")
+    assert runs.count("society") == 1, runs
+    # the cached figures are the kernel's: the same as a run of the case with only its perspective changed
+    fresh = real(dataclasses.replace(case, perspective="society"))
+    assert both["society"]["npv_eur"] == float(fresh["npv_eur"][0])
+    assert table.iloc[1, 1] == views.eur(float(fresh["npv_eur"][0]), "nl")
+    assert both["municipality"]["npv_eur"] == res["metrics"]["npv_eur"]
+    # a changed case (a new object, or the same object changed in place) is run again
+    staff = case.parameters["programme.staff_fte"]
+    other = case.with_overrides({"programme.staff_fte": {"value": staff.value * 2, "unit": staff.unit,
+                                                         "date": staff.date, "reference": "assumption: test"}})
+    changed = views.perspective_figures(other, views.results(other))["society"]["npv_eur"]
+    assert runs.count("society") == 2 and changed != both["society"]["npv_eur"]
+    case.parameters = other.parameters
+    assert views.perspective_figures(case, res)["society"]["npv_eur"] == changed
+    assert runs.count("society") == 3

@@ -1065,24 +1065,55 @@ def perspective_figures(case: Case, res: dict) -> dict[str, dict[str, float]]:
     ``break_even_month``, ``programme_cost_eur``, ``gross_saving_eur``, ...) as that perspective
     defines them, plus ``people`` (extra people off benefit). The case's own perspective is read
     from ``res``; the other one is the same case run by the same kernel with only its perspective
-    changed (one definition of every metric, break-even included, for both perspectives).
+    changed (one definition of every metric, break-even included, for both perspectives), run
+    once per case object however often a report asks (:func:`_other_perspective`).
     """
-    import dataclasses
-
-    from .model import evaluate_batch
-
     m = res["metrics"]
     out: dict[str, dict[str, float]] = {}
     for persp in ("municipality", "society"):
         if persp == case.perspective:
             out[persp] = {k: float(v) for k, v in m.items() if np.ndim(v) == 0}
         else:
-            other = evaluate_batch(dataclasses.replace(case, perspective=persp))
-            out[persp] = {k: float(np.asarray(v).ravel()[0]) for k, v in other.items()}
+            out[persp] = dict(_other_perspective(case, persp))
     people = _get(m, "extra_people_off_benefit", "extra_ended_benefits")
     for d in out.values():
         d["people"] = people
     return out
+
+
+#: The other perspective's headline figures per case object: ``id(case) -> (weakref to the case,
+#: fingerprint, figures)``. A case report asks for both perspectives three times (the answer, the
+#: key-figure table, the key figures emitted at the end); the kernel runs for the other one once.
+_OTHER_PERSPECTIVE: dict[int, tuple[Any, tuple[str, str, str], dict[str, float]]] = {}
+
+
+def _other_perspective(case: Case, persp: str) -> dict[str, float]:
+    """The kernel's headline metrics of ``case`` seen from ``persp``, computed once per case object.
+
+    Keyed on the object's identity and checked against its :meth:`~mkba.cases.Case.assumptions_hash`
+    (values, convention, perspective, start) and its groups, so a case changed in place is run
+    again; the entry goes when the case object is garbage collected.
+    """
+    import dataclasses
+    import weakref
+
+    from .model import evaluate_batch
+
+    key = id(case)
+    fingerprint = (persp, case.assumptions_hash(), repr(case.groups))
+    hit = _OTHER_PERSPECTIVE.get(key)
+    if hit is not None and hit[0]() is case and hit[1] == fingerprint:
+        return hit[2]
+    other = evaluate_batch(dataclasses.replace(case, perspective=persp))
+    figs = {k: float(np.asarray(v).ravel()[0]) for k, v in other.items()}
+
+    def _forget(ref, key=key):
+        entry = _OTHER_PERSPECTIVE.get(key)
+        if entry is not None and entry[0] is ref:
+            del _OTHER_PERSPECTIVE[key]
+
+    _OTHER_PERSPECTIVE[key] = (weakref.ref(case, _forget), fingerprint, figs)
+    return figs
 
 
 def case_scenario(case: Case) -> str:
