@@ -11,6 +11,7 @@ import pytest
 from mkba import export, local
 from mkba.cases import load_case
 from mkba.errors import InputError
+from mkba.formatting import actor_label
 from mkba.model import per_actor, run, summarise
 
 
@@ -67,10 +68,10 @@ def test_per_actor_discounted_and_nominal(written, fip):
         part = got[got["Waardering"] == label].set_index("Post")
         assert list(part.index) == list(want.index)
         for actor in want.columns:
-            np.testing.assert_allclose(part[export.ACTOR_LABELS[actor]].to_numpy(float), want[actor].to_numpy(float),
+            np.testing.assert_allclose(part[actor_label(actor, "nl")].to_numpy(float), want[actor].to_numpy(float),
                                        rtol=1e-12, atol=1e-6)
     disc = got[got["Waardering"] == "contante waarde"].set_index("Post")
-    assert disc.loc["total", "Gemeente"] == pytest.approx(summarise(fip)["metrics"]["municipal_npv_eur"], rel=1e-9)
+    assert disc.loc["total", "gemeente"] == pytest.approx(summarise(fip)["metrics"]["municipal_npv_eur"], rel=1e-9)
 
 
 def test_assumptions_and_sources(written, fip):

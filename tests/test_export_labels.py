@@ -35,3 +35,58 @@ def test_every_sheet_prints_one_page_wide_with_dutch_assumption_names(tmp_path):
     assert header[0] == "Aanname" and "Eenheid (woorden)" in header
     names = {row[0].value for row in ws.iter_rows(min_row=2)}
     assert "Uitstroomkans naar werk zonder aanpak" in names
+
+
+def _every_flow_table():
+    """A tidy table (the shape of mkba.model.run) with one euro for every (actor, item) flow of the
+    kernel and every actor, so every item and actor label shows up in the per-actor tables."""
+    import pandas as pd
+
+    from mkba import fastkernel as fk
+
+    pairs = list(dict.fromkeys((a, i) for a, i, _cat in fk.FLOWS))
+    pairs += [(a, "benefit_payments") for a in fk.ACTORS if a not in {p[0] for p in pairs}]
+    return pd.DataFrame({"month": 0, "group": "treatment", "actor": [a for a, _ in pairs],
+                         "item": [i for _, i in pairs], "unit": "EUR", "discounted": 1.0, "nominal": 1.0})
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_export_item_and_actor_labels_are_the_reports(lang):
+    """Issue 12 leftover: the Per actor sheet and the report's per-actor table use one label per item and
+    actor in each language (the catalogues' item/label entries), for every item and actor of the kernel."""
+    from mkba import export, fastkernel as fk, i18n, views
+
+    assert not hasattr(export, "ITEM_LABELS") and not hasattr(export, "ACTOR_LABELS")
+    table = _every_flow_table()
+    report = views.per_actor_table({"table": table}, lang)
+    sheet = export.per_actor_frame(table, lang)
+    items = {i for _a, i, _c in fk.FLOWS}
+    assert set(table["item"]) == items and set(table["actor"]) == set(fk.ACTORS)
+    first = sheet.iloc[: len(report)]                                # the discounted half, in the report's order
+    assert list(first[views.text("export_description", lang)]) == list(report.index)
+    actor_cols = list(sheet.columns[3:])
+    assert actor_cols == list(report.columns)
+    # every item and actor has words of its own in this language (not the model's code shown as a label)
+    for item in items:
+        assert i18n.has_message("item", item, (lang,)), item
+    for actor in fk.ACTORS:
+        assert i18n.has_message("label", actor, (lang,)), actor
+    if lang == "nl":     # (in English "wages", "employer" ... are both the code and the word)
+        shown = set(report.index) | set(actor_cols)
+        assert not (items | set(fk.ACTORS)) & shown, (items | set(fk.ACTORS)) & shown
+    # by hand, from the catalogues
+    want = {"nl": ("uitkeringen", "gemeente", "Rijk", "Waardering", "contante waarde"),
+            "en": ("benefits", "municipality", "central government", "Valuation", "present value")}[lang]
+    assert first.loc[first[views.text("item", lang)] == "benefit_payments", views.text("export_description", lang)].item() == want[0]
+    assert want[1] in actor_cols and want[2] in actor_cols
+    assert sheet.columns[0] == want[3] and sheet.iloc[0, 0] == want[4]
+
+
+def test_english_per_actor_sheet_has_no_dutch_words():
+    from mkba import export, fastkernel as fk, formatting
+
+    sheet = export.per_actor_frame(_every_flow_table(), "en")
+    dutch = {formatting.item_label(i, "nl") for _a, i, _c in fk.FLOWS} | {formatting.actor_label(a, "nl") for a in fk.ACTORS}
+    dutch |= {"Waardering", "Omschrijving", "Post", "contante waarde", "nominaal", "Totaal"}
+    shown = set(sheet.columns) | set(sheet.iloc[:, 0]) | set(sheet.iloc[:, 2])
+    assert not dutch & shown, dutch & shown

@@ -93,20 +93,6 @@ PER_YEAR_LABELS: dict[str, tuple[str, str]] = {
     "extra_exit_events": ("Extra uitstroommomenten (cumulatief, eind jaar)", FMT_COUNT),
 }
 
-ACTOR_LABELS = {"municipality": "Gemeente", "rijk": "Rijk", "participant": "Deelnemer", "employer": "Werkgever",
-                "care": "Zorg", "society": "Overige maatschappij", "total": "Totaal",
-                "housing_corporation": "Woningcorporatie", "agency": "Bureau", "other": "Overig"}
-ITEM_LABELS = {
-    "benefit_payments": "Uitkeringen", "buig_budget": "BUIG-budget (deel dat het Rijk verrekent)",
-    "wages": "Loon uit werk", "care_costs": "Zorgkosten", "wellbeing": "Welzijn",
-    "execution_costs": "Uitvoeringskosten uitkering", "programme_staff": "Programma: personeel",
-    "programme_participants": "Programma: kosten per deelnemer", "programme_other": "Programma: overige kosten",
-    "secondment_fees": "Detachering: inleenvergoedingen", "secondment_top_up": "Detachering: premie deelnemer",
-    "secondment_overhead": "Detachering: organisatiekosten", "production": "Productie",
-    "job_wages": "Programmabanen: loon", "job_production": "Programmabanen: waarde van het werk",
-    "displacement": "Detachering: verdringing van regulier werk", "total": "Totaal",
-}
-VALUATION = {True: "contante waarde", False: "nominaal"}
 ASSUMPTION_LABELS = {"parameter": "Parameter", "value": "Waarde", "unit": "Eenheid", "date": "Datum",
                      "reference": "Bron", "description": "Omschrijving", "low": "Laag", "high": "Hoog",
                      "source_file": "Bestand"}
@@ -170,20 +156,28 @@ def per_year_frame(per_year):
     return frame, formats
 
 
-def per_actor_frame(table):
-    """Per-actor totals, discounted then nominal, stacked (columns Waardering, Post, Omschrijving, actors, Totaal)."""
+def per_actor_frame(table, lang: str = "nl"):
+    """Per-actor totals, discounted then nominal, stacked (columns Waardering, Post, Omschrijving, actors, Totaal).
+
+    Item and actor words are the reports' (:func:`mkba.formatting.item_label`,
+    :func:`mkba.formatting.actor_label`: one label per item and actor in the catalogues); ``Post``
+    keeps the model's item code. ``lang="en"`` gives the sheet in English.
+    """
     import pandas as pd
 
+    from .formatting import actor_label, item_label
     from .model import per_actor
+    from .views import text
 
     parts = []
     for discounted in (True, False):
         pa = per_actor(table, discounted=discounted)
-        pa = pa.rename(columns=ACTOR_LABELS)
+        pa.columns = [actor_label(a, lang) for a in pa.columns]
         pa.columns.name = None
-        pa.insert(0, "Omschrijving", [ITEM_LABELS.get(i, i) for i in pa.index])
-        pa.insert(0, "Post", list(pa.index))
-        pa.insert(0, "Waardering", VALUATION[discounted])
+        pa.insert(0, text("export_description", lang), [item_label(i, lang) for i in pa.index])
+        pa.insert(0, text("item", lang), list(pa.index))
+        pa.insert(0, text("export_valuation", lang),
+                  text("valuation_discounted", lang) if discounted else text("valuation_nominal", lang))
         parts.append(pa.reset_index(drop=True))
     return pd.concat(parts, ignore_index=True)
 

@@ -212,6 +212,25 @@ def label(key: str, lang: str = "nl", default: str | None = None) -> str:
     return message("label", key, lang, default)
 
 
+def item_label(item: str, lang: str = "nl") -> str:
+    """Words for a ledger item (``benefit_payments`` -> ``uitkeringen``; catalogue context ``item``),
+    ``total`` as the tables' total; unknown items as given. The reports' per-actor tables and the
+    Excel export's ``Per actor`` sheet both use this (one label per item and language)."""
+    check_lang(lang)
+    if item == "total":
+        return message("text", "total", lang)
+    return message("item", item, lang, default=item)
+
+
+def actor_label(actor: str, lang: str = "nl") -> str:
+    """Words for an actor of the ledger (``municipality`` -> ``gemeente``; catalogue context ``label``),
+    ``total`` as the tables' total; unknown actors as given. Shared by the reports and the export."""
+    check_lang(lang)
+    if actor == "total":
+        return message("text", "total", lang)
+    return message("label", actor, lang, default=actor)
+
+
 def has_label(key: str) -> bool:
     return has_message("label", key)
 

@@ -11,10 +11,10 @@ says what kind of text it is; the English catalogue holds the English text like 
 =================  ==========================================================================
 context            msgid                                  used by
 =================  ==========================================================================
-``label``          metric, actor, scenario, heading key   :func:`mkba.formatting.label`
+``label``          metric, actor, scenario, heading key   :func:`mkba.formatting.label`, ``actor_label``
 ``text``           report text key (``{field}`` slots)     :func:`mkba.views.text`
 ``cycle``          sensitivity-report cycle texts         :func:`mkba.views.cycle_heading`
-``item``           ledger item (``benefit_payments``)      per-actor tables
+``item``           ledger item (``benefit_payments``)      :func:`mkba.formatting.item_label` (reports, export)
 ``param``          schema parameter name                  :func:`mkba.formatting.param_label`
 ``param-desc``     schema parameter name                  :func:`mkba.describe.parameter_description`
 ``unit``           schema unit (``EUR/person-year``)      :func:`mkba.formatting.unit_label`

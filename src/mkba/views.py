@@ -14,8 +14,8 @@ from typing import Any, Mapping
 import numpy as np
 
 from .cases import Case, load_case
-from .formatting import (eur, format_table, label, month_label, number, param_label, param_value,  # noqa: F401
-                         pct)
+from .formatting import (actor_label, eur, format_table, item_label, label, month_label, number,  # noqa: F401
+                         param_label, param_value, pct)
 from .i18n import has_message, message
 from .reporting import case_text, safe_markdown  # noqa: F401  (case_text is used by notebooks: untrusted case text)
 
@@ -32,11 +32,6 @@ def text(key: str, lang: str = "nl", default: str | None = None, **fmt) -> str:
     else:
         s = label(key, lang, default=default)
     return s.format(**fmt) if fmt else s
-
-
-def item_label(item: str, lang: str = "nl") -> str:
-    """Words for a ledger item (``benefit_payments`` -> ``uitkeringen``); unknown items as given."""
-    return message("item", item, lang, default=item)
 
 
 def setup(lang: str = "nl") -> None:
@@ -235,8 +230,8 @@ def per_actor_table(res: dict, lang: str = "nl"):
     from .model import per_actor
 
     table = per_actor(res["table"])
-    table = table.rename(index=lambda i: text("total", lang) if i == "total" else item_label(i, lang))
-    table.columns = [text("total", lang) if c == "total" else label(c, lang) for c in table.columns]
+    table = table.rename(index=lambda i: item_label(i, lang))
+    table.columns = [actor_label(c, lang) for c in table.columns]
     table.index.name = text("item", lang)
     table.columns.name = None
     return table.apply(lambda col: [eur(v, lang) for v in col])
