@@ -45,3 +45,14 @@ def test_two_way_axes_are_labelled_in_words():
 
     for f in figs:
         plt.close(f)
+
+
+def test_two_way_grids_stay_within_the_valid_range_so_no_warning_reaches_the_report():
+    """unit_value_14000 has effect.stock_share 1: twice that (2) lies outside [0, 1]; the grid stops at 1
+    and the sensitivity report prints no UserWarning (it did, in English, with a file path)."""
+    c = views.prepare_case("unit_value_14000")
+    assert c.value("effect.stock_share") == 1.0 and not c.value("effect.work_exit_added")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        figs = views.two_way_figures(c, points=3, lang="nl")
+    assert len(figs) == 4

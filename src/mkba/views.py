@@ -640,8 +640,13 @@ def two_way_figures(case: Case, points: int = 21, lang: str = "nl"):
     effect = "effect.work_exit_added" if case.value("effect.work_exit_added") else (
         "effect.stock_share" if case.value("effect.stock_share") else "effect.work_exit_added")
     cost = "programme.cost_per_fte_year" if case.value("programme.staff_fte") else "programme.other_cost_per_month"
+    from .schema import SCHEMA
+
+    # up to twice the case's effect, but never past the parameter's valid range (a stock share of 1
+    # would ask for 2: sensitivity.two_way then drops those points with a warning printed in the report)
+    effect_top = min(max(2 * case.value(effect), 0.1), SCHEMA[effect].maximum)
     grids = [(("baseline.work_exit_rate", np.linspace(0.02, 0.15, points)), ("cycle.multiplier", np.linspace(0.5, 1.4, points))),
-             ((effect, np.linspace(0.0, max(2 * case.value(effect), 0.1), points)),
+             ((effect, np.linspace(0.0, effect_top, points)),
               (cost, np.linspace(0.5 * max(case.value(cost), 1.0), 1.5 * max(case.value(cost), 1.0), points)))]
     figs = []
     for x, y in grids:
