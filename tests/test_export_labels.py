@@ -90,3 +90,16 @@ def test_english_per_actor_sheet_has_no_dutch_words():
     dutch |= {"Waardering", "Omschrijving", "Post", "contante waarde", "nominaal", "Totaal"}
     shown = set(sheet.columns) | set(sheet.iloc[:, 0]) | set(sheet.iloc[:, 2])
     assert not dutch & shown, dutch & shown
+
+
+def test_reading_alternatives_on_the_sources_sheet_are_dutch():
+    """A reading's alternatives are English in the case files; one that names a variant is shown by the
+    variant's Dutch title (the case file's title_nl), seed-file citations kept."""
+    from mkba.export import sources_frame
+
+    rows = sources_frame(load_case("app_zaanstad"))
+    text = " ".join(rows.loc[rows["Soort"] == "Lezing", "Tekst"])
+    assert ("variant entry_at_month0: alle 80 instromers in maand 0 (de lezing die de gepubliceerde "
+            "'> € 150.000' haalt)") in text
+    assert "variant exits_in_year2: uitstroom van het eerste cohort vooral in jaar 2 (003_1cff8ea758d15861.txt:1002-1003)" in text
+    assert "the reading that meets" not in text and "the text also says" not in text

@@ -204,6 +204,22 @@ def _cited(case: Case) -> tuple[list[str], list[str]]:
     return sorted(set(_CBS_RE.findall(text)), key=str.upper), sorted(set(_SEED_RE.findall(text)))
 
 
+_VARIANT_ALT_RE = re.compile(r"^variant (\w+):")
+_SEED_LINES_RE = re.compile(r"\b\d{3}_[0-9a-f]{16}\.txt(?::[\d-]+)?")
+
+
+def _alternative_nl(case: Case, alternative: str) -> str:
+    """A reading's alternative in Dutch: readings have no Dutch alternatives, but one that names a variant
+    (``variant cost_once: ...``) is that variant, so its ``title_nl`` says it (seed-file citations kept).
+    Any other alternative is shown as written."""
+    m = _VARIANT_ALT_RE.match(alternative)
+    v = case.variants.get(m.group(1)) if m else None
+    if v is None or not v.title_nl:
+        return alternative
+    cited = _SEED_LINES_RE.findall(alternative[m.end():])
+    return f"variant {m.group(1)}: {v.title_nl}" + (f" ({', '.join(cited)})" if cited else "")
+
+
 def sources_frame(case: Case):
     """Sheet ``Bron``: provenance rows (Soort, Onderwerp, Tekst, Bron)."""
     import pandas as pd
@@ -219,7 +235,7 @@ def sources_frame(case: Case):
     for r in case.readings:
         text = f"{getattr(r, 'choice_nl', None) or r.choice}. Waarom: {getattr(r, 'why_nl', None) or r.why}"
         if r.alternatives:
-            text += ". Alternatieven: " + "; ".join(r.alternatives)
+            text += ". Alternatieven: " + "; ".join(_alternative_nl(case, a) for a in r.alternatives)
         rows.append(("Lezing", getattr(r, "topic_nl", None) or r.topic, text, r.reference or ""))
     for n in case.notes:
         rows.append(("Notitie", "", n, ""))
