@@ -32,6 +32,7 @@ scenario names; an unknown key raises ``KeyError`` naming the key.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import math
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Mapping
@@ -104,6 +105,12 @@ def _quantize(x: float, decimals: int) -> Decimal:
     return d
 
 
+#: formatted amounts kept per process (assumption: one report or one slider session formats a few thousand
+#: distinct (value, language, decimals) triples -- the interactive view formats ~120 table cells and the
+#: chart's tick labels per move, most of them unchanged; an evicted entry is only formatted again)
+FORMAT_CACHE_SIZE = 8192
+
+
 def _decimals_suffix(decimals: int) -> str:
     if decimals < 0:
         raise ValueError(f"decimals must be >= 0, got {decimals}")
@@ -122,6 +129,11 @@ def eur(x: Any, lang: str = "nl", decimals: int = 0, *, missing: str | None = No
     v = _as_float(x)
     if math.isinf(v):
         return ("-" if v < 0 else "") + "∞"
+    return _eur(v, lang, decimals)
+
+
+@functools.lru_cache(maxsize=FORMAT_CACHE_SIZE)
+def _eur(v: float, lang: str, decimals: int) -> str:
     from babel.numbers import format_currency
 
     pattern = _EUR_PATTERN[lang].format(d=_decimals_suffix(decimals))
@@ -137,6 +149,11 @@ def pct(x: Any, lang: str = "nl", decimals: int = 1, *, missing: str | None = No
     v = _as_float(x)
     if math.isinf(v):
         return ("-" if v < 0 else "") + "∞"
+    return _pct(v, lang, decimals)
+
+
+@functools.lru_cache(maxsize=FORMAT_CACHE_SIZE)
+def _pct(v: float, lang: str, decimals: int) -> str:
     from babel.numbers import format_decimal
 
     pattern = _PCT_PATTERN[lang].format(d=_decimals_suffix(decimals))
@@ -161,6 +178,11 @@ def number(x: Any, lang: str = "nl", decimals: int = 0, *, missing: str | None =
     v = _as_float(x)
     if math.isinf(v):
         return ("-" if v < 0 else "") + "∞"
+    return _number(v, lang, decimals)
+
+
+@functools.lru_cache(maxsize=FORMAT_CACHE_SIZE)
+def _number(v: float, lang: str, decimals: int) -> str:
     from babel.numbers import format_decimal
 
     pattern = "#,##0" + _decimals_suffix(decimals)
