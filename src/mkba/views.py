@@ -251,29 +251,37 @@ class _Footnotes:
         self.files: list[str] = []
 
     def cite(self, reference: str | None, lang: str) -> str:
-        from .formatting import human_reference
+        return self.mark(*_cite_parts(reference, lang))
 
-        from .formatting import citations
-
-        text_, _files = human_reference(reference, lang, short=True)
+    def mark(self, text_: str, notes: list[str]) -> str:
+        """``text_`` with the footnote numbers of ``notes`` (numbered in order of first citation)."""
         marks = []
-        for human, f in citations(reference, short=True):
-            note = f"{human} — {f}"
+        for note in notes:
             if note not in self.files:
                 self.files.append(note)
             marks.append(_SUPERSCRIPT(self.files.index(note) + 1))
         return text_ + (" " + ",".join(marks) if marks else "")
 
 
+def _cite_parts(reference: str | None, lang: str) -> tuple[str, list[str]]:
+    """(citation text for a table cell, footnote texts ``<human citation> — <file reference>``)."""
+    from .formatting import citations, human_reference
+
+    text_, _files = human_reference(reference, lang, short=True)
+    return text_, [f"{human} — {f}" for human, f in citations(reference, short=True)]
+
+
 def _SUPERSCRIPT(n: int) -> str:
     return str(n).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
 
 
-def assumptions_table(case: Case, lang: str = "nl"):
+def assumptions_table(case: Case, lang: str = "nl", *, cells: dict | None = None):
     """Every assumption in words, with its value in the units people use, its date and a human citation.
 
     The file references (``<seed file>:<line>``) are numbered footnotes in ``table.attrs["footnotes"]``
-    (show them with :func:`footnotes_markdown`).
+    (show them with :func:`footnotes_markdown`). ``cells``: a dict the caller keeps between calls (the
+    interactive view, one per view) in which the words of each row are kept, so that a slider move only
+    words the rows it changed; the table is the same with or without it.
     """
     import pandas as pd
 
@@ -281,14 +289,22 @@ def assumptions_table(case: Case, lang: str = "nl"):
 
     notes = _Footnotes()
     t = case.assumptions_table()
+    cols = [label("parameters", lang), label("value", lang), label("unit", lang), text("date_col", lang),
+            label("reference", lang)]
     rows = []
     for r in t.itertuples():
-        rows.append({label("parameters", lang): param_label(r.parameter, lang),
-                     label("value", lang): param_value(r.parameter, r.value, lang),
-                     label("unit", lang): unit_label(r.unit, lang),
-                     text("date_col", lang): "" if r.date is None else str(r.date),
-                     label("reference", lang): notes.cite(r.reference, lang)})
-    out = pd.DataFrame(rows).set_index(label("parameters", lang))
+        key = (r.parameter, r.value, r.unit, r.date, r.reference, lang)
+        try:
+            words = None if cells is None else cells.get(key)
+        except TypeError:            # a value that cannot be a dict key: worded each time
+            key, words = None, None
+        if words is None:
+            words = (param_label(r.parameter, lang), param_value(r.parameter, r.value, lang),
+                     unit_label(r.unit, lang), "" if r.date is None else str(r.date), _cite_parts(r.reference, lang))
+            if cells is not None and key is not None:
+                cells[key] = words
+        rows.append(words[:4] + (notes.mark(*words[4]),))
+    out = pd.DataFrame(rows, columns=cols).set_index(cols[0])
     out.attrs["footnotes"] = notes.files
     return out
 
@@ -319,25 +335,47 @@ def readings_table(case: Case, lang: str = "nl"):
 
 
 # ------------------------------------------------------------------ figures
-def _ax(figsize=(8, 3.6)):
+#: size of the single-axes charts in inches (assumption: the size these charts have had since the first
+#: reports; at the live view's 100 dpi it is 800 x 360 px, which JupyterLab shows unscaled in a window of
+#: 1400 px, the browser test's)
+CHART_FIGSIZE = (8, 3.6)
+
+
+def _ax(figsize=CHART_FIGSIZE):
     import matplotlib.pyplot as plt
 
     return plt.subplots(figsize=figsize)
 
 
+#: zlib level of the live chart's PNG (assumption: level 1 of an opaque 800 x 360 chart encodes in about
+#: half the time of PIL's default 6 (5 vs 10 ms, bench_slider.py's machine) for ~10 % more bytes, a few kB
+#: more over the kernel's local websocket; the pixels are the same, PNG is lossless)
+LIVE_PNG_COMPRESS_LEVEL = 1
+
+
 class CashChart:
     """The cumulative net cash chart, drawn once and updated in place (:meth:`update`).
 
-    Reports draw a new one per report (:func:`cumulative_cash_figure`); the interactive view keeps one
-    and only moves its line, break-even marker and axis limits on a slider move, laying the figure out
-    again only when the tick labels change width.
+    Reports draw a new one per report (:func:`cumulative_cash_figure`, a pyplot figure the inline
+    backend shows); the interactive view keeps one (``live=True``: its own Agg canvas, no pyplot)
+    and only moves its line, break-even marker and axis limits on a slider move, laying the figure
+    out again only when the tick labels change width. :meth:`png` draws the parts that do not move
+    with a slider (background, title, x axis) once and only the rest on each move.
     """
 
-    def __init__(self, lang: str = "nl"):
+    def __init__(self, lang: str = "nl", *, live: bool = False):
         from .reporting import eur_axis
 
         self.lang = lang
-        self.fig, ax = _ax()
+        if live:
+            from matplotlib.backends.backend_agg import FigureCanvasAgg
+            from matplotlib.figure import Figure
+
+            self.fig = Figure(figsize=CHART_FIGSIZE)
+            FigureCanvasAgg(self.fig)
+            ax = self.fig.add_subplot()
+        else:
+            self.fig, ax = _ax()
         self.ax = ax
         (self.line,) = ax.plot([], [], color="#1f5f8b", lw=2)
         ax.axhline(0, color="grey", lw=0.8)
@@ -348,6 +386,7 @@ class CashChart:
         ax.set_xlabel(text("month_axis", lang))
         eur_axis(ax, lang)
         self._layout_key = None
+        self._background = None     # (key, pixels of the parts that do not move), see png()
 
     def update(self, case: Case, res: dict) -> "CashChart":
         from .metrics import cumsum_months
@@ -375,11 +414,55 @@ class CashChart:
             self._layout_key = key
         return self
 
+    def _fixed(self) -> list:
+        """The artists that no slider moves: the figure and axes background, the titles and the x axis
+        (the months of the case). Everything else (y axis and grid, lines, marker, spines) is redrawn."""
+        ax = self.ax
+        return [ax.patch, ax.xaxis, ax.title, ax._left_title, ax._right_title]
+
+    def _fixed_key(self) -> tuple:
+        """What the fixed artists' pixels depend on; another key draws them again."""
+        ax = self.ax
+        return (tuple(t.get_text() for t in (ax.title, ax._left_title, ax._right_title)), ax.get_xlabel(),
+                ax.get_xlim(), ax.get_position().bounds, self.fig.dpi, self.fig.canvas.get_width_height())
+
     def png(self, dpi: int = 100) -> bytes:
+        """The chart as PNG bytes at ``dpi`` (a ``live=True`` chart: the fixed parts drawn once, see
+        :meth:`_fixed`; the pixels equal a full draw of the figure, tests/test_live_view.py)."""
         import io
 
         buf = io.BytesIO()
-        self.fig.savefig(buf, format="png", dpi=dpi)
+        canvas = self.fig.canvas
+        if not hasattr(canvas, "copy_from_bbox"):   # a report figure: the usual full draw
+            self.fig.savefig(buf, format="png", dpi=dpi, pil_kwargs={"compress_level": LIVE_PNG_COMPRESS_LEVEL})
+            return buf.getvalue()
+        from PIL import Image
+
+        if self.fig.dpi != dpi:
+            self.fig.set_dpi(dpi)
+        fixed = self._fixed()
+        ax = self.ax
+        key = self._fixed_key()
+        if self._background is None or self._background[0] != key:
+            moving = [a for a in ax.get_children() if a not in fixed]
+            shown = [a.get_visible() for a in moving]
+            for a in moving:
+                a.set_visible(False)
+            try:
+                canvas.draw()
+            finally:
+                for a, v in zip(moving, shown):
+                    a.set_visible(v)
+            self._background = (key, canvas.copy_from_bbox(self.fig.bbox))
+        else:
+            canvas.restore_region(self._background[1])
+        # the rest in the order Axes.draw uses (by zorder, stable)
+        for a in sorted((a for a in ax.get_children() if a not in fixed and a.get_visible()),
+                        key=lambda a: a.get_zorder()):
+            ax.draw_artist(a)
+        w, h = canvas.get_width_height(physical=True)
+        img = Image.frombuffer("RGBA", (w, h), canvas.buffer_rgba(), "raw", "RGBA", 0, 1).convert("RGB")
+        img.save(buf, format="png", compress_level=LIVE_PNG_COMPRESS_LEVEL)
         return buf.getvalue()
 
 
@@ -1540,6 +1623,7 @@ class LocalCaseView:
         self.case_name, self.local, self.lang = case, dict(local), lang
         self._base: Case | None = None
         self._chart: CashChart | None = None
+        self._cells: dict = {}      # the assumptions table's worded rows, see assumptions_table(cells=)
 
     def base_case(self) -> Case:
         """The documented case, read once (every slider move applies its values to it)."""
@@ -1559,7 +1643,7 @@ class LocalCaseView:
         m, s = figs["municipality"], figs["society"]
         headline = text("local_headline", lang, muni=eur(m["npv_eur"], lang), soc=eur(s["npv_eur"], lang),
                         be=_be_words(m["break_even_month"], lang), people=number(m["people"], lang, 1))
-        return c, res, headline, both_perspectives_table(c, res, lang), assumptions_table(c, lang)
+        return c, res, headline, both_perspectives_table(c, res, lang), assumptions_table(c, lang, cells=self._cells)
 
     def outputs(self, values: Mapping[str, float]) -> list:
         """Everything the view shows, in order (IPython displayables; a new figure each time)."""
@@ -1583,13 +1667,10 @@ class LocalCaseView:
         and limits updated, see :class:`CashChart`). One model run."""
         from IPython.display import HTML, Image, Markdown
 
-        import matplotlib.pyplot as plt
-
         c, res, headline, key_table, table = self._compute(values)
         lang = self.lang
         if self._chart is None:
-            self._chart = CashChart(lang)
-            plt.close(self._chart.fig)     # kept by this view, not by pyplot (never shown twice)
+            self._chart = CashChart(lang, live=True)     # kept by this view, not by pyplot (never shown twice)
         png = self._chart.update(c, res).png(self.LIVE_DPI)
         html = keep_amounts_together
         return [heading("title_case", lang, level=1, title=case_title(c, lang)),
