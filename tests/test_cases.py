@@ -152,3 +152,30 @@ def test_report_names_an_effect_that_outlasts_paid_participation_next_to_the_ans
     nb = (Path(__file__).parents[1] / "notebooks" / "business_case.ipynb").read_text(encoding="utf-8")
     answer_cell = next(c for c in json.loads(nb)["cells"] if "views.answer(" in "".join(c["source"]))
     assert "views.model_warnings(c, lang)" in "".join(answer_cell["source"])
+
+
+def test_a_loaded_case_is_not_parsed_again_but_an_edited_file_is_read_anew(tmp_path):
+    """load_case keeps resolved cases (a batch asks for the same one hundreds of times): a call
+    returns its own copy, and editing the file (or the parameter set) is seen at once."""
+    import time
+
+    p = case_file(tmp_path, """
+        extends: base
+        overrides:
+          cohort.initial_participants: {value: 40, unit: persons, date: 2019, reference: "assumption: test"}
+    """, name="memo")
+    a = load_case(p)
+    assert a.value("cohort.initial_participants") == 40
+    a.parameters.pop("cohort.initial_participants")       # a caller changing its copy ...
+    a.notes.append("changed by a caller")
+    b = load_case(p)
+    assert b.value("cohort.initial_participants") == 40   # ... does not change the next one
+    assert "changed by a caller" not in b.notes
+    text = p.read_text(encoding="utf-8").replace("value: 40", "value: 41")
+    time.sleep(0.01)
+    p.write_text(text, encoding="utf-8")
+    assert load_case(p).value("cohort.initial_participants") == 41
+    assert load_case(p, {"cohort.initial_participants": {"value": 7, "unit": "persons", "date": 2019,
+                                                          "reference": "assumption: test"}}
+                     ).value("cohort.initial_participants") == 7
+    assert load_case(p).value("cohort.initial_participants") == 41

@@ -816,3 +816,38 @@ def test_manifest_writes_wait_for_the_lock(tmp_path):
     t.join(120)
     assert res["r"].ok == ["l1"]
     assert json.loads((tmp_path / "manifest.json").read_text())["reports"]["l1"]["status"] == "ok"
+
+
+def test_report_export_adds_what_nbconvert_html_exporter_adds_without_reparsing_the_page():
+    """The report exporter skips HTMLExporter's BeautifulSoup pass (0,145 s of a municipal report's
+    0,17 s export) and adds the same attributes by pattern: the page reads the same as nbconvert's
+    own exporter makes it (same text, same alt texts, output areas focusable)."""
+    import copy
+
+    import nbformat
+    from bs4 import BeautifulSoup
+    from nbconvert import HTMLExporter
+
+    from mkba.render import _exporter
+
+    png = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * 16).decode()
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("x", outputs=[
+        nbformat.v4.new_output("display_data", data={"text/markdown": "**Kort antwoord**: € 133.000"}),
+        nbformat.v4.new_output("display_data", data={"image/png": png}),                    # no alt text
+        nbformat.v4.new_output("display_data", data={"image/png": png}, metadata={"image/png": {"alt": "grafiek"}}),
+        nbformat.v4.new_output("display_data", data={"text/html": "<table><tr><td>1</td></tr></table>"}),
+    ])]
+    ours = _exporter("nl")
+    theirs = HTMLExporter(config=ours.config, template_name="lab", extra_loaders=ours.extra_loaders,
+                          template_file=ours.template_file, exclude_input=True, exclude_input_prompt=True,
+                          exclude_output_prompt=True, embed_images=True, language_code="nl")
+    a = BeautifulSoup(ours.from_notebook_node(copy.deepcopy(nb), resources={"metadata": {"name": "t"}})[0],
+                      "html.parser")
+    b = BeautifulSoup(theirs.from_notebook_node(copy.deepcopy(nb), resources={"metadata": {"name": "t"}})[0],
+                      "html.parser")
+    assert a.get_text() == b.get_text()
+    assert [i.get("alt") for i in a.find_all("img")] == [i.get("alt") for i in b.find_all("img")] \
+        == ["No description has been provided for this image", "grafiek"]
+    focus = lambda s: [d.get("tabindex") for d in s.select("div.jp-OutputArea-output")]  # noqa: E731
+    assert focus(a) == focus(b) == ["0"] * 4

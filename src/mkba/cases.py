@@ -437,10 +437,74 @@ def parse_set_values(pairs: list[str]) -> dict[str, Any]:
     return out
 
 
+#: resolved cases by (file, variant, stamp of the files they are read from): see :func:`load_case`
+_LOADED: dict[tuple, Case] = {}
+#: assumption: a batch or a notebook uses a handful of cases and variants; 64 keeps them all without
+#: letting a long session grow without bound
+_LOADED_MAX = 64
+
+
+def _stamp(path: Path) -> tuple:
+    """(file, size, modification time) of every file a case can be resolved from: the case files,
+    the parameter sets, the case's own folder and the CPI table the amounts are converted with."""
+    import os
+
+    from . import cbs
+    from .prices import CPI_TABLE
+
+    entries: list = []
+    for d in {cases_dir(), data_dir() / "parameters", path.parent}:
+        try:
+            with os.scandir(d) as it:
+                for e in it:
+                    if e.name.endswith((".yaml", ".yml")):
+                        st = e.stat()
+                        entries.append((e.path, st.st_size, st.st_mtime_ns))
+        except OSError:
+            entries.append((str(d), None, None))
+    try:
+        st = cbs.table_path(CPI_TABLE).stat()
+        entries.append(("cpi", st.st_size, st.st_mtime_ns))
+    except OSError:
+        entries.append(("cpi", None, None))
+    return tuple(sorted(entries, key=repr))
+
+
+def _copy_case(case: Case) -> Case:
+    """An independent copy: the frozen parameters and price conversions are shared, every
+    mutable part (readings, published figures, variants, notes, groups) is copied."""
+    import copy
+
+    shared = {"parameters": dict(case.parameters), "price_conversions": dict(case.price_conversions)}
+    rest = {k: v for k, v in case.__dict__.items() if k not in shared}
+    return Case(**copy.deepcopy(rest), **shared)
+
+
 def load_case(name_or_path: str | Path, overrides: dict[str, Any] | None = None, *,
               variant: str | None = None, _seen: tuple = ()) -> Case:
-    """Load and resolve a case; ``overrides`` are leaf mappings (see :func:`parse_set_values`)."""
+    """Load and resolve a case; ``overrides`` are leaf mappings (see :func:`parse_set_values`).
+
+    A case resolved before from the same files (unchanged since: same sizes and modification
+    times) is not parsed again; every call returns its own copy.
+    """
     path = case_path(name_or_path)
+    if _seen:
+        return _load_case(path, overrides, variant=variant, _seen=_seen)
+    key = (str(path.resolve()), variant or None, _stamp(path))
+    hit = _LOADED.get(key)
+    if hit is None:
+        hit = _load_case(path, None, variant=variant)
+        if len(_LOADED) >= _LOADED_MAX:
+            _LOADED.clear()
+        _LOADED[key] = hit
+    case = _copy_case(hit)
+    if overrides:
+        case = case.with_overrides(overrides, source="--set")
+    return case
+
+
+def _load_case(path: Path, overrides: dict[str, Any] | None = None, *,
+               variant: str | None = None, _seen: tuple = ()) -> Case:
     if path.stem in _seen:
         raise InputError("cases extend each other in a loop", file=str(path), field="extends",
                          value=" -> ".join(_seen + (path.stem,)), fix="break the loop")

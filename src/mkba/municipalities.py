@@ -652,12 +652,27 @@ def _raise_former(name: str, query: Any, codes: dict[str, str], label: str | Non
                      field="municipality", value=query, fix=fix)
 
 
+_NAME_KEYS: dict[int, tuple] = {}
+
+
+def _name_keys(df: "pd.DataFrame") -> list[str]:
+    """``normalise_name`` of every name in ``df``, computed once per table object (a report looks
+    municipalities up hundreds of times: peers, scenarios, the batch's shared draws)."""
+    hit = _NAME_KEYS.get(id(df))
+    if hit is None or hit[0] is not df or len(hit[1]) != len(df):
+        hit = (df, [normalise_name(n) for n in df["name"]])
+        _NAME_KEYS.clear()
+        _NAME_KEYS[id(df)] = hit
+    return hit[1]
+
+
 def _lookup_index(df: "pd.DataFrame", query: Any) -> int:
     if not isinstance(query, str) or not query.strip():
         raise InputError("a municipality must be given as a GM code or a name", field="municipality",
                          value=query, fix="e.g. 'GM0363', '0363' or 'Amsterdam'")
     q = query.strip()
-    codes = dict(zip(df["name"].map(normalise_name), df["gm_code"]))
+    keys = _name_keys(df)
+    codes = dict(zip(keys, df["gm_code"]))
     if m := _CODE_RE.match(q):
         code = f"GM{int(m.group(1)):04d}"
         hit = df.index[df["gm_code"] == code]
@@ -672,7 +687,6 @@ def _lookup_index(df: "pd.DataFrame", query: Any) -> int:
                              "name instead")
     key = normalise_name(q)
     key = normalise_name(ALIASES.get(key, key))
-    keys = [normalise_name(n) for n in df["name"]]
     if key in keys:
         return keys.index(key)
     # "Bergen" -> "Bergen (L.)" / "Bergen (NH.)": CBS adds a province mark to names that occur twice

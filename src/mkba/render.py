@@ -645,12 +645,60 @@ _DROP_MIMETYPES = ("application/javascript", "application/vnd.jupyter.widget-vie
 
 _exporters = threading.local()
 
+#: nbconvert's default alt text for an image that has none (``HTMLExporter.from_notebook_node``)
+_DEFAULT_ALT = "No description has been provided for this image"
+_IMG_WITHOUT_ALT_RE = re.compile(r"<img\b(?![^>]*\balt\s*=)", re.IGNORECASE)
+_OUTPUT_DIV_RE = re.compile(r'<div class="([^"]*\bjp-OutputArea-output\b[^"]*)"(?![^>]*\btabindex)')
+_INPUT_DIV_RE = re.compile(r'<div class="([^"]*\bjp-Cell-inputWrapper\b[^"]*)"(?![^>]*\btabindex)')
+
+
+def _accessible(html: str) -> str:
+    """What nbconvert's HTMLExporter adds to a finished page, by pattern: an alt text on every
+    image without one, and ``tabindex="0"`` on input and output areas (keyboard focus)."""
+    html = _IMG_WITHOUT_ALT_RE.sub(f'<img alt="{_DEFAULT_ALT}"', html)
+    html = _OUTPUT_DIV_RE.sub(r'<div class="\1" tabindex="0"', html)
+    return _INPUT_DIV_RE.sub(r'<div class="\1" tabindex="0"', html)
+
+
+_REPORT_EXPORTER: list = []
+
+
+def _report_exporter_class():
+    """nbconvert's ``HTMLExporter`` without its second pass over the finished page.
+
+    ``HTMLExporter.from_notebook_node`` renders the template, then parses the whole page with
+    BeautifulSoup only to add default alt texts and ``tabindex`` attributes, and serialises it
+    again: 0,145 s of a municipal report's 0,17 s export (cProfile, 2026-12-02). The report
+    template gives every figure its own alt text; :func:`_accessible` adds the two attributes by
+    pattern. Everything else is nbconvert's own code path (filters, resources, template).
+    """
+    if _REPORT_EXPORTER:
+        return _REPORT_EXPORTER[0]
+    from nbconvert import HTMLExporter
+    from nbconvert.exporters.templateexporter import TemplateExporter
+    from nbconvert.filters.highlight import Highlight2HTML
+    from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+
+    class ReportExporter(HTMLExporter):
+        def from_notebook_node(self, nb, resources=None, **kw):
+            langinfo = nb.metadata.get("language_info", {})
+            lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
+            self.register_filter("highlight_code", self.filters.get(
+                "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)))
+            resources = self._init_resources(resources)
+            self.register_filter("filter_data_type", WidgetsDataTypeFilter(
+                notebook_metadata=self._nb_metadata, parent=self, resources=resources))
+            html, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+            return _accessible(html), resources
+
+    _REPORT_EXPORTER.append(ReportExporter)
+    return ReportExporter
+
 
 def _exporter(lang: str):
     ex = getattr(_exporters, lang, None)
     if ex is None:
         from jinja2 import DictLoader
-        from nbconvert import HTMLExporter
         from traitlets.config import Config
 
         c = Config()
@@ -659,7 +707,7 @@ def _exporter(lang: str):
                                                     "injected-parameters"}
         c.TagRemovePreprocessor.remove_input_tags = {"remove-input", "remove_input"}
         c.TagRemovePreprocessor.remove_all_outputs_tags = {"remove-output", "remove_output"}
-        ex = HTMLExporter(config=c, template_name="lab",
+        ex = _report_exporter_class()(config=c, template_name="lab",
                           extra_loaders=[DictLoader({"mkba_report.html.j2": _TEMPLATE,
                                                      "mkba_css.html.j2": _CSS_TEMPLATE})],
                           template_file="mkba_report.html.j2", exclude_input=True,
