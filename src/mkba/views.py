@@ -418,12 +418,18 @@ class CashChart:
         """The artists that no slider moves: the figure and axes background, the titles and the x axis
         (the months of the case). Everything else (y axis and grid, lines, marker, spines) is redrawn."""
         ax = self.ax
-        return [ax.patch, ax.xaxis, ax.title, ax._left_title, ax._right_title]
+        return [ax.patch, ax.xaxis, *self._titles()]
+
+    def _titles(self) -> list:
+        """The axes' title texts (centre, left, right; the last two are private to matplotlib: if a
+        version lacks them they are redrawn with the moving parts, slower but never stale)."""
+        ax = self.ax
+        return [ax.title] + [getattr(ax, n) for n in ("_left_title", "_right_title") if hasattr(ax, n)]
 
     def _fixed_key(self) -> tuple:
         """What the fixed artists' pixels depend on; another key draws them again."""
         ax = self.ax
-        return (tuple(t.get_text() for t in (ax.title, ax._left_title, ax._right_title)), ax.get_xlabel(),
+        return (tuple(t.get_text() for t in self._titles()), ax.get_xlabel(),
                 ax.get_xlim(), ax.get_position().bounds, self.fig.dpi, self.fig.canvas.get_width_height())
 
     def png(self, dpi: int = 100) -> bytes:
