@@ -431,7 +431,8 @@ class CashChart:
         """What the fixed artists' pixels depend on; another key draws them again."""
         ax = self.ax
         return (tuple(t.get_text() for t in self._titles()), ax.get_xlabel(),
-                ax.get_xlim(), ax.get_position().bounds, self.fig.dpi, self.fig.canvas.get_width_height())
+                ax.get_xlim(), ax.get_position().bounds, self.fig.dpi, self.fig.canvas.get_width_height(),
+                tuple(self.fig.get_facecolor()), tuple(ax.get_facecolor()))
 
     def png(self, dpi: int = 100) -> bytes:
         """The chart as PNG bytes at ``dpi`` (a ``live=True`` chart: the fixed parts drawn once, see
@@ -468,7 +469,9 @@ class CashChart:
                         key=lambda a: a.get_zorder()):
             ax.draw_artist(a)
         w, h = canvas.get_width_height(physical=True)
-        img = Image.frombuffer("RGBA", (w, h), canvas.buffer_rgba(), "raw", "RGBA", 0, 1).convert("RGB")
+        img = Image.frombuffer("RGBA", (w, h), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+        if self.fig.get_facecolor()[3] == 1:        # opaque (the report style's white): no alpha to send
+            img = img.convert("RGB")
         img.save(buf, format="png", compress_level=LIVE_PNG_COMPRESS_LEVEL)
         return buf.getvalue()
 
