@@ -453,7 +453,7 @@ def _stamp(path: Path) -> tuple:
     from .prices import CPI_TABLE
 
     entries: list = []
-    for d in {cases_dir(), data_dir() / "parameters", path.parent}:
+    for d in sorted({cases_dir(), data_dir() / "parameters", path.parent}):
         try:
             with os.scandir(d) as it:
                 for e in it:
@@ -467,17 +467,14 @@ def _stamp(path: Path) -> tuple:
         entries.append(("cpi", st.st_size, st.st_mtime_ns))
     except OSError:
         entries.append(("cpi", None, None))
-    return tuple(sorted(entries, key=repr))
+    return tuple(entries)
 
 
 def _copy_case(case: Case) -> Case:
-    """An independent copy: the frozen parameters and price conversions are shared, every
-    mutable part (readings, published figures, variants, notes, groups) is copied."""
-    import copy
-
-    shared = {"parameters": dict(case.parameters), "price_conversions": dict(case.price_conversions)}
-    rest = {k: v for k, v in case.__dict__.items() if k not in shared}
-    return Case(**copy.deepcopy(rest), **shared)
+    """A copy whose lists and mappings (parameters, readings, published figures, variants, notes,
+    groups, price conversions) are its own; the entries in them are shared (frozen parameters
+    and conversions, parsed case-file records that nothing changes after loading)."""
+    return Case(**{k: (type(v)(v) if isinstance(v, (list, dict)) else v) for k, v in case.__dict__.items()})
 
 
 def load_case(name_or_path: str | Path, overrides: dict[str, Any] | None = None, *,

@@ -77,8 +77,8 @@ def parameter_arrays(case: Case, overrides: Mapping[str, Any] | None = None, *,
                        else arr.astype(float))
     for name in overrides:
         arr = P[name]
-        lo, hi = float(np.min(arr)), float(np.max(arr))
-        for v in {lo, hi}:
+        ends = {float(arr[0])} if arr.size == 1 else {float(arr.min()), float(arr.max())}
+        for v in ends:
             check_value(name, v, file="batch values")
     return P, n
 

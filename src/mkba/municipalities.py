@@ -655,15 +655,19 @@ def _raise_former(name: str, query: Any, codes: dict[str, str], label: str | Non
 _NAME_KEYS: dict[int, tuple] = {}
 
 
-def _name_keys(df: "pd.DataFrame") -> list[str]:
-    """``normalise_name`` of every name in ``df``, computed once per table object (a report looks
-    municipalities up hundreds of times: peers, scenarios, the batch's shared draws)."""
+def _name_keys(df: "pd.DataFrame") -> tuple[list[str], dict[str, int]]:
+    """``normalise_name`` of every name in ``df`` and each GM code's row position, computed once per
+    table object (a report looks municipalities up hundreds of times: peers, scenarios, the batch's
+    shared draws)."""
     hit = _NAME_KEYS.get(id(df))
     if hit is None or hit[0] is not df or len(hit[1]) != len(df):
-        hit = (df, [normalise_name(n) for n in df["name"]])
+        positions: dict[str, int] = {}
+        for i, code in enumerate(df["gm_code"]):
+            positions.setdefault(str(code), i)
+        hit = (df, [normalise_name(n) for n in df["name"]], positions)
         _NAME_KEYS.clear()
         _NAME_KEYS[id(df)] = hit
-    return hit[1]
+    return hit[1], hit[2]
 
 
 def _lookup_index(df: "pd.DataFrame", query: Any) -> int:
@@ -671,13 +675,12 @@ def _lookup_index(df: "pd.DataFrame", query: Any) -> int:
         raise InputError("a municipality must be given as a GM code or a name", field="municipality",
                          value=query, fix="e.g. 'GM0363', '0363' or 'Amsterdam'")
     q = query.strip()
-    keys = _name_keys(df)
-    codes = dict(zip(keys, df["gm_code"]))
+    keys, positions = _name_keys(df)
     if m := _CODE_RE.match(q):
         code = f"GM{int(m.group(1)):04d}"
-        hit = df.index[df["gm_code"] == code]
-        if len(hit):
-            return int(hit[0])
+        if code in positions:
+            return positions[code]
+        codes = dict(zip(keys, df["gm_code"]))
         old = former_codes().get(code)
         if old is not None:
             _raise_former(old[0], query, codes, label=f"{code} ({old[0]}, CBS list {old[1]} {GEBIEDEN[old[1]]})")
@@ -697,7 +700,7 @@ def _lookup_index(df: "pd.DataFrame", query: Any) -> int:
         opts = [f"'{df['name'].iloc[i]}' ({df['gm_code'].iloc[i]}, {df['province'].iloc[i]})" for i in marked]
         raise InputError(f"'{q}' is ambiguous: {' and '.join(opts)} are both municipalities", field="municipality",
                          value=query, fix="say which: give " + " or ".join(opts) + " (name or GM code)")
-    _raise_former(q, query, codes)
+    _raise_former(q, query, dict(zip(keys, df["gm_code"])))
     hits = closest(key, keys)
     names = [df["name"].iloc[keys.index(h)] for h in hits]
     raise InputError("unknown municipality", field="municipality", value=query,
