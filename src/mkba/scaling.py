@@ -82,10 +82,13 @@ def needs_rule(name: str, spec) -> bool:
     return spec.kind in RULED_KINDS or str(spec.unit).startswith(RULED_UNIT_PREFIXES)
 
 
+#: the rule of a money/FTE parameter that has none in :data:`RULES`
+NO_RULE = Rule("fixed", "no scaling rule recorded for this parameter (mkba.scaling.RULES): kept as in the case; check it")
+
+
 def rule_for(name: str) -> Rule:
     """The scaling rule of ``name``; a money/FTE parameter without one keeps its value, saying so."""
-    return RULES.get(name, Rule("fixed", "no scaling rule recorded for this parameter (mkba.scaling.RULES): "
-                                         "kept as in the case; check it"))
+    return RULES.get(name, NO_RULE)
 
 
 @dataclass(frozen=True)
