@@ -33,6 +33,9 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 BIN = Path(sys.executable).parent
 INLINE = "module://matplotlib_inline.backend_inline"
+#: seconds per report the first render benchmark printed for FIXTURE, 20 reports on 2 cores
+#: (README of 2026-11-25, commit b902877); issue 12: stay within 25 % of it
+FIXTURE_BASELINE_S = 0.35
 
 
 def case_jobs(n: int, lang: str = "nl"):
@@ -44,6 +47,20 @@ def case_jobs(n: int, lang: str = "nl"):
     jobs = build_render_jobs(sorted(set(names)), all_cases=False, notebook=None, municipalities=[],
                              approach=None, share=0.1, params={}, lang=lang)
     return (jobs * (n // len(jobs) + 1))[:n]
+
+
+#: the notebook of the first render benchmark (README, 2026-11-25: "20 reports take about 0,35 s
+#: each"), which issue 12's speed clause refers to: a small report (one figure, one table)
+FIXTURE = ROOT / "tests" / "fixtures" / "notebooks" / "report.ipynb"
+
+
+def fixture_jobs(n: int):
+    """``n`` reports of :data:`FIXTURE`, report i for municipality "Voorbeeldstad-i" (as the first
+    benchmark varied them)."""
+    from mkba.render import RenderJob
+
+    return [RenderJob(name=f"fixture-{i}", notebook=FIXTURE, parameters={"municipality": f"Voorbeeldstad-{i}"},
+                      output_stem=f"fixture-{i}") for i in range(n)]
 
 
 def municipal_jobs(n: int | None, approach: str = "fip_sittard_geleen", lang: str = "nl"):
@@ -138,8 +155,11 @@ def compare(label: str, jobs, *, workers: int, rounds: int, cli_n: int, work: Pa
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--suite", choices=["case", "municipal", "all"], default="all")
-    ap.add_argument("--n", type=int, default=None, help="reports per suite (default: 5 case, 20 municipal)")
+    ap.add_argument("--suite", choices=["case", "municipal", "fixture", "all"], default="all",
+                    help="fixture: the first benchmark's small notebook, 20 reports (issue 12: <= 0,44 s "
+                         "per report, 25 %% above its 0,35 s)")
+    ap.add_argument("--n", type=int, default=None,
+                    help="reports per suite (default: 5 case, 20 municipal, 20 fixture)")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--cli-n", type=int, default=3, help="reports for the CLI loop (extrapolated)")
     ap.add_argument("--workers", type=int, default=2)
@@ -154,6 +174,13 @@ def main() -> None:
         if args.suite in ("municipal", "all"):
             compare("municipal", municipal_jobs(args.n or 20), workers=args.workers, rounds=args.rounds,
                     cli_n=args.cli_n, work=work)
+        if args.suite in ("fixture", "all"):
+            med = compare("fixture", fixture_jobs(args.n or 20), workers=args.workers, rounds=args.rounds,
+                          cli_n=args.cli_n, work=work)
+            limit = FIXTURE_BASELINE_S * 1.25
+            print(f"fixture: mkba {med['mkba']:.3f} s per report against the first benchmark's "
+                  f"{FIXTURE_BASELINE_S:.2f} s + 25 % = {limit:.3f} s: "
+                  f"{'MET' if med['mkba'] <= limit else 'MISSED'}\n")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -803,6 +803,9 @@ def validate_cmd(file: Path = typer.Argument(..., help="a case or parameter YAML
 
 
 def main() -> None:  # console-script entry point
+    from mkba.render import without_iri_format_checker
+
+    without_iri_format_checker()   # a second less before the first report (see its docstring)
     app()
 
 

@@ -787,6 +787,26 @@ def html_to_pdf(html: str, base_url: str | None = None) -> bytes:
     return weasyprint.HTML(string=html, base_url=base_url).write_pdf()
 
 
+#: jsonschema's optional checker of the "iri" formats: built from a Lark grammar when imported
+#: (1,2 s CPU per process on this machine, 2026-12-02; python-jsonschema/jsonschema#1428); no
+#: notebook schema uses those formats
+_IRI_CHECKER_MODULE = "rfc3987_syntax"
+
+
+def without_iri_format_checker() -> bool:
+    """In a process of mkba's own (the CLI, export and PDF workers): let jsonschema, which nbformat
+    imports, start without its optional IRI format checker (:data:`_IRI_CHECKER_MODULE`).
+
+    jsonschema imports that module only if it can (``with suppress(ImportError)``); marking it as
+    absent in ``sys.modules`` takes that path. Nothing changes once jsonschema is imported, or in
+    a process that imports mkba as a library. Returns whether the checker was left out.
+    """
+    if "jsonschema" in sys.modules or _IRI_CHECKER_MODULE in sys.modules:
+        return False
+    sys.modules[_IRI_CHECKER_MODULE] = None  # type: ignore[assignment]
+    return True
+
+
 def _pdf_worker_main(kind: str = "pdf", lang: str = "nl") -> None:  # pragma: no cover - worker process
     """PDF or HTML-export worker: length-prefixed requests on stdin, ``status + length + bytes`` on stdout.
 
@@ -795,6 +815,7 @@ def _pdf_worker_main(kind: str = "pdf", lang: str = "nl") -> None:  # pragma: no
     """
     import struct
 
+    without_iri_format_checker()
     out = os.fdopen(os.dup(1), "wb")
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)  # nothing but the protocol goes to the parent
@@ -829,6 +850,12 @@ def _pdf_worker_main(kind: str = "pdf", lang: str = "nl") -> None:  # pragma: no
         out.write(bytes([status]) + struct.pack(">I", len(data)) + data)
         out.flush()
 
+
+#: seconds between two writes of the manifest and index while a batch runs (and at its end, or when
+#: it is interrupted, always). Assumption: an index at most a second behind the files on disk is as
+#: good to a reader; writing both after every report cost the batch process 49 ms per report at 344
+#: entries (8,5 s of its CPU over 342 municipal reports, growing with the square of the batch)
+MANIFEST_WRITE_INTERVAL_S = 1.0
 
 #: batches of at least this many reports export their HTML in worker processes (nbconvert's export is
 #: pure Python, 0,1-0,25 s per report, and in the batch process it holds the GIL that every report's
@@ -988,6 +1015,9 @@ class _Batch:
         self.fps: dict[str, str] = {}
         self.hashes: dict[str, Any] = {}
         self.lock = threading.RLock()
+        self._write_lock = threading.Lock()
+        self._last_write = -math.inf     # the first finished report is written at once
+        self._dirty = False
         self.cancelled = False
         for p in preps:
             dfp = data_fingerprint(p.job) if callable(data_fingerprint) else data_fingerprint
@@ -1035,15 +1065,32 @@ class _Batch:
         }
 
     def record(self, entry: dict, *, write: bool = True) -> None:
+        """Keep ``entry``; with ``write``, write the manifest and index now, or, if they were
+        written less than :data:`MANIFEST_WRITE_INTERVAL_S` ago, at the next :meth:`flush`."""
         self.entries[entry["name"]] = entry
         self.manifest["reports"][entry["name"]] = entry
         if write:
-            self.write_manifest()
+            with self._write_lock:
+                due = time.monotonic() - self._last_write >= MANIFEST_WRITE_INTERVAL_S
+                self._dirty = not due
+            if due:
+                self.write_manifest()
         if self.progress is not None and entry.get("status") != "running":
             try:
                 self.progress("done", entry)
             except Exception:  # a broken progress bar must not break the batch
                 pass
+
+    def flush(self, force: bool = False) -> None:
+        """Write the manifest and index if an entry is waiting for it and the interval is over
+        (``force``: now); see :meth:`record`."""
+        with self._write_lock:
+            due = force or time.monotonic() - self._last_write >= MANIFEST_WRITE_INTERVAL_S
+            write = self._dirty and due
+            if write:
+                self._dirty = False
+        if write:
+            self.write_manifest()
 
     def write_manifest(self, final: bool = False) -> None:
         """Re-read the manifest under the lock, merge this batch's entries, write it and the index.
@@ -1084,6 +1131,7 @@ class _Batch:
             write_manifest(self.out_dir, m)
             atomic_write(self.out_dir / INDEX_NAME, render_index(m, self.lang, title=self.index_title))
             self.manifest = m
+            self._last_write = time.monotonic()
 
     # -- per report: files ------------------------------------------------------
     def finish(self, p: _Prepared, entry: dict, nb_json: str | None, html: str | None,
@@ -1230,8 +1278,10 @@ def _one_report(batch: "_Batch", p: _Prepared, kernels, pdf_render, export=None)
     batch.complete(p, entry, t0, nb_json, html, pdf_bytes, error, kf, notes)
 
 
-def _run_local(batch: "_Batch", todo: list[_Prepared]) -> None:
-    from concurrent.futures import ThreadPoolExecutor, as_completed
+def _run_local(batch: "_Batch", todo: list[_Prepared], before: Callable[[], Any] | None = None) -> None:
+    """The reports on kernels forked here; ``before()`` runs once the fork server is starting
+    and before any report (work that can overlap with its start, such as the shared CSS file)."""
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
     from mkba.pm_engine import KernelSource
 
@@ -1252,6 +1302,12 @@ def _run_local(batch: "_Batch", todo: list[_Prepared]) -> None:
     kernels = KernelSource(size=min(n, workers + 1), limit=n, mode=batch.kernel_mode,
                            preload=batch.preload, warm=warm)
     batch.mode = kernels.mode
+    if before is not None:
+        try:
+            before()
+        except BaseException:
+            kernels.close()
+            raise
     pdf_pool = pdf_render = export_pool = export = None
     ex = None
     futures: list = []
@@ -1268,8 +1324,12 @@ def _run_local(batch: "_Batch", todo: list[_Prepared]) -> None:
             kernels.call(export_pool.start())
             export = lambda *a: kernels.call(export_pool.export(*a))  # noqa: E731
         futures = [ex.submit(_one_report, batch, p, kernels, pdf_render, export) for p in todo]
-        for fut in as_completed(futures):
-            fut.result()
+        pending = set(futures)
+        while pending:   # reports finish in the worker threads; waiting entries are written here
+            done, pending = wait(pending, timeout=MANIFEST_WRITE_INTERVAL_S, return_when=FIRST_COMPLETED)
+            for fut in done:
+                fut.result()
+            batch.flush()
     except BaseException:
         batch.cancelled = True
         for fut in futures:
@@ -1494,7 +1554,6 @@ def render_batch(jobs: Sequence[RenderJob], out_dir: str | os.PathLike, *, worke
 
     out.mkdir(parents=True, exist_ok=True)
     clean_stale_temp_files(out)
-    write_report_css(out, lang)
     batch = _Batch(preps, out, workers=workers, pdf=pdf, resume=resume, lang=lang,
                    progress=progress, data_fingerprint=data_fingerprint,
                    assumptions_hash=assumptions_hash, keep_notebooks=keep_notebooks,
@@ -1502,12 +1561,19 @@ def render_batch(jobs: Sequence[RenderJob], out_dir: str | os.PathLike, *, worke
                    index_title=index_title)
     batch.mode = kernel_mode
     todo = batch.split_resume()
-    if todo:
-        with _sigterm_as_interrupt():
-            if dask_address:
-                _run_dask(batch, todo, dask_address)
-            else:
-                _run_local(batch, todo)
+    css = lambda: write_report_css(out, lang)  # noqa: E731
+    try:
+        if todo and not dask_address:   # written while the fork server starts (before any report)
+            with _sigterm_as_interrupt():
+                _run_local(batch, todo, before=css)
+        else:
+            css()
+            if todo:
+                with _sigterm_as_interrupt():
+                    _run_dask(batch, todo, dask_address)
+    except BaseException:
+        batch.flush(force=True)   # interrupted: the reports that finished are in the manifest and index
+        raise
     batch.write_manifest(final=True)
     entries = [batch.entries[p.job.name] for p in preps if p.job.name in batch.entries]
     return BatchResult(entries=entries, out_dir=out, manifest_path=out / MANIFEST_NAME,
