@@ -56,8 +56,8 @@ def test_probabilistic_note_gives_point_and_mean_with_perspective_scenario_and_w
 
 
 def _title(ax) -> str:
-    """The title wherever the report style puts it (left, centre or right)."""
-    return "".join(ax.get_title(loc) for loc in ("left", "center", "right"))
+    """The title wherever the report style puts it (left, centre or right, or over the whole figure)."""
+    return ax.figure.get_suptitle() + "".join(ax.get_title(loc) for loc in ("left", "center", "right"))
 
 
 def test_charts_name_perspective_and_scenario_under_their_title():

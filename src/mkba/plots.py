@@ -67,6 +67,13 @@ def _eur_formatter(ax_axis, lang: str | None = None):
     ax_axis.set_major_formatter(FuncFormatter(fmt))
 
 
+#: characters per line of a tornado's parameter labels (wrapped beyond). Assumption: at font size 8
+#: about 2,6 in of the 8 in figure, which leaves the bars room for their amounts and the title (two
+#: lines) room over them; unwrapped, the longest label (75 characters) took 5 in and the title and
+#: the axis amounts were cut off or ran into each other
+TORNADO_LABEL_CHARS = 40
+
+
 def tornado(table: Any, metric: str = "npv_eur", *, top: int | None = 15, ax: Any = None,
             labels: Mapping[str, str] | None = None, figsize: tuple[float, float] = (8, 5), lang: str = "en"):
     """Tornado chart from :func:`mkba.sensitivity.one_way`'s table for one ``metric``.
@@ -107,7 +114,13 @@ def tornado(table: Any, metric: str = "npv_eur", *, top: int | None = 15, ax: An
     ax.set_yticks(y)
     from mkba.formatting import param_value
 
-    ax.set_yticklabels([f"{_label(p, labels)}  [{param_value(p, lo, lang)} – {param_value(p, hi, lang)}]"
+    import textwrap
+
+    def range_text(p, lo, hi):   # on a line of its own, never broken inside
+        return f"[{param_value(p, lo, lang)} – {param_value(p, hi, lang)}]".replace(" ", "\u00a0")
+
+    ax.set_yticklabels([textwrap.fill(_label(p, labels), TORNADO_LABEL_CHARS, break_long_words=False)
+                        + "\n" + range_text(p, lo, hi)
                         for p, lo, hi in zip(df["parameter"], df["low"], df["high"], strict=True)], fontsize=8)
     ax.set_xlabel(_label(metric, labels))
     if metric.endswith("_eur"):

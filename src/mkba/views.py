@@ -43,7 +43,23 @@ def setup(lang: str = "nl") -> None:
     setup_report(lang)
     pd.set_option("display.max_colwidth", None)
     pd.set_option("display.max_rows", 200)
+    _laid_out_figures()
     _register_table_html()
+
+
+def _laid_out_figures() -> None:
+    """In a kernel: figures are shown as drawn. Every figure function here lays its figure out
+    (``tight_layout`` or a constrained layout), so the inline backend's second, cropping draw
+    (``bbox_inches='tight'``) is skipped; it cost a case report 4 of its 8 figure draws."""
+    from .reporting import in_kernel
+
+    if in_kernel():
+        try:
+            from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+            set_matplotlib_formats("png", bbox_inches=None)
+        except Exception:  # pragma: no cover - very old matplotlib-inline
+            pass
 
 
 def keep_amounts_together(html: str) -> str:
@@ -91,12 +107,12 @@ def _state_lang() -> str:
 
 def figure_alt_text(fig, lang: str = "nl") -> str:
     """Alternative text for a chart in the report language, from its titles and axis labels."""
-    parts = []
+    parts = [fig.get_suptitle()] if fig.get_suptitle() else []
     for ax in fig.axes:
         bits = [ax.get_title(loc) for loc in ("left", "center", "right") if ax.get_title(loc)]
         axes = [x for x in (ax.get_xlabel(), ax.get_ylabel()) if x]
         if bits or axes:
-            parts.append(" ".join(bits) + (f" ({', '.join(axes)})" if axes else ""))
+            parts.append((" ".join(bits) + (f" ({', '.join(axes)})" if axes else "")).strip())
     word = text("chart_word", lang)
     return f"{word}: " + "; ".join(p for p in parts if p) if parts else word
 
@@ -531,7 +547,14 @@ def tornado(case: Case, lang: str = "nl", metric: str = "npv_eur", top: int = 12
     table = case_one_way(case, metrics=(metric,))  # documented ranges only; not_varied in table.attrs
     names = {k: param_label(k, lang) for k in set(table["parameter"])}
     fig = plots.tornado(table, metric, top=top, labels={**names, metric: label(metric, lang)}, lang=lang)
-    fig.axes[0].set_title(figure_title(case, text("tornado", lang) if metric == "npv_eur" else label(metric, lang), lang))
+    import matplotlib
+
+    # over the whole figure, from its left edge: over the bars only (right of the long parameter
+    # names) the two title lines did not fit
+    fig.axes[0].set_title("")
+    fig.suptitle(figure_title(case, text("tornado", lang) if metric == "npv_eur" else label(metric, lang), lang),
+                 x=0.01, ha="left", fontsize=matplotlib.rcParams["axes.titlesize"],
+                 fontweight=matplotlib.rcParams["axes.titleweight"])
     return table, fig
 
 
@@ -850,12 +873,8 @@ MUNICIPAL_FIGURE_DPI = 100
 
 
 def setup_municipal(lang: str = "nl") -> None:
-    """Defaults for municipal reports (342 per batch): :func:`setup`, with cheap figures.
-
-    Figures are laid out by ``tight_layout`` in the figure functions already, so the inline
-    backend's second ``bbox_inches='tight'`` pass is skipped and PNGs use
-    :data:`MUNICIPAL_FIGURE_DPI`.
-    """
+    """Defaults for municipal reports (342 per batch): :func:`setup` (figures drawn once), with
+    PNGs at :data:`MUNICIPAL_FIGURE_DPI`."""
     setup(lang)
     from .reporting import in_kernel
 
@@ -863,13 +882,6 @@ def setup_municipal(lang: str = "nl") -> None:
         import matplotlib
 
         matplotlib.rcParams["savefig.dpi"] = MUNICIPAL_FIGURE_DPI
-        try:
-            from matplotlib_inline.backend_inline import set_matplotlib_formats
-
-            set_matplotlib_formats("png", bbox_inches=None)
-        except Exception:  # pragma: no cover - very old matplotlib-inline
-            pass
-        _register_table_html()          # the new PNG printer gets its alt text in the report language again
 
 
 #: what a municipal batch computed once (:func:`warm_municipal`, in the fork server, inherited by every

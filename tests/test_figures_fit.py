@@ -1,0 +1,67 @@
+"""Every report figure fits its picture: no title, label or tick text cut off at the edge, no two
+tick labels on top of each other. Reports show figures as drawn (no cropping second pass,
+views.setup), so a figure that does not lay itself out is cut off in the report."""
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pytest  # noqa: E402
+
+from mkba import views  # noqa: E402
+
+CASES = ("fip_sittard_geleen", "app_zaanstad", "buurt_mv_dordrecht", "flextensie_zaanstad", "unit_value_14000")
+
+
+def _drawn(axis):
+    """The tick labels matplotlib draws: those of ticks inside the axis' view interval."""
+    lo, hi = sorted(axis.get_view_interval())
+    return [t.label1 for t in axis.get_major_ticks()
+            if lo - 1e-9 * (hi - lo) <= t.get_loc() <= hi + 1e-9 * (hi - lo) and t.label1.get_visible()
+            and t.label1.get_text()]
+
+
+def _texts(fig):
+    out = [fig._suptitle] if fig._suptitle is not None else []
+    for ax in fig.axes:
+        out += [ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label]
+        out += _drawn(ax.xaxis) + _drawn(ax.yaxis)
+    return [t for t in out if t.get_visible() and t.get_text()]
+
+
+def _overlap(a, b) -> bool:
+    return a.x0 < b.x1 - 0.5 and b.x0 < a.x1 - 0.5 and a.y0 < b.y1 - 0.5 and b.y0 < a.y1 - 0.5
+
+
+def check_fits(fig, what):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    if not hasattr(fig.canvas, "get_renderer"):   # a pyplot-free Figure (mkba.plots): draw it as the report does
+        FigureCanvasAgg(fig)
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    W, H = fig.canvas.get_width_height()
+    for t in _texts(fig):
+        bb = t.get_window_extent(r)
+        assert bb.x0 >= -0.5 and bb.x1 <= W + 0.5 and bb.y0 >= -0.5 and bb.y1 <= H + 0.5, \
+            f"{what}: text cut off at the figure's edge: {t.get_text()!r} {bb} in {W}x{H}"
+    for ax in fig.axes:
+        ticks = [t.get_window_extent(r) for t in _drawn(ax.xaxis)]
+        for a, b in zip(ticks, ticks[1:]):
+            assert not _overlap(a, b), f"{what}: x tick labels run into each other"
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_every_case_report_figure_fits(case):
+    import matplotlib.pyplot as plt
+
+    c = views.prepare_case(case)
+    res = views.results(c)
+    figs = {"cash": views.cumulative_cash_figure(c, res, "nl"), "people": views.caseload_figure(c, res, "nl"),
+            "tornado": views.tornado(c, "nl")[1], "scenarios": views.scenarios_view(c, "nl")[3],
+            "probabilistic": views.probabilistic_view(c, 500, 1, "nl")[1]}
+    try:
+        for what, fig in figs.items():
+            check_fits(fig, f"{case} {what}")
+    finally:
+        for fig in figs.values():
+            plt.close(fig)
