@@ -87,3 +87,23 @@ def test_the_rehearsal_leaves_no_figure_and_keeps_the_backend(clean_shared, monk
     views.rehearse_municipal(APPROACH, SHARE, "nl", 50, 1, gm_codes=CODES[:1])
     assert plt.get_fignums() == []
     assert matplotlib.get_backend().lower() == "agg"
+
+
+def test_peer_table_of_a_report_without_scenario_comes_from_the_shared_batch(clean_shared, monkeypatch):
+    """A report that names no cycle scenario shows its peers as measured (""); the batch computes
+    that scenario for all municipalities too, so the report runs no model for its peers, and the
+    table equals the one computed alone."""
+    from mkba import local, model
+
+    alone = views.peers_view(APPROACH, "GM0654", SHARE, "nl", scenario="")[0]
+    local.share_municipal_batch(views.load_case(APPROACH), SHARE)
+
+    def no_model_run(*a, **k):
+        raise AssertionError("the report computed its peers itself although the batch computed them")
+
+    monkeypatch.setattr(model, "evaluate_batch", no_model_run)
+    shared = views.peers_view(APPROACH, "GM0654", SHARE, "nl", scenario="")[0]
+    assert list(shared["gm_code"]) == list(alone["gm_code"]) and len(shared) > 3
+    for col in ("npv_eur", "npv_per_participant_eur", "rank"):
+        np.testing.assert_array_equal(shared[col].to_numpy(float), alone[col].to_numpy(float), err_msg=col)
+    assert shared.attrs["rank"] == alone.attrs["rank"]

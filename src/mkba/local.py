@@ -631,9 +631,12 @@ def share_municipal_batch(case: Case, share_reached: float = DEFAULT_SHARE_REACH
     """
     share = _check_share(share_reached)
     scen = {str(k): float(m) for k, m in default_scenario_multipliers(case).items()}
+    # and the cycle as measured ("", multiplier 1): the scenario of a report that names none, which
+    # its peer table uses (compare_with_peers); without it every report computed its peers again
+    scen.setdefault("", 1.0)
     key = _shared_key(case, share, scen, metrics)
     if key not in _SHARED_TABLES:
-        table = evaluate_municipalities(case, "all", share, metrics=metrics)
+        table = evaluate_municipalities(case, "all", share, scen, metrics=metrics)
         _SHARED_TABLES[key] = {"table": table, "_codes": frozenset(table["gm_code"])}
     return _SHARED_TABLES[key]["table"]
 
