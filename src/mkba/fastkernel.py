@@ -214,6 +214,13 @@ METRIC_NAMES: tuple[str, ...] = (
 )
 N_METRICS = len(METRIC_NAMES)
 _BLOCK = 64          # scenarios per parallel task
+# scratch rows of a group's simulation (see _group): 0..5 cohorts, 6 effect weight, 7 spare, then per month
+(M_BEQ_T, M_BA_T, M_PA_T, M_WA_T, M_JA_T, M_BEQ_C, M_BA_C, M_PA_C, M_WA_C, M_NEW, M_TAKE, M_PLACED,
+ M_SECONDED) = range(8, 21)
+M_ACC = 21                # 5 rows: each month's ledger accumulators (see _book)
+# flow values per month, computed just before they are booked
+(M_BENEFIT, M_GROSS, M_PROD, M_WJ, M_BP, M_TMP, M_ONES) = range(M_ACC + 5, M_ACC + 12)
+N_SCRATCH = M_ONES + 1
 _LOCK = threading.Lock()
 
 
@@ -314,46 +321,75 @@ def age_mature(p, T):
 
 # ------------------------------------------------------------------ one group, one scenario
 @njit(cache=True, inline="always")
-def _book(k, arm, m, v, acc, F, record):
-    """Book flow ``k`` of arm (0 treatment, 1 control) in month ``m``: into the month's ledger
-    accumulators ``acc`` (municipal net, municipal programme cost, societal net, societal programme
-    cost, secondment result; treatment minus control; returned updated) and, in record mode, into ``F``."""
-    if record:
-        F[k, arm, m] += v
-    sv = v if arm == 0 else -v
-    a0, a1, a2, a3, a4 = acc
-    # k is a constant where the flow is named, so these tests fold away at compile time (a zero
-    # coefficient is not skipped by the compiler itself: 0 * x is not 0 for every float x)
-    if _C_MUNI[k] != 0.0:
-        a0 += _C_MUNI[k] * sv
-    if _C_MCOST[k] != 0.0:
-        a1 += _C_MCOST[k] * sv
-    a2 += sv
-    if _C_SCOST[k] != 0.0:
-        a3 += _C_SCOST[k] * sv
-    if _C_SEC[k] != 0.0:
-        a4 += _C_SEC[k] * sv
-    return (a0, a1, a2, a3, a4)
+def _book(k, arm, scale, V, lo, hi, C, F, record, skip_zero, use_cond, cond):
+    """Book flow ``k`` of arm (0 treatment, 1 control) in months ``lo <= m < hi``, valued
+    ``scale * V[m]``: into the months' ledger accumulators (rows ``M_ACC..M_ACC+4`` of the scratch
+    ``C``: municipal net, municipal programme cost, societal net, societal programme cost, secondment
+    result; treatment minus control) and, in record mode, into ``F``. ``skip_zero``: a month whose
+    value is 0 is not booked (programme costs); ``use_cond``: only months with ``cond[m] > 0``.
+
+    One flow over all months at a time (flow-major): a month's accumulators still receive the flows in
+    the order of the month's bookings, so every sum is the same to the bit as booking month by month,
+    but the months are independent, so they overlap (and vectorise) instead of forming one long chain
+    of dependent additions per month.
+    """
+    neg = arm != 0
+    for m in range(lo, hi):
+        v = scale * V[m]
+        if skip_zero and v == 0.0:
+            continue
+        if use_cond and not cond[m] > 0.0:
+            continue
+        if record:
+            F[k, arm, m] += v
+        sv = -v if neg else v
+        # k is a constant where the flow is named, so these tests fold away at compile time (a zero
+        # coefficient is not skipped by the compiler itself: 0 * x is not 0 for every float x)
+        if _C_MUNI[k] != 0.0:
+            C[M_ACC, m] += _C_MUNI[k] * sv
+        if _C_MCOST[k] != 0.0:
+            C[M_ACC + 1, m] += _C_MCOST[k] * sv
+        C[M_ACC + 2, m] += sv
+        if _C_SCOST[k] != 0.0:
+            C[M_ACC + 3, m] += _C_SCOST[k] * sv
+        if _C_SEC[k] != 0.0:
+            C[M_ACC + 4, m] += _C_SEC[k] * sv
 
 
 @njit(cache=True, inline="always")
-def _close_month(m, acc, rows):
-    rows[R_MN, m] += acc[0]; rows[R_MC, m] += acc[1]; rows[R_SN, m] += acc[2]; rows[R_SC, m] += acc[3]
-    rows[R_SEC, m] += acc[4]
-    return (0.0, 0.0, 0.0, 0.0, 0.0)
-
-
-@njit(cache=True, inline="always")
-def _book_shared(item, arm, m, cost, p, acc, F, record):
-    """A programme cost (positive) of ``item``, split over the payers."""
-    if cost == 0.0:
-        return acc
+def _book_shared(item, arm, scale, V, lo, hi, p, C, F, record, use_cond, cond):
+    """A programme cost (positive, ``scale * V[m]``) of ``item``, split over the payers; a month
+    with no cost books nothing."""
     base = K_SHARING + item * N_PAYERS
     for q in range(N_PAYERS):
         share = p[base + q]
         if share != 0.0:
-            acc = _book(F_SHARED + item * N_PAYERS + q, arm, m, -share * cost, acc, F, record)
-    return acc
+            # -share * (scale * V[m]), as booked month by month; skip_zero tests the cost, not the share
+            _book_share(F_SHARED + item * N_PAYERS + q, arm, share, scale, V, lo, hi, C, F, record, use_cond, cond)
+
+
+@njit(cache=True, inline="always")
+def _book_share(k, arm, share, scale, V, lo, hi, C, F, record, use_cond, cond):
+    neg = arm != 0
+    for m in range(lo, hi):
+        cost = scale * V[m]
+        if cost == 0.0:
+            continue
+        if use_cond and not cond[m] > 0.0:
+            continue
+        v = -share * cost
+        if record:
+            F[k, arm, m] += v
+        sv = -v if neg else v
+        if _C_MUNI[k] != 0.0:
+            C[M_ACC, m] += _C_MUNI[k] * sv
+        if _C_MCOST[k] != 0.0:
+            C[M_ACC + 1, m] += _C_MCOST[k] * sv
+        C[M_ACC + 2, m] += sv
+        if _C_SCOST[k] != 0.0:
+            C[M_ACC + 3, m] += _C_SCOST[k] * sv
+        if _C_SEC[k] != 0.0:
+            C[M_ACC + 4, m] += _C_SEC[k] * sv
 
 
 @njit(cache=True, error_model="numpy")
@@ -361,7 +397,12 @@ def _group(p, T, path, pcol, rows, F, PPL, record, C, coef):
     """Simulate one group of one scenario (parameters ``p`` in kernel order), adding to ``rows``
     (and, in record mode, to the flows ``F`` (N_FLOWS, 2, T) and people ``PPL`` (N_PEOPLE, 2, T)).
 
-    ``C`` is scratch (8, T + 1) for the treatment cohorts: B, P, W, O, J per entry month.
+    ``C`` is scratch (N_SCRATCH, T + 1): the treatment cohorts (B, P, W, O, J and entrants per entry
+    month), the effect weight by age, and per month what the money reads (rows ``M_*``).
+
+    Two passes over the months: first the people (the state carried from month to month), then the
+    money of each month from the people of that month. Every figure is computed as in one pass, in the
+    same order; the split only keeps the state of the first pass in registers.
     """
     has_path = path.shape[1] > 0
     mult = p[K_CYCLE]
@@ -403,9 +444,10 @@ def _group(p, T, path, pcol, rows, F, PPL, record, C, coef):
     job_prod = p[K_JOB_PRODUCTION] / MONTHS_PER_YEAR
     A = age_mature(p, T)
     h_other = _hazard(p_other)
-    acc = (0.0, 0.0, 0.0, 0.0, 0.0)                # this month's ledger accumulators
     last_cyc = np.nan; hr = 0.0; hpw = 0.0; hpr = 0.0; hw_c = 0.0; e_cyc = 1.0
     last_p_work = np.nan; last_hw = 0.0
+    spw = 0.0; spo = 0.0; spr = 0.0; sjd = 0.0; sjx = 0.0; sjw = 0.0; scw = 0.0; sco = 0.0
+    last_sw = np.nan; last_so = np.nan; last_ss = np.nan; last_fw = 0.0; last_fo = 0.0; last_fs = 0.0
 
     # cohort scratch: rows 0..4 = B, P, W, O, J of cohort e (entry month), row 5 = entrants
     for r in range(6):
@@ -457,6 +499,10 @@ def _group(p, T, path, pcol, rows, F, PPL, record, C, coef):
                 hd = _hazard(j_drop * _down(j_drop_sens, cyc))
                 hx = _hazard(j_dism * _down(j_drop_sens, cyc))
                 hj = _hazard(j_work_rate * _up(j_work_sens, cyc))
+            # the competing-risk splits of these hazards (the same for every cohort until the cycle moves)
+            spw, spo, spr = _split3(hpw, h_other, hpr)
+            sjd, sjx, sjw = _split3(hd, hx, hj)
+            scw, sco, _unused = _split3(hw_c, h_other, 0.0)
             last_cyc = cyc
         base_cyc = base_work * cyc
         # --- treatment: cohorts by age, then the mature pool
@@ -506,19 +552,20 @@ def _group(p, T, path, pcol, rows, F, PPL, record, C, coef):
                 last_p_work = p_work
             hw = last_hw
             ho = _hazard(p_other + other_added * w) if other_added != 0.0 else h_other
-            fw, fo, fs = _split3(hw, ho, hs)
+            if hw != last_sw or ho != last_so or hs != last_ss:
+                last_fw, last_fo, last_fs = _split3(hw, ho, hs)
+                last_sw = hw; last_so = ho; last_ss = hs
+            fw = last_fw; fo = last_fo; fs = last_fs
             ew = B * fw
             eo = B * (fo + fs)
             ew_part = ew * pt
             pw = 0.0; po = 0.0; pr = 0.0
             if Pp > 0.0:
-                fpw, fpo, fpr = _split3(hpw, h_other, hpr)
-                pw = Pp * fpw; po = Pp * fpo; pr = Pp * fpr
+                pw = Pp * spw; po = Pp * spo; pr = Pp * spr
             rw = W * hr
             jd = 0.0; jw = 0.0
             if J > 0.0:
-                fd, fx, fj = _split3(hd, hx, hj)
-                jd = J * (fd + fx); jw = J * fj
+                jd = J * (sjd + sjx); jw = J * sjw
             B = B - ew - eo + rw + pr + jd
             Pp = Pp + ew_part - pw - po - pr
             W = W + ew - ew_part + pw - rw + jw
@@ -539,12 +586,10 @@ def _group(p, T, path, pcol, rows, F, PPL, record, C, coef):
             refill_next = j_refill * early
         # --- control (aggregate, no effect)
         cB0 = cB; cP0 = cP; cW0 = cW
-        fw, fo, _unused = _split3(hw_c, h_other, 0.0)
-        ew = cB * fw; eo = cB * fo; ew_part = ew * pt
+        ew = cB * scw; eo = cB * sco; ew_part = ew * pt
         pw = 0.0; po = 0.0; pr = 0.0
         if cP > 0.0:
-            fpw, fpo, fpr = _split3(hpw, h_other, hpr)
-            pw = cP * fpw; po = cP * fpo; pr = cP * fpr
+            pw = cP * spw; po = cP * spo; pr = cP * spr
         rw = cW * hr
         cB = cB - ew - eo + rw + pr
         cP = cP + ew_part - pw - po - pr
@@ -584,65 +629,91 @@ def _group(p, T, path, pcol, rows, F, PPL, record, C, coef):
             PPL[P_B, 1, m] += cB; PPL[P_P, 1, m] += cP; PPL[P_W, 1, m] += cW; PPL[P_O, 1, m] += cO
             PPL[P_OFF, 1, m] += off_c; PPL[P_CIN, 1, m] += cin; PPL[P_EV, 1, m] += ev_c
             PPL[P_RET, 1, m] += ret_c; PPL[P_BEQ, 1, m] += beq_c
-        # --- money, both arms
-        for arm in range(2):
-            if arm == 0:
-                beq = beq_t; Ba = Ba_t; Pa = Pa_t; Wa = Wa_t; Ja = Ja_t
-            else:
-                beq = beq_c; Ba = Ba_c; Pa = Pa_c; Wa = Wa_c; Ja = 0.0
-            benefit = b_month * beq
-            acc = _book(F_MUNI_BENEFIT, arm, m, -benefit, acc, F, record)
-            acc = _book(F_PART_BENEFIT, arm, m, benefit, acc, F, record)
-            acc = _book(F_MUNI_BUIG, arm, m, (1.0 - retention) * benefit, acc, F, record)
-            acc = _book(F_RIJK_BUIG, arm, m, -(1.0 - retention) * benefit, acc, F, record)
+        # what the money of the month reads, kept for the second pass
+        C[M_BEQ_T, m] = beq_t; C[M_BA_T, m] = Ba_t; C[M_PA_T, m] = Pa_t; C[M_WA_T, m] = Wa_t; C[M_JA_T, m] = Ja_t
+        C[M_BEQ_C, m] = beq_c; C[M_BA_C, m] = Ba_c; C[M_PA_C, m] = Pa_c; C[M_WA_C, m] = Wa_c
+        C[M_NEW, m] = new; C[M_TAKE, m] = take; C[M_PLACED, m] = placed; C[M_SECONDED, m] = seconded
+
+    # ---- second pass: the money, flow by flow over all months, in each month's booking order
+    for r in range(M_ACC, M_ACC + 5):
+        for m in range(T):
+            C[r, m] = 0.0
+    for m in range(T):
+        C[M_ONES, m] = 1.0
+    n_act = 0                                       # months with the programme running (t < prog_m)
+    while n_act < T and float(n_act) < prog_m:
+        n_act += 1
+    nsd = ns if ns > 0.0 else 1.0
+    for arm in range(2):
+        o = 0 if arm == 0 else M_BEQ_C - M_BEQ_T    # the arm's rows of people per month
+        for m in range(T):
+            Wa = C[M_WA_T + o, m]; Pa = C[M_PA_T + o, m]
+            C[M_BENEFIT, m] = b_month * C[M_BEQ_T + o, m]
             # part-time earnings are offset against the benefit (S0:381-382): net earnings = benefit saved
-            gross = wage_month * Wa + b_month * psav * Pa / (ns if ns > 0.0 else 1.0)
-            acc = _book(F_EMPL_WAGES, arm, m, -gross, acc, F, record)
-            acc = _book(F_PART_WAGES, arm, m, ns * gross, acc, F, record)
-            acc = _book(F_RIJK_WAGES, arm, m, (1.0 - ns) * gross, acc, F, record)
-            production = prod_ratio * gross
-            acc = _book(F_CARE, arm, m, care * (Wa + Ja), acc, F, record)
-            acc = _book(F_WELLBEING, arm, m, wellbeing * (Wa + Ja), acc, F, record)
-            acc = _book(F_EXECUTION, arm, m, -execution * (Ba + Pa), acc, F, record)
-            if arm == 0:
-                # the approach's own costs (treatment only)
-                active = t < prog_m
-                if active:
-                    fte = staff_fte
-                    if cpf > 0.0:
-                        fte += take / cpf
-                    acc = _book_shared(S_STAFF, 0, m, fte * cost_fte, p, acc, F, record)
-                    acc = _book_shared(S_OTHER, 0, m, other_cost, p, acc, F, record)
-                if m == 0:
-                    acc = _book_shared(S_OTHER, 0, m, setup, p, acc, F, record)
-                acc = _book_shared(S_PARTICIPANTS, 0, m, cost_part * new + cost_pm * take, p, acc, F, record)
-                acc = _book_shared(S_PLACEMENTS, 0, m, cost_place * placed, p, acc, F, record)
-                if sec_share > 0.0:
-                    hours = seconded * sec_hours
-                    fees = tariff * hours
-                    acc = _book(F_EMPL_SEC_FEES, 0, m, -fees, acc, F, record)
-                    acc = _book(F_MUNI_SEC_FEES, 0, m, fees, acc, F, record)
-                    production += prod_ratio * fees
-                    # the part of that work regular workers would have done anyway is no societal gain
-                    acc = _book(F_DISPLACEMENT, 0, m, -sec_disp * prod_ratio * fees, acc, F, record)
-                    top_up = top_up_rate * seconded
-                    acc = _book(F_MUNI_TOPUP, 0, m, -top_up, acc, F, record)
-                    acc = _book(F_PART_TOPUP, 0, m, top_up, acc, F, record)
-                    overhead = (ovh_month if active else 0.0) + ovh_hour * hours
-                    acc = _book_shared(S_SEC_OVERHEAD, 0, m, overhead, p, acc, F, record)
-                    # the secondment result after the benefit of the seconded
-                    rows[R_SEC, m] -= seconded * b_month
-                if has_jobs and Ja > 0.0:
-                    g = job_wage_month * Ja
-                    acc = _book(F_EMPL_JOB_WAGES, 0, m, -j_empl * g, acc, F, record)
-                    acc = _book_shared(S_JOB_WAGES, 0, m, (1.0 - j_empl) * g, p, acc, F, record)
-                    acc = _book(F_PART_JOB_WAGES, 0, m, ns * g, acc, F, record)
-                    acc = _book(F_RIJK_JOB_WAGES, 0, m, (1.0 - ns) * g, acc, F, record)
-                    acc = _book(F_JOB_PRODUCTION, 0, m, job_prod * Ja, acc, F, record)
-                    acc = _book(F_EMPL_JOB_FEES, 0, m, -j_fee * Ja, acc, F, record)
-                    acc = _book(F_MUNI_JOB_FEES, 0, m, j_fee * Ja, acc, F, record)
-            acc = _book(F_PRODUCTION, arm, m, production, acc, F, record)
-        acc = _close_month(m, acc, rows)
+            gross = wage_month * Wa + b_month * psav * Pa / nsd
+            C[M_GROSS, m] = gross
+            C[M_PROD, m] = prod_ratio * gross
+            C[M_WJ, m] = Wa + (C[M_JA_T, m] if arm == 0 else 0.0)
+            C[M_BP, m] = C[M_BA_T + o, m] + Pa
+        V = C[M_BENEFIT]; NO = C[M_ONES]
+        _book(F_MUNI_BENEFIT, arm, -1.0, V, 0, T, C, F, record, False, False, NO)
+        _book(F_PART_BENEFIT, arm, 1.0, V, 0, T, C, F, record, False, False, NO)
+        _book(F_MUNI_BUIG, arm, (1.0 - retention), V, 0, T, C, F, record, False, False, NO)
+        _book(F_RIJK_BUIG, arm, -(1.0 - retention), V, 0, T, C, F, record, False, False, NO)
+        V = C[M_GROSS]
+        _book(F_EMPL_WAGES, arm, -1.0, V, 0, T, C, F, record, False, False, NO)
+        _book(F_PART_WAGES, arm, ns, V, 0, T, C, F, record, False, False, NO)
+        _book(F_RIJK_WAGES, arm, (1.0 - ns), V, 0, T, C, F, record, False, False, NO)
+        _book(F_CARE, arm, care, C[M_WJ], 0, T, C, F, record, False, False, NO)
+        _book(F_WELLBEING, arm, wellbeing, C[M_WJ], 0, T, C, F, record, False, False, NO)
+        _book(F_EXECUTION, arm, -execution, C[M_BP], 0, T, C, F, record, False, False, NO)
+        if arm == 0:
+            # the approach's own costs (treatment only)
+            X = C[M_TMP]
+            for m in range(n_act):
+                fte = staff_fte
+                if cpf > 0.0:
+                    fte += C[M_TAKE, m] / cpf
+                X[m] = fte
+            _book_shared(S_STAFF, 0, cost_fte, X, 0, n_act, p, C, F, record, False, NO)
+            _book_shared(S_OTHER, 0, other_cost, NO, 0, n_act, p, C, F, record, False, NO)
+            _book_shared(S_OTHER, 0, setup, NO, 0, min(T, 1), p, C, F, record, False, NO)
+            for m in range(T):
+                X[m] = cost_part * C[M_NEW, m] + cost_pm * C[M_TAKE, m]
+            _book_shared(S_PARTICIPANTS, 0, 1.0, X, 0, T, p, C, F, record, False, NO)
+            _book_shared(S_PLACEMENTS, 0, cost_place, C[M_PLACED], 0, T, p, C, F, record, False, NO)
+            if sec_share > 0.0:
+                for m in range(T):
+                    X[m] = tariff * (C[M_SECONDED, m] * sec_hours)     # fees
+                    C[M_PROD, m] += prod_ratio * X[m]
+                _book(F_EMPL_SEC_FEES, 0, -1.0, X, 0, T, C, F, record, False, False, NO)
+                _book(F_MUNI_SEC_FEES, 0, 1.0, X, 0, T, C, F, record, False, False, NO)
+                # the part of that work regular workers would have done anyway is no societal gain
+                _book(F_DISPLACEMENT, 0, -sec_disp * prod_ratio, X, 0, T, C, F, record, False, False, NO)
+                _book(F_MUNI_TOPUP, 0, -top_up_rate, C[M_SECONDED], 0, T, C, F, record, False, False, NO)
+                _book(F_PART_TOPUP, 0, top_up_rate, C[M_SECONDED], 0, T, C, F, record, False, False, NO)
+                for m in range(T):
+                    hours = C[M_SECONDED, m] * sec_hours
+                    X[m] = (ovh_month if m < n_act else 0.0) + ovh_hour * hours
+                _book_shared(S_SEC_OVERHEAD, 0, 1.0, X, 0, T, p, C, F, record, False, NO)
+                # the secondment result after the benefit of the seconded
+                for m in range(T):
+                    rows[R_SEC, m] -= C[M_SECONDED, m] * b_month
+            if has_jobs:
+                Ja = C[M_JA_T]
+                for m in range(T):
+                    X[m] = job_wage_month * Ja[m]
+                _book(F_EMPL_JOB_WAGES, 0, -j_empl, X, 0, T, C, F, record, False, True, Ja)
+                _book_shared(S_JOB_WAGES, 0, (1.0 - j_empl), X, 0, T, p, C, F, record, True, Ja)
+                _book(F_PART_JOB_WAGES, 0, ns, X, 0, T, C, F, record, False, True, Ja)
+                _book(F_RIJK_JOB_WAGES, 0, (1.0 - ns), X, 0, T, C, F, record, False, True, Ja)
+                _book(F_JOB_PRODUCTION, 0, job_prod, Ja, 0, T, C, F, record, False, True, Ja)
+                _book(F_EMPL_JOB_FEES, 0, -j_fee, Ja, 0, T, C, F, record, False, True, Ja)
+                _book(F_MUNI_JOB_FEES, 0, j_fee, Ja, 0, T, C, F, record, False, True, Ja)
+        _book(F_PRODUCTION, arm, 1.0, C[M_PROD], 0, T, C, F, record, False, False, NO)
+    for m in range(T):
+        rows[R_MN, m] += C[M_ACC, m]; rows[R_MC, m] += C[M_ACC + 1, m]; rows[R_SN, m] += C[M_ACC + 2, m]
+        rows[R_SC, m] += C[M_ACC + 3, m]; rows[R_SEC, m] += C[M_ACC + 4, m]
 
 
 # ------------------------------------------------------------------ metrics of one scenario
@@ -754,7 +825,7 @@ def _scenario(base, var, vk, j, T, path, df, municipality, out, record, F, PPL, 
 def run_one(base, var, vk, coef, T, path, df, municipality, out, F, PPL, LR):
     """Record mode for scenario 0: flows, people and ledger rows into the given arrays."""
     rows = np.empty((N_ROWS, T))
-    C = np.empty((8, T + 1))
+    C = np.empty((N_SCRATCH, T + 1))
     p = np.empty(N_KPARAMS)
     _scenario(base, var, vk, 0, T, path, df, municipality, out, True, F, PPL, LR, rows, C, p, coef)
 
@@ -762,7 +833,7 @@ def run_one(base, var, vk, coef, T, path, df, municipality, out, F, PPL, LR):
 @njit(cache=True, error_model="numpy")
 def _block(lo, hi, base, var, vk, coef, T, path, df, municipality, out):
     rows = np.empty((N_ROWS, T))
-    C = np.empty((8, T + 1))
+    C = np.empty((N_SCRATCH, T + 1))
     p = np.empty(N_KPARAMS)
     F = np.empty((0, 2, 0)); PPL = np.empty((0, 2, 0)); LR = np.empty((0, 0))
     for j in range(lo, hi):
