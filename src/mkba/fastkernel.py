@@ -790,11 +790,11 @@ def _metrics(rows, T, df, municipality, prog_months, eval_month, out, j):
 
 # ------------------------------------------------------------------ scenarios and batches
 @njit(cache=True, error_model="numpy")
-def _scenario(base, var, vk, j, T, path, df, municipality, out, record, F, PPL, LR, rows, C, p, coef):
+def _scenario(base, var, vk, j, T, path, df, municipality, out, j0, record, F, PPL, LR, rows, C, p, coef):
     """Scenario ``j``: every group, then its metrics (and in record mode its ledger rows ``LR``).
 
     Parameters of group ``g``: ``base[g]`` (kernel order), with the columns that vary over the batch,
-    ``vk``, taken from ``var[g, j]``.
+    ``vk``, taken from ``var[g, j]``. Its metrics go to column ``j0 + j`` of ``out``.
     """
     G = base.shape[0]
     for r in range(N_ROWS):
@@ -814,7 +814,7 @@ def _scenario(base, var, vk, j, T, path, df, municipality, out, record, F, PPL, 
             prog_months = var[0, j, v]
         elif vk[v] == K_EVAL_MONTH:
             eval_month = var[0, j, v]
-    _metrics(rows, T, df[dcol], municipality, prog_months, eval_month, out, j)
+    _metrics(rows, T, df[dcol], municipality, prog_months, eval_month, out, j0 + j)
     if record:
         for r in range(N_ROWS):
             for m in range(T):
@@ -827,33 +827,34 @@ def run_one(base, var, vk, coef, T, path, df, municipality, out, F, PPL, LR):
     rows = np.empty((N_ROWS, T))
     C = np.empty((N_SCRATCH, T + 1))
     p = np.empty(N_KPARAMS)
-    _scenario(base, var, vk, 0, T, path, df, municipality, out, True, F, PPL, LR, rows, C, p, coef)
+    _scenario(base, var, vk, 0, T, path, df, municipality, out, 0, True, F, PPL, LR, rows, C, p, coef)
 
 
 @njit(cache=True, error_model="numpy")
-def _block(lo, hi, base, var, vk, coef, T, path, df, municipality, out):
+def _block(lo, hi, base, var, vk, coef, T, path, df, municipality, out, j0):
     rows = np.empty((N_ROWS, T))
     C = np.empty((N_SCRATCH, T + 1))
     p = np.empty(N_KPARAMS)
     F = np.empty((0, 2, 0)); PPL = np.empty((0, 2, 0)); LR = np.empty((0, 0))
     for j in range(lo, hi):
-        _scenario(base, var, vk, j, T, path, df, municipality, out, False, F, PPL, LR, rows, C, p, coef)
+        _scenario(base, var, vk, j, T, path, df, municipality, out, j0, False, F, PPL, LR, rows, C, p, coef)
 
 
 @njit(parallel=True, cache=True)
-def _batch(base, var, vk, coef, T, path, df, municipality, out):
-    """Metrics mode: blocks of _BLOCK scenarios spread over the cores."""
-    n = out.shape[1]
+def _batch(base, var, vk, coef, T, path, df, municipality, out, j0):
+    """Metrics mode: blocks of _BLOCK scenarios spread over the cores; scenario j's metrics go to
+    column j0 + j of ``out`` (a chunk writes straight into the whole batch's result)."""
+    n = var.shape[1]
     n_blocks = (n + _BLOCK - 1) // _BLOCK
     for b in prange(n_blocks):
         lo = b * _BLOCK
-        _block(lo, min(lo + _BLOCK, n), base, var, vk, coef, T, path, df, municipality, out)
+        _block(lo, min(lo + _BLOCK, n), base, var, vk, coef, T, path, df, municipality, out, j0)
 
 
 @njit(cache=True)
-def _serial(base, var, vk, coef, T, path, df, municipality, out):
+def _serial(base, var, vk, coef, T, path, df, municipality, out, j0):
     """Metrics mode on the calling thread (small batches: no thread start-up)."""
-    _block(0, out.shape[1], base, var, vk, coef, T, path, df, municipality, out)
+    _block(0, var.shape[1], base, var, vk, coef, T, path, df, municipality, out, j0)
 
 
 # ------------------------------------------------------------------ Python side
@@ -901,13 +902,19 @@ def path_2d(cycle_path, months: int, n: int) -> np.ndarray:
 
 
 def launch(Pm: Params, T: int, path: np.ndarray, df: np.ndarray, municipality: bool,
-           threads: int | None = None) -> np.ndarray:
+           threads: int | None = None, out: np.ndarray | None = None, offset: int = 0) -> np.ndarray:
     """Metrics mode for every scenario of ``Pm``: array (N_METRICS, n). ``path`` from :func:`path_2d`,
-    discount factors ``df`` of shape (1 or n, T)."""
+    discount factors ``df`` of shape (1 or n, T). With ``out`` (C-contiguous, N_METRICS rows) the
+    metrics go to its columns ``offset .. offset + n`` (a chunk of a larger batch) and ``out`` is returned."""
     n = Pm.n
-    out = np.empty((N_METRICS, n))
+    if out is None:
+        out = np.empty((N_METRICS, n))
+        offset = 0
+    if out.shape[0] != N_METRICS or not out.flags.c_contiguous or offset < 0 or offset + n > out.shape[1]:
+        raise ValueError(f"out of shape {out.shape} cannot hold {n} scenarios from column {offset}")
+    j0 = np.int64(offset)
     if n <= SERIAL_MAX or threads == 1:
-        _serial(Pm.base, Pm.var, Pm.vk, COEF, np.int64(T), path, df, bool(municipality), out)
+        _serial(Pm.base, Pm.var, Pm.vk, COEF, np.int64(T), path, df, bool(municipality), out, j0)
         return out
     with _LOCK:
         before = numba.get_num_threads()
@@ -915,7 +922,7 @@ def launch(Pm: Params, T: int, path: np.ndarray, df: np.ndarray, municipality: b
             numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
         chunksize = numba.set_parallel_chunksize(1)
         try:
-            _batch(Pm.base, Pm.var, Pm.vk, COEF, np.int64(T), path, df, bool(municipality), out)
+            _batch(Pm.base, Pm.var, Pm.vk, COEF, np.int64(T), path, df, bool(municipality), out, j0)
         finally:
             numba.set_parallel_chunksize(chunksize)
             if threads is not None:
@@ -940,7 +947,7 @@ def preload() -> None:
     T = 12
     base = np.zeros((1, N_KPARAMS)); var = np.empty((1, 1, 0)); vk = np.empty(0, dtype=np.int64)
     df = np.ones((1, T)); out = np.empty((N_METRICS, 1))
-    _serial(base, var, vk, COEF, np.int64(T), _NO_PATH, df, True, out)
+    _serial(base, var, vk, COEF, np.int64(T), _NO_PATH, df, True, out, np.int64(0))
     for sig in _serial.signatures:
         if sig not in _batch.signatures:
             _batch.compile(sig)        # the parallel entry point, same argument types; not run here

@@ -198,21 +198,18 @@ def evaluate_batch(case: Case, overrides: Mapping[str, Any] | None = None, *, cy
     path = _check_path(cycle_path, months)
     municipality = case.perspective == "municipality"
     chunk = max(int(chunk_size), 1)
-    out: dict[str, np.ndarray] | None = None
+    # every chunk's metrics go straight into one (N_METRICS, n) array; the result's arrays are its rows
+    res = np.empty((len(fk.METRIC_NAMES), n))
     for lo in range(0, n, chunk):
         sl = slice(lo, min(lo + chunk, n))
         m = sl.stop - sl.start
         P, _ = parameter_arrays(case, {k: (a if a.size == 1 else a[sl]) for k, a in arrays.items()}, compact=True)
         sub_path = path if path is None or path.ndim == 1 or path.shape[1] == 1 else path[:, sl]
         Pm = prepare(case, P, m, months, group=group)
-        res = fk.launch(Pm, months, fk.path_2d(sub_path, months, m), _discount(P, months, case.discount_convention),
-                        municipality, threads)
-        if out is None:
-            out = {k: np.empty(n) for k in fk.METRIC_NAMES}
-        for i, k in enumerate(fk.METRIC_NAMES):
-            out[k][sl] = res[i]
-        del P, Pm, res
-    return out
+        fk.launch(Pm, months, fk.path_2d(sub_path, months, m), _discount(P, months, case.discount_convention),
+                  municipality, threads, out=res, offset=lo)
+        del P, Pm
+    return {k: res[i] for i, k in enumerate(fk.METRIC_NAMES)}
 
 
 def batch_model(case: Case, *, cycle_path=None):
