@@ -57,3 +57,24 @@ def test_no_second_copy_of_the_model_in_src():
     for mod in ("cohort.py", "cashflows.py", "metrics.py", "model.py"):
         text = (src / mod).read_text(encoding="utf-8")
         assert "def simulate(" not in text and "def flows(" not in text and "def compute(" not in text, mod
+
+
+@pytest.mark.parametrize("name", [n for n, _ in list_cases()])
+def test_ledger_rows_are_the_booked_flows(name):
+    """The money rows the metrics read are every booked flow with its coefficient (fastkernel.COEF),
+    treatment minus control, month by month: municipal net and programme cost, societal net and
+    programme cost, and the secondment result (less the benefit of the seconded). The kernel books
+    flow by flow over all months; this adds the recorded flows up again in the catalogue's order."""
+    from mkba import fastkernel as fk
+    from mkba.model import simulate_case
+
+    case = load_case(name)
+    _, F, PPL, LR, P = simulate_case(case)
+    diff = F[:, 0, :] - F[:, 1, :]                      # (flow, month), treatment minus control
+    scale = max(1.0, float(np.abs(F).max()))
+    for row, c in ((fk.R_MN, 0), (fk.R_MC, 1), (fk.R_SN, 2), (fk.R_SC, 3)):
+        np.testing.assert_allclose(LR[row], fk.COEF[c] @ diff, rtol=1e-12, atol=1e-12 * scale, err_msg=fk.LEDGER_ROWS[row])
+    b_month = P["benefit.cost_per_year"][0] * P["benefit.household_factor"][0] / 12
+    np.testing.assert_allclose(LR[fk.R_SEC], fk.COEF[4] @ diff - PPL[fk.P_SEC, 0] * b_month, rtol=1e-12,
+                               atol=1e-12 * scale, err_msg="secondment_surplus")
+    assert np.any(LR[fk.R_MN] != 0.0)               # not trivially true
