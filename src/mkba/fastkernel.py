@@ -1,7 +1,8 @@
 """The model kernel: every mechanism of the model, written once, compiled by numba.
 
-One scalar kernel simulates one scenario (treatment and control, every sub-group), month by
-month, and books each month's money per (actor, item, category). It serves both uses:
+One scalar kernel simulates one scenario (treatment and control, every sub-group): first the people,
+month by month, then the money per (actor, item, category), each flow over all months at once, every
+month's additions in its booking order. It serves both uses:
 
 * **record mode** (``run``): it also writes the monthly people states and every flow into
   preallocated arrays, from which :mod:`mkba.model` builds the tidy table;
