@@ -322,12 +322,12 @@ def age_mature(p, T):
 
 # ------------------------------------------------------------------ one group, one scenario
 @njit(cache=True, inline="always")
-def _book(k, arm, scale, V, lo, hi, C, F, record, skip_zero, use_cond, cond):
+def _book(k, arm, scale, V, lo, hi, C, F, record, use_cond, cond):
     """Book flow ``k`` of arm (0 treatment, 1 control) in months ``lo <= m < hi``, valued
     ``scale * V[m]``: into the months' ledger accumulators (rows ``M_ACC..M_ACC+4`` of the scratch
     ``C``: municipal net, municipal programme cost, societal net, societal programme cost, secondment
-    result; treatment minus control) and, in record mode, into ``F``. ``skip_zero``: a month whose
-    value is 0 is not booked (programme costs); ``use_cond``: only months with ``cond[m] > 0``.
+    result; treatment minus control) and, in record mode, into ``F``. ``use_cond``: only months with
+    ``cond[m] > 0`` (the programme contracts' flows).
 
     One flow over all months at a time (flow-major): a month's accumulators still receive the flows in
     the order of the month's bookings, so every sum is the same to the bit as booking month by month,
@@ -337,8 +337,6 @@ def _book(k, arm, scale, V, lo, hi, C, F, record, skip_zero, use_cond, cond):
     neg = arm != 0
     for m in range(lo, hi):
         v = scale * V[m]
-        if skip_zero and v == 0.0:
-            continue
         if use_cond and not cond[m] > 0.0:
             continue
         if record:
@@ -365,7 +363,7 @@ def _book_shared(item, arm, scale, V, lo, hi, p, C, F, record, use_cond, cond):
     for q in range(N_PAYERS):
         share = p[base + q]
         if share != 0.0:
-            # -share * (scale * V[m]), as booked month by month; skip_zero tests the cost, not the share
+            # -share * (scale * V[m]), as booked month by month; a month with no cost is skipped
             _book_share(F_SHARED + item * N_PAYERS + q, arm, share, scale, V, lo, hi, C, F, record, use_cond, cond)
 
 
@@ -657,17 +655,17 @@ def _group(p, T, path, pcol, rows, F, PPL, record, C, coef):
             C[M_WJ, m] = Wa + (C[M_JA_T, m] if arm == 0 else 0.0)
             C[M_BP, m] = C[M_BA_T + o, m] + Pa
         V = C[M_BENEFIT]; NO = C[M_ONES]
-        _book(F_MUNI_BENEFIT, arm, -1.0, V, 0, T, C, F, record, False, False, NO)
-        _book(F_PART_BENEFIT, arm, 1.0, V, 0, T, C, F, record, False, False, NO)
-        _book(F_MUNI_BUIG, arm, (1.0 - retention), V, 0, T, C, F, record, False, False, NO)
-        _book(F_RIJK_BUIG, arm, -(1.0 - retention), V, 0, T, C, F, record, False, False, NO)
+        _book(F_MUNI_BENEFIT, arm, -1.0, V, 0, T, C, F, record, False, NO)
+        _book(F_PART_BENEFIT, arm, 1.0, V, 0, T, C, F, record, False, NO)
+        _book(F_MUNI_BUIG, arm, (1.0 - retention), V, 0, T, C, F, record, False, NO)
+        _book(F_RIJK_BUIG, arm, -(1.0 - retention), V, 0, T, C, F, record, False, NO)
         V = C[M_GROSS]
-        _book(F_EMPL_WAGES, arm, -1.0, V, 0, T, C, F, record, False, False, NO)
-        _book(F_PART_WAGES, arm, ns, V, 0, T, C, F, record, False, False, NO)
-        _book(F_RIJK_WAGES, arm, (1.0 - ns), V, 0, T, C, F, record, False, False, NO)
-        _book(F_CARE, arm, care, C[M_WJ], 0, T, C, F, record, False, False, NO)
-        _book(F_WELLBEING, arm, wellbeing, C[M_WJ], 0, T, C, F, record, False, False, NO)
-        _book(F_EXECUTION, arm, -execution, C[M_BP], 0, T, C, F, record, False, False, NO)
+        _book(F_EMPL_WAGES, arm, -1.0, V, 0, T, C, F, record, False, NO)
+        _book(F_PART_WAGES, arm, ns, V, 0, T, C, F, record, False, NO)
+        _book(F_RIJK_WAGES, arm, (1.0 - ns), V, 0, T, C, F, record, False, NO)
+        _book(F_CARE, arm, care, C[M_WJ], 0, T, C, F, record, False, NO)
+        _book(F_WELLBEING, arm, wellbeing, C[M_WJ], 0, T, C, F, record, False, NO)
+        _book(F_EXECUTION, arm, -execution, C[M_BP], 0, T, C, F, record, False, NO)
         if arm == 0:
             # the approach's own costs (treatment only)
             X = C[M_TMP]
@@ -687,12 +685,12 @@ def _group(p, T, path, pcol, rows, F, PPL, record, C, coef):
                 for m in range(T):
                     X[m] = tariff * (C[M_SECONDED, m] * sec_hours)     # fees
                     C[M_PROD, m] += prod_ratio * X[m]
-                _book(F_EMPL_SEC_FEES, 0, -1.0, X, 0, T, C, F, record, False, False, NO)
-                _book(F_MUNI_SEC_FEES, 0, 1.0, X, 0, T, C, F, record, False, False, NO)
+                _book(F_EMPL_SEC_FEES, 0, -1.0, X, 0, T, C, F, record, False, NO)
+                _book(F_MUNI_SEC_FEES, 0, 1.0, X, 0, T, C, F, record, False, NO)
                 # the part of that work regular workers would have done anyway is no societal gain
-                _book(F_DISPLACEMENT, 0, -sec_disp * prod_ratio, X, 0, T, C, F, record, False, False, NO)
-                _book(F_MUNI_TOPUP, 0, -top_up_rate, C[M_SECONDED], 0, T, C, F, record, False, False, NO)
-                _book(F_PART_TOPUP, 0, top_up_rate, C[M_SECONDED], 0, T, C, F, record, False, False, NO)
+                _book(F_DISPLACEMENT, 0, -sec_disp * prod_ratio, X, 0, T, C, F, record, False, NO)
+                _book(F_MUNI_TOPUP, 0, -top_up_rate, C[M_SECONDED], 0, T, C, F, record, False, NO)
+                _book(F_PART_TOPUP, 0, top_up_rate, C[M_SECONDED], 0, T, C, F, record, False, NO)
                 for m in range(T):
                     hours = C[M_SECONDED, m] * sec_hours
                     X[m] = (ovh_month if m < n_act else 0.0) + ovh_hour * hours
@@ -704,14 +702,14 @@ def _group(p, T, path, pcol, rows, F, PPL, record, C, coef):
                 Ja = C[M_JA_T]
                 for m in range(T):
                     X[m] = job_wage_month * Ja[m]
-                _book(F_EMPL_JOB_WAGES, 0, -j_empl, X, 0, T, C, F, record, False, True, Ja)
+                _book(F_EMPL_JOB_WAGES, 0, -j_empl, X, 0, T, C, F, record, True, Ja)
                 _book_shared(S_JOB_WAGES, 0, (1.0 - j_empl), X, 0, T, p, C, F, record, True, Ja)
-                _book(F_PART_JOB_WAGES, 0, ns, X, 0, T, C, F, record, False, True, Ja)
-                _book(F_RIJK_JOB_WAGES, 0, (1.0 - ns), X, 0, T, C, F, record, False, True, Ja)
-                _book(F_JOB_PRODUCTION, 0, job_prod, Ja, 0, T, C, F, record, False, True, Ja)
-                _book(F_EMPL_JOB_FEES, 0, -j_fee, Ja, 0, T, C, F, record, False, True, Ja)
-                _book(F_MUNI_JOB_FEES, 0, j_fee, Ja, 0, T, C, F, record, False, True, Ja)
-        _book(F_PRODUCTION, arm, 1.0, C[M_PROD], 0, T, C, F, record, False, False, NO)
+                _book(F_PART_JOB_WAGES, 0, ns, X, 0, T, C, F, record, True, Ja)
+                _book(F_RIJK_JOB_WAGES, 0, (1.0 - ns), X, 0, T, C, F, record, True, Ja)
+                _book(F_JOB_PRODUCTION, 0, job_prod, Ja, 0, T, C, F, record, True, Ja)
+                _book(F_EMPL_JOB_FEES, 0, -j_fee, Ja, 0, T, C, F, record, True, Ja)
+                _book(F_MUNI_JOB_FEES, 0, j_fee, Ja, 0, T, C, F, record, True, Ja)
+        _book(F_PRODUCTION, arm, 1.0, C[M_PROD], 0, T, C, F, record, False, NO)
     for m in range(T):
         rows[R_MN, m] += C[M_ACC, m]; rows[R_MC, m] += C[M_ACC + 1, m]; rows[R_SN, m] += C[M_ACC + 2, m]
         rows[R_SC, m] += C[M_ACC + 3, m]; rows[R_SEC, m] += C[M_ACC + 4, m]
