@@ -37,8 +37,12 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=None, help="municipalities (default: all)")
     ap.add_argument("--compare-n", type=int, default=20, help="sample for the interleaved comparison (0: skip)")
     ap.add_argument("--rounds", type=int, default=1)
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=None, help="default: mkba.render.default_workers() (CPU cores + 1)")
     args = ap.parse_args()
+    if args.workers is None:
+        from mkba.render import default_workers
+
+        args.workers = default_workers()
     os.chdir(ROOT)
 
     from mkba.render import render_batch

@@ -162,8 +162,12 @@ def main() -> None:
                     help="reports per suite (default: 5 case, 20 municipal, 20 fixture)")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--cli-n", type=int, default=3, help="reports for the CLI loop (extrapolated)")
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=None, help="default: mkba.render.default_workers() (CPU cores + 1)")
     args = ap.parse_args()
+    if args.workers is None:
+        from mkba.render import default_workers
+
+        args.workers = default_workers()
     os.chdir(ROOT)
     work = Path(tempfile.mkdtemp(prefix="mkba-bench-render-"))
     print(f"cpus: {os.cpu_count()}, load: {os.getloadavg()[0]:.1f}, python: {sys.executable}\n")

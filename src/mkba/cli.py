@@ -574,7 +574,7 @@ def render_cmd(cases: List[str] = typer.Argument(None, help="cases to render (se
                approach: Optional[str] = typer.Option(None, "--approach", help="the case to apply per municipality"),
                share: float = typer.Option(0.10, "--share", help="share of the caseload reached (municipal reports)"),
                param: List[str] = typer.Option([], "--param", help="notebook parameter key=value (repeatable)"),
-               workers: int = typer.Option(2, "--workers", help="reports rendered at once"),
+               workers: Optional[int] = typer.Option(None, "--workers", help="reports rendered at once (default: CPU cores + 1)"),
                pdf: bool = typer.Option(False, "--pdf", help="also write PDFs (WeasyPrint)"),
                out: Path = typer.Option(Path("reports"), "--out", "-o", help="output directory"),
                resume: bool = typer.Option(False, "--resume", help="skip reports whose notebook, parameters and data are unchanged"),
@@ -589,6 +589,10 @@ def render_cmd(cases: List[str] = typer.Argument(None, help="cases to render (se
 
         jobs = build_render_jobs(cases or [], all_cases=all_, notebook=notebook, municipalities=municipalities,
                                  approach=approach, share=share, params=_parse_params(param), lang=lang)
+        if workers is None:
+            from mkba.render import default_workers
+
+            workers = default_workers()
         validate_jobs(jobs, out, lang=lang, pdf=pdf, dask_address=dask, workers=workers)
         if not timeout > 0:
             raise InputError("the timeout must be a positive number of seconds", field="--timeout",
