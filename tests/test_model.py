@@ -81,3 +81,20 @@ def test_batch_rejects_unknown_and_out_of_range():
         evaluate_batch(case, {"baseline.work_exit_rat": np.array([0.1])})
     with pytest.raises(InputError, match="0.3 for 30 %"):
         evaluate_batch(case, {"baseline.work_exit_rate": np.array([0.1, 30.0])})
+
+
+def test_summary_builds_the_tidy_table_only_when_read_and_it_equals_an_eager_build():
+    """summarise leaves the tidy table (two thirds of a run's time) to its first reader: a slider
+    move reads metrics and ledger only. Read, it is the same table as built at once."""
+    import pandas as pd
+
+    from mkba import model
+
+    c = load_case("app_zaanstad")
+    lazy = model.summarise(c)
+    _ = lazy["metrics"], lazy["ledger"], lazy["per_year"]
+    assert lazy._build_table is not None                      # not built by reading the rest
+    metrics, F, PPL, LR, P = model.simulate_case(c)
+    pd.testing.assert_frame_equal(lazy["table"], model._table(c, F, PPL, P))
+    assert lazy._build_table is None and "table" in lazy
+    assert sorted(model.summarise(c)) == ["ledger", "metrics", "per_year", "table"]

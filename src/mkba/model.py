@@ -284,14 +284,59 @@ def run(case: Case, *, cycle_path=None):
     return _table(case, F, PPL, P)
 
 
+class Summary(dict):
+    """What :func:`summarise` returns: ``metrics``, ``per_year``, ``ledger`` and ``table``; the tidy
+    table is built from the run's flows when first read (two thirds of a run's time: a slider
+    move or a municipal report that shows no tidy table does not pay for it)."""
+
+    def __init__(self, build_table, **items):
+        super().__init__(**items)
+        self._build_table = build_table
+
+    def __missing__(self, key):
+        if key == "table" and self._build_table is not None:
+            build, self._build_table = self._build_table, None
+            self["table"] = build()
+            return self["table"]
+        raise KeyError(key)
+
+    def get(self, key, default=None):
+        return self[key] if key in self else default
+
+    def __contains__(self, key) -> bool:
+        return super().__contains__(key) or (key == "table" and self._build_table is not None)
+
+    def _complete(self) -> "Summary":
+        self["table"]      # noqa: B018 - builds it
+        return self
+
+    def keys(self):
+        return dict.keys(self._complete())
+
+    def items(self):
+        return dict.items(self._complete())
+
+    def values(self):
+        return dict.values(self._complete())
+
+    def __iter__(self):
+        return dict.__iter__(self._complete())
+
+    def __len__(self) -> int:
+        return dict.__len__(self._complete())
+
+    def __reduce__(self):
+        return (dict, (dict(self._complete()),))
+
+
 def summarise(case: Case, table=None, *, cycle_path=None) -> dict:
     """Headline metrics (floats), the per-year table, the tidy table and the monthly ledger."""
     metrics, F, PPL, LR, P = simulate_case(case, cycle_path=cycle_path)
-    if table is None:
-        table = _table(case, F, PPL, P)
     ledger = mx.Ledger.from_rows(LR)
     py = mx.per_year(ledger, P, perspective=case.perspective, convention=case.discount_convention)
-    return {"metrics": metrics, "per_year": py, "table": table, "ledger": ledger}
+    if table is not None:
+        return Summary(None, metrics=metrics, per_year=py, table=table, ledger=ledger)
+    return Summary(lambda: _table(case, F, PPL, P), metrics=metrics, per_year=py, ledger=ledger)
 
 
 def per_group(case: Case) -> "Any":
