@@ -322,6 +322,23 @@ def age_mature(p, T):
 
 # ------------------------------------------------------------------ one group, one scenario
 @njit(cache=True, inline="always")
+def _accumulate(k, m, sv, C):
+    """Flow ``k``'s signed amount ``sv`` in month ``m`` into the five running totals (municipal net,
+    municipal cost, societal net, societal cost, secondment). ``k`` is a constant where the flow is
+    named, so the tests fold away at compile time (a zero coefficient is not skipped by the compiler
+    itself: 0 * x is not 0 for every float x)."""
+    if _C_MUNI[k] != 0.0:
+        C[M_ACC, m] += _C_MUNI[k] * sv
+    if _C_MCOST[k] != 0.0:
+        C[M_ACC + 1, m] += _C_MCOST[k] * sv
+    C[M_ACC + 2, m] += sv
+    if _C_SCOST[k] != 0.0:
+        C[M_ACC + 3, m] += _C_SCOST[k] * sv
+    if _C_SEC[k] != 0.0:
+        C[M_ACC + 4, m] += _C_SEC[k] * sv
+
+
+@njit(cache=True, inline="always")
 def _book(k, arm, scale, V, lo, hi, C, F, record, use_cond, cond):
     """Book flow ``k`` of arm (0 treatment, 1 control) in months ``lo <= m < hi``, valued
     ``scale * V[m]``: into the months' ledger accumulators (rows ``M_ACC..M_ACC+4`` of the scratch
@@ -341,18 +358,7 @@ def _book(k, arm, scale, V, lo, hi, C, F, record, use_cond, cond):
             continue
         if record:
             F[k, arm, m] += v
-        sv = -v if neg else v
-        # k is a constant where the flow is named, so these tests fold away at compile time (a zero
-        # coefficient is not skipped by the compiler itself: 0 * x is not 0 for every float x)
-        if _C_MUNI[k] != 0.0:
-            C[M_ACC, m] += _C_MUNI[k] * sv
-        if _C_MCOST[k] != 0.0:
-            C[M_ACC + 1, m] += _C_MCOST[k] * sv
-        C[M_ACC + 2, m] += sv
-        if _C_SCOST[k] != 0.0:
-            C[M_ACC + 3, m] += _C_SCOST[k] * sv
-        if _C_SEC[k] != 0.0:
-            C[M_ACC + 4, m] += _C_SEC[k] * sv
+        _accumulate(k, m, -v if neg else v, C)
 
 
 @njit(cache=True, inline="always")
@@ -379,16 +385,7 @@ def _book_share(k, arm, share, scale, V, lo, hi, C, F, record, use_cond, cond):
         v = -share * cost
         if record:
             F[k, arm, m] += v
-        sv = -v if neg else v
-        if _C_MUNI[k] != 0.0:
-            C[M_ACC, m] += _C_MUNI[k] * sv
-        if _C_MCOST[k] != 0.0:
-            C[M_ACC + 1, m] += _C_MCOST[k] * sv
-        C[M_ACC + 2, m] += sv
-        if _C_SCOST[k] != 0.0:
-            C[M_ACC + 3, m] += _C_SCOST[k] * sv
-        if _C_SEC[k] != 0.0:
-            C[M_ACC + 4, m] += _C_SEC[k] * sv
+        _accumulate(k, m, -v if neg else v, C)
 
 
 @njit(cache=True, error_model="numpy")
