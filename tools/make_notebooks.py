@@ -145,21 +145,25 @@ write("municipality.ipynb", [
          "if c is None:\n    display(Markdown(views.text('no_caseload', lang)))\n"
          "    emit_key_figures({'gm_code': facts.get('gm_code'), 'municipality': facts['name'], 'province': facts.get('province'),\n"
          "                      'size_class': facts.get('size_class'), 'status': 'no caseload data'})"),
-    code("if c is not None:\n    res = views.results(c)\n    display(views.heading('local_result', lang))\n"
+    # one cell for the results: every cell is a round trip between papermill and the kernel
+    # (342 reports per batch); the figure is shown where it belongs, not at the end of the cell
+    code("if c is not None:\n    import matplotlib.pyplot as plt\n    res = views.results(c)\n"
+         "    display(views.heading('local_result', lang))\n"
          "    display(views.headline_table(c, res, lang))\n"
-         "    display(Markdown(views.figures_note(c, lang, scenario)))\n    views.cumulative_cash_figure(c, res, lang)"),
-    code("if c is not None:\n    display(views.heading('scenarios', lang))\n"
+         "    display(Markdown(views.figures_note(c, lang, scenario)))\n"
+         "    fig = views.cumulative_cash_figure(c, res, lang)\n    display(fig)\n    plt.close(fig)\n\n"
+         "    display(views.heading('scenarios', lang))\n"
          "    scen_raw, scen_table = views.municipal_scenarios(approach, facts['gm_code'], share_reached, lang, scenario)\n"
-         "    display(scen_table)\n    display(Markdown(scen_table.attrs['note']))"),
-    code("if c is not None:\n    display(views.heading('probabilistic', lang))\n"
+         "    display(scen_table)\n    display(Markdown(scen_table.attrs['note']))\n\n"
+         "    display(views.heading('probabilistic', lang))\n"
          "    prob, _ = views.probabilistic_view(c, n_draws, seed, lang, figure=False)\n    display(prob.chances)\n"
-         "    display(Markdown(views.probabilistic_note(c, res, prob, lang, scenario)))"),
-    code("if c is not None:\n    display(views.heading('peers', lang))\n"
+         "    display(Markdown(views.probabilistic_note(c, res, prob, lang, scenario)))\n\n"
+         "    display(views.heading('peers', lang))\n"
          "    peers, sentence, peer_table = views.peers_view(approach, facts['gm_code'], share_reached, lang,\n"
          "                                                   scenario=scenario)\n"
-         "    display(Markdown(sentence))\n    display(peer_table)"),
-    code("if c is not None:\n    display(views.heading('assumptions_sources', lang))\n    display(views.assumptions_table(c, lang))"),
-    code("if c is not None:\n    npv_by_scenario = dict(zip('npv_' + scen_raw['scenario'], scen_raw['npv_eur']))\n"
+         "    display(Markdown(sentence))\n    display(peer_table)\n\n"
+         "    display(views.heading('assumptions_sources', lang))\n    display(views.assumptions_table(c, lang))\n\n"
+         "    npv_by_scenario = dict(zip('npv_' + scen_raw['scenario'], scen_raw['npv_eur']))\n"
          "    emit_key_figures(views.key_figures(c, res, gm_code=facts['gm_code'], municipality=facts['name'],\n"
          "        province=facts.get('province'), size_class=facts.get('size_class'), participants=facts['participants'],\n"
          "        p_npv_positive=prob.p_positive, peer_rank=peers.attrs['rank'], **npv_by_scenario))"),
