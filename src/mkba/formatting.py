@@ -234,23 +234,26 @@ def label(key: str, lang: str = "nl", default: str | None = None) -> str:
     return message("label", key, lang, default)
 
 
-def item_label(item: str, lang: str = "nl") -> str:
-    """Words for a ledger item (``benefit_payments`` -> ``uitkeringen``; catalogue context ``item``),
-    ``total`` as the tables' total; unknown items as given. The reports' per-actor tables and the
-    Excel export's ``Per actor`` sheet both use this (one label per item and language)."""
+def _ledger_label(context: str, key: str, lang: str) -> str:
+    """Catalogue words for a row or column of the per-actor tables: ``total`` as the tables' total,
+    anything else from ``context``, unknown keys as given."""
     check_lang(lang)
-    if item == "total":
+    if key == "total":
         return message("text", "total", lang)
-    return message("item", item, lang, default=item)
+    return message(context, key, lang, default=key)
+
+
+def item_label(item: str, lang: str = "nl") -> str:
+    """Words for a ledger item (``benefit_payments`` -> ``uitkeringen``; catalogue context ``item``).
+    The reports' per-actor tables and the Excel export's ``Per actor`` sheet both use this (one
+    label per item and language)."""
+    return _ledger_label("item", item, lang)
 
 
 def actor_label(actor: str, lang: str = "nl") -> str:
-    """Words for an actor of the ledger (``municipality`` -> ``gemeente``; catalogue context ``label``),
-    ``total`` as the tables' total; unknown actors as given. Shared by the reports and the export."""
-    check_lang(lang)
-    if actor == "total":
-        return message("text", "total", lang)
-    return message("label", actor, lang, default=actor)
+    """Words for an actor of the ledger (``municipality`` -> ``gemeente``; catalogue context ``label``).
+    Shared by the reports and the export."""
+    return _ledger_label("label", actor, lang)
 
 
 def has_label(key: str) -> bool:

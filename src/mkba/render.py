@@ -649,15 +649,14 @@ _exporters = threading.local()
 _DEFAULT_ALT = "No description has been provided for this image"
 _IMG_WITHOUT_ALT_RE = re.compile(r"<img\b(?![^>]*\balt\s*=)", re.IGNORECASE)
 _OUTPUT_DIV_RE = re.compile(r'<div class="([^"]*\bjp-OutputArea-output\b[^"]*)"(?![^>]*\btabindex)')
-_INPUT_DIV_RE = re.compile(r'<div class="([^"]*\bjp-Cell-inputWrapper\b[^"]*)"(?![^>]*\btabindex)')
 
 
 def _accessible(html: str) -> str:
     """What nbconvert's HTMLExporter adds to a finished page, by pattern: an alt text on every
-    image without one, and ``tabindex="0"`` on input and output areas (keyboard focus)."""
+    image without one, and ``tabindex="0"`` on output areas (keyboard focus; reports show no
+    input areas, the exporter excludes them)."""
     html = _IMG_WITHOUT_ALT_RE.sub(f'<img alt="{_DEFAULT_ALT}"', html)
-    html = _OUTPUT_DIV_RE.sub(r'<div class="\1" tabindex="0"', html)
-    return _INPUT_DIV_RE.sub(r'<div class="\1" tabindex="0"', html)
+    return _OUTPUT_DIV_RE.sub(r'<div class="\1" tabindex="0"', html)
 
 
 _REPORT_EXPORTER: list = []

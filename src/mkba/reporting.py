@@ -173,13 +173,16 @@ _STYLE = {
 _COLORS = ["#01689b", "#e17000", "#39870c", "#a90061", "#673327", "#8fcae7", "#ffb612"]
 
 
-def setup_report(lang: str = "nl", *, figure_format: str = "png", dpi: int | None = None) -> None:
+def setup_report(lang: str = "nl", *, figure_format: str = "png", dpi: int | None = None,
+                 crop: bool = True) -> None:
     """Set report defaults: language for the axis helpers and a clean matplotlib style.
 
     Inside a kernel (papermill / ``mkba render``) figures keep the inline
     backend, which renders with Agg and embeds ``figure_format`` (``png`` or
     ``svg``) in the notebook; outside a kernel (scripts, tests) the Agg backend
-    is selected so nothing tries to open a window.
+    is selected so nothing tries to open a window. ``crop``: the inline backend
+    crops each figure to its contents (``bbox_inches='tight'``, a second draw);
+    ``False`` for figures that lay themselves out (:func:`mkba.views.setup`).
     """
     from mkba.formatting import check_lang
 
@@ -199,7 +202,7 @@ def setup_report(lang: str = "nl", *, figure_format: str = "png", dpi: int | Non
         try:
             from matplotlib_inline.backend_inline import set_matplotlib_formats
 
-            set_matplotlib_formats(figure_format, bbox_inches="tight")
+            set_matplotlib_formats(figure_format, bbox_inches="tight" if crop else None)
         except Exception:  # pragma: no cover - very old matplotlib-inline
             pass
 

@@ -40,26 +40,13 @@ def setup(lang: str = "nl") -> None:
 
     from .reporting import setup_report
 
-    setup_report(lang)
+    # figures shown as drawn: every figure function here lays its figure out (tight_layout or a
+    # constrained layout), so the inline backend's cropping second draw is not needed (it cost a
+    # case report 4 of its 8 figure draws; tests/test_figures_fit.py checks nothing is cut off)
+    setup_report(lang, crop=False)
     pd.set_option("display.max_colwidth", None)
     pd.set_option("display.max_rows", 200)
-    _laid_out_figures()
     _register_table_html()
-
-
-def _laid_out_figures() -> None:
-    """In a kernel: figures are shown as drawn. Every figure function here lays its figure out
-    (``tight_layout`` or a constrained layout), so the inline backend's second, cropping draw
-    (``bbox_inches='tight'``) is skipped; it cost a case report 4 of its 8 figure draws."""
-    from .reporting import in_kernel
-
-    if in_kernel():
-        try:
-            from matplotlib_inline.backend_inline import set_matplotlib_formats
-
-            set_matplotlib_formats("png", bbox_inches=None)
-        except Exception:  # pragma: no cover - very old matplotlib-inline
-            pass
 
 
 def keep_amounts_together(html: str) -> str:
