@@ -65,3 +65,70 @@ def test_every_case_report_figure_fits(case):
     finally:
         for fig in figs.values():
             plt.close(fig)
+
+
+def _png(fig) -> bytes:
+    """The PNG the inline backend makes of a report figure (bbox_inches=None, views.setup)."""
+    import io
+
+    buf = io.BytesIO()
+    fig.canvas.print_figure(buf, format="png", dpi=100, bbox_inches=None)
+    return buf.getvalue()
+
+
+def _municipal_charts(n: int):
+    from mkba.municipalities import load_municipalities
+
+    out = []
+    for gm in load_municipalities()["gm_code"]:
+        c, _facts = views.municipality_case(gm, "fip_sittard_geleen", 0.1, "")
+        if c is not None:
+            out.append((c, views.results(c)))
+        if len(out) == n:
+            return out
+    return out
+
+
+def test_a_laid_out_report_figure_is_drawn_once_when_saved(monkeypatch):
+    """reporting.tight_layout leaves no layout engine behind: saving draws the figure once, not twice
+    (matplotlib's placeholder engine after fig.tight_layout() makes print_figure draw it first without
+    output), and the pixels are those of matplotlib's own tight_layout."""
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    views.setup("nl")
+    (c, res), = _municipal_charts(1)
+    draws = []
+    real = Figure.draw
+    monkeypatch.setattr(Figure, "draw", lambda self, r: (draws.append(1), real(self, r))[1])
+    fig = views.cumulative_cash_figure(c, res, "nl")
+    draws.clear()
+    mine = _png(fig)
+    assert len(draws) == 1
+    fig.tight_layout()                       # matplotlib's own: same layout, placeholder engine left behind
+    draws.clear()
+    assert _png(fig) == mine
+    assert len(draws) == 2
+    plt.close("all")
+
+
+def test_a_restarted_chart_draws_what_a_new_chart_draws():
+    """A municipal batch's kernels each update the chart the fork server drew once (report_cash_figure):
+    after CashChart.restart, the PNG equals a new chart's byte for byte, whatever the chart drew before."""
+    import matplotlib.pyplot as plt
+
+    views.setup("nl")
+    charts = _municipal_charts(12)
+    assert len(charts) == 12
+    used = views.CashChart("nl", live=True)
+    for c, res in charts:                    # one chart, updated for every municipality in turn
+        fresh = views.cumulative_cash_figure(c, res, "nl")
+        assert _png(used.restart().update(c, res).fig) == _png(fresh), c.title
+        plt.close(fresh)
+    # the prepared chart is taken once; after that a report gets a new pyplot figure
+    views._PREPARED_CHARTS["nl"] = used.restart()
+    c, res = charts[0]
+    assert views.report_cash_figure(c, res, "nl") is used.fig
+    assert views.report_cash_figure(c, res, "nl") is not used.fig
+    assert "nl" not in views._PREPARED_CHARTS
+    plt.close("all")

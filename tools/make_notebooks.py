@@ -151,7 +151,7 @@ write("municipality.ipynb", [
          "    display(views.heading('local_result', lang))\n"
          "    display(views.headline_table(c, res, lang))\n"
          "    display(Markdown(views.figures_note(c, lang, scenario)))\n"
-         "    fig = views.cumulative_cash_figure(c, res, lang)\n    display(fig)\n    plt.close(fig)\n\n"
+         "    fig = views.report_cash_figure(c, res, lang)\n    display(fig)\n    plt.close(fig)\n\n"
          "    display(views.heading('scenarios', lang))\n"
          "    scen_raw, scen_table = views.municipal_scenarios(approach, facts['gm_code'], share_reached, lang, scenario)\n"
          "    display(scen_table)\n    display(Markdown(scen_table.attrs['note']))\n\n"

@@ -226,8 +226,10 @@ def _zygote_main() -> None:  # pragma: no cover - runs in the zygote process
     import importlib
 
     loaded, failed = [], {}
+    # psutil: every kernel's shutdown imports it (ipykernel.kernelbase._get_psutil), ~4 % of a
+    # municipal report's kernel CPU when each kernel does it itself
     for mod in ["ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell",
-                "ipykernel.debugger", "IPython", *preload]:
+                "ipykernel.debugger", "IPython", "psutil", *preload]:
         try:
             importlib.import_module(mod)
             loaded.append(mod)

@@ -207,6 +207,18 @@ def setup_report(lang: str = "nl", *, figure_format: str = "png", dpi: int | Non
             pass
 
 
+def tight_layout(fig: Any) -> None:
+    """``fig.tight_layout()``, once: lay the figure out now and not again at every save.
+
+    matplotlib leaves a placeholder layout engine on the figure after ``tight_layout``, and
+    ``savefig`` then draws the whole figure once more, without output, before the real draw
+    (``FigureCanvasBase.print_figure``: "a layout engine is set"). Removing it leaves the pixels
+    unchanged and saves that draw (an eighth of a municipal report's kernel time).
+    """
+    fig.tight_layout()
+    fig.set_layout_engine(None)
+
+
 def _axis(ax: Any, which: str):
     if which == "x":
         return [ax.xaxis]
