@@ -226,8 +226,8 @@ def _zygote_main() -> None:  # pragma: no cover - runs in the zygote process
     import importlib
 
     loaded, failed = [], {}
-    # psutil: every kernel's shutdown imports it (ipykernel.kernelbase._get_psutil), ~4 % of a
-    # municipal report's kernel CPU when each kernel does it itself
+    # psutil: every kernel's shutdown imports it (ipykernel.kernelbase._get_psutil): about 4 % of the
+    # kernels' samples in a py-spy profile of a municipal batch (2026-12-02) when each imports it itself
     for mod in ["ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell",
                 "ipykernel.debugger", "IPython", "psutil", *preload]:
         try:
