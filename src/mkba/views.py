@@ -398,9 +398,8 @@ class CashChart:
     def restart(self) -> "CashChart":
         """Back to the layout of a new chart, so that the next :meth:`update` draws what a new chart
         would (tests/test_figures_fit.py: a restarted chart's PNG equals a new one's, byte for byte)."""
-        self.fig.subplots_adjust(**self._start_pars)
+        self.fig.subplots_adjust(**self._start_pars)   # tight_layout's result depends on where it starts
         self._layout_key = None
-        self._background = None
         return self
 
     def update(self, case: Case, res: dict) -> "CashChart":
