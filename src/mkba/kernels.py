@@ -42,7 +42,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
-__all__ = ["DEFAULT_PRELOAD", "KernelPool", "PooledKernel", "ForkServer", "kernel_argv",
+__all__ = ["DEFAULT_PRELOAD", "KERNEL_OPTIONS", "KernelPool", "PooledKernel", "ForkServer", "kernel_argv",
            "default_mode", "INLINE_BACKEND"]
 
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
@@ -52,6 +52,15 @@ DEFAULT_PRELOAD: tuple[str, ...] = (
     "numpy", "pandas", "matplotlib", "matplotlib.pyplot", "matplotlib_inline.backend_inline",
     "mkba", "mkba.formatting", "mkba.reporting", "mkba.views", "mkba.model", "mkba.cases", "mkba.scenarios",
     "mkba.sensitivity", "mkba.local", "mkba.municipalities", "mkba.cycle", "mkba.plots", "IPython.display",
+)
+
+
+#: command-line options of every report kernel (fork and spawn): the history in memory (a report
+#: kernel keeps no history file) and output streams whose empty flushes are free
+#: (:class:`mkba.kernel_io.ReportOutStream`, through ipykernel's own option)
+KERNEL_OPTIONS: tuple[str, ...] = (
+    "--HistoryManager.hist_file=:memory:",
+    "--IPKernelApp.outstream_class=mkba.kernel_io.ReportOutStream",
 )
 
 
@@ -229,7 +238,7 @@ def _zygote_main() -> None:  # pragma: no cover - runs in the zygote process
     # psutil: every kernel's shutdown imports it (ipykernel.kernelbase._get_psutil): about 4 % of the
     # kernels' samples in a py-spy profile of a municipal batch (2026-12-02) when each imports it itself
     for mod in ["ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell",
-                "ipykernel.debugger", "IPython", "psutil", *preload]:
+                "ipykernel.debugger", "IPython", "psutil", "mkba.kernel_io", *preload]:
         try:
             importlib.import_module(mod)
             loaded.append(mod)
@@ -618,7 +627,7 @@ class KernelPool:
         km.forkserver = self.forkserver if mode == "fork" else None
         # cwd: a neutral directory; the renderer changes into the job's directory before running
         kwargs: dict[str, Any] = {"cwd": self.tmpdir, "env": self._env(),
-                                  "extra_arguments": ["--HistoryManager.hist_file=:memory:"]}
+                                  "extra_arguments": list(KERNEL_OPTIONS)}
         log = None
         if mode == "spawn":
             log = open(km.log_path, "ab")

@@ -190,6 +190,17 @@ def check_papermill_notebook(nb, input_path: str) -> None:
         raise NotebookParameterError.from_input_error(e) from None
 
 
+def check_shutdown_kernel(value: Any) -> None:
+    """InputError unless ``value`` is one of nbclient's ``shutdown_kernel`` choices."""
+    from nbclient import NotebookClient
+
+    choices = NotebookClient.class_traits()["shutdown_kernel"].values
+    if value not in choices:
+        raise InputError("not a way to end a report's kernel", field="shutdown_kernel", value=value,
+                         fix=" or ".join(repr(c) for c in choices) + " (nbclient's choices; the mkba "
+                         "engine's default is 'immediate')")
+
+
 _ENGINE: list = []
 
 
@@ -215,6 +226,7 @@ def _engine_class():
         def execute_notebook(cls, nb, kernel_name, **kwargs):
             # before papermill's execution manager writes anything and before any kernel starts
             check_papermill_notebook(nb, _input_path(kwargs, nb))
+            check_shutdown_kernel(kwargs.get("shutdown_kernel", "immediate"))
             return super().execute_notebook(nb, kernel_name, **kwargs)
 
         @classmethod
@@ -222,7 +234,8 @@ def _engine_class():
                                      stderr_file=None, start_timeout=60, execution_timeout=None,
                                      mkba_kernels: KernelSource | None = None, mkba_cwd: str | None = None,
                                      mkba_report_timeout: float | None = None,
-                                     mkba_run: dict | None = None, **kwargs):
+                                     mkba_run: dict | None = None, shutdown_kernel: str = "immediate",
+                                     **kwargs):
             from papermill.clientwrap import PapermillNotebookClient
             from papermill.log import logger
 
@@ -257,7 +270,7 @@ def _engine_class():
                         timeout=execution_timeout if execution_timeout else kwargs.get("timeout"),
                         startup_timeout=start_timeout, kernel_name=kernel_name, log=logger,
                         log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file,
-                        resources={"metadata": {"path": cwd}})
+                        resources={"metadata": {"path": cwd}}, shutdown_kernel=shutdown_kernel)
                     client = PapermillNotebookClient(nb_man, km=k.km, **final_kwargs)
                     t1 = time.perf_counter()
                     try:
@@ -283,7 +296,10 @@ def _engine_class():
                 finally:
                     if timer is not None:
                         timer.cancel()
-                    source.release(k, now=bool(run.get("timed_out")))
+                    # a finished report's kernel is killed, not shut down politely (nbclient's
+                    # shutdown_kernel="immediate"; "graceful" on request): every output is in
+                    # the notebook once the last cell has replied
+                    source.release(k, now=bool(run.get("timed_out")) or shutdown_kernel == "immediate")
                 return nb_man.nb
             finally:
                 if own:
