@@ -454,3 +454,38 @@ def test_cli_tornado_fits_100_columns_top_15_and_lists_what_was_not_varied():
     r2 = runner.invoke(app, ["sweep", "app_zaanstad", "--one-way"])
     assert "not varied: no range documented" in r2.output and "effect.work_exit_ratio" in r2.output
     assert "household_factor                0.93      1.33" in r2.output
+
+
+def test_many_cases_are_probed_in_one_batch_with_each_cases_own_answer(monkeypatch):
+    """case_selections equals case_selection per case, with one model call when the cases share
+    their parameters and settings; the second case's probe rows are its own (a parameter without
+    effect in one case and with effect in the next)."""
+    import mkba.model
+    from mkba.cases import load_case
+
+    def jobs(share):
+        spec = {"value": 30000, "unit": "EUR/FTE-year", "date": 2024, "reference": "test", "low": 20000,
+                "high": 40000, "range_reason": "test"}
+        share_spec = {"value": share, "unit": "fraction", "date": 2024, "reference": "test"}
+        end = {"value": 24, "unit": "months", "date": 2024, "reference": "test"}
+        return load_case("app_zaanstad").with_overrides({"jobs.wage_cost_per_year": spec, "jobs.share": share_spec,
+                                                         "jobs.end_month": end})
+
+    cases = [jobs(0.0), jobs(0.3), jobs(0.0)]
+    alone = [S.case_selection(c) for c in cases]
+    # without programme jobs the wage cost changes nothing; with them it does
+    assert alone[0].not_varied["jobs.wage_cost_per_year"] == S.NOT_VARIED_NO_EFFECT
+    assert "jobs.wage_cost_per_year" in alone[1].ranges
+    calls = []
+    real = mkba.model.evaluate_batch
+    monkeypatch.setattr(mkba.model, "evaluate_batch", lambda *a, **k: (calls.append(1), real(*a, **k))[1])
+    together = S.case_selections(cases)
+    assert len(calls) == 1
+    assert [(s.ranges, s.not_varied) for s in together] == [(s.ranges, s.not_varied) for s in alone]
+    # cases whose settings differ are probed one by one, with the same answers
+    other = load_case("fip_sittard_geleen")
+    calls.clear()
+    mixed = S.case_selections([cases[1], other])
+    assert len(calls) == 2
+    assert (mixed[1].ranges, mixed[1].not_varied) == (S.case_selection(other).ranges,
+                                                      S.case_selection(other).not_varied)

@@ -179,6 +179,54 @@ def case_selection(case: Any, *, include_defaults: bool = False, model: BatchMod
       of ``2 p + 1`` rows on ``model``, default ``mkba.model.evaluate_batch`` on ``case``) and a
       parameter that changes none of the model's outputs is left out ("does not change any output").
     """
+    ranges, not_varied = _candidates(case, include_defaults)
+    if probe and ranges:
+        if model is None:
+            from functools import partial
+
+            from mkba.model import evaluate_batch
+            model = partial(evaluate_batch, case)
+        rows, n = _probe_rows(case.values, ranges)
+        _drop_no_effect(ranges, not_varied, call_model(model, rows, n), 0, n)
+    return CaseSelection(ranges, not_varied)
+
+
+def case_selections(cases: Sequence[Any]) -> list[CaseSelection]:
+    """:func:`case_selection` (documented ranges, probed on ``mkba.model.evaluate_batch``) of many
+    cases, with every probe in one batch.
+
+    The batch model is element-wise per row, and a probe passes every numeric value as an array,
+    so one call on the first case answers for all cases when their parameters and non-numeric
+    settings are the same (the municipalities of one approach); otherwise each case is probed
+    on its own. The answer equals :func:`case_selection` of each case (tested).
+    """
+    from functools import partial
+
+    from mkba.model import evaluate_batch
+
+    cands = [_candidates(c, False) for c in cases]
+    rows = [_probe_rows(c.values, r) if r else ({}, 0) for c, (r, _nv) in zip(cases, cands)]
+    probed = [i for i, (_rows, n) in enumerate(rows) if n]
+
+    def signature(c):   # the numeric parameters (passed as arrays) and every other setting (from the case)
+        return repr(sorted((k, "number" if _numeric(v) else repr(v)) for k, v in c.values.items()))
+
+    if len({signature(cases[i]) for i in probed}) > 1:
+        return [case_selection(c) for c in cases]
+    if probed:
+        first = cases[probed[0]]
+        stacked = {k: np.concatenate([rows[i][0][k] for i in probed]) for k in rows[probed[0]][0]}
+        total = sum(rows[i][1] for i in probed)
+        out = call_model(partial(evaluate_batch, first), stacked, total)
+        lo = 0
+        for i in probed:
+            _drop_no_effect(*cands[i], out, lo, rows[i][1])
+            lo += rows[i][1]
+    return [CaseSelection(r, nv) for r, nv in cands]
+
+
+def _candidates(case: Any, include_defaults: bool) -> tuple[dict, dict]:
+    """The ranges :func:`case_selection` would probe, and what it leaves out before probing (why)."""
     values = case.values
     documented = ranges_from_case(case)
     bounds = schema_bounds()
@@ -203,30 +251,32 @@ def case_selection(case: Any, *, include_defaults: bool = False, model: BatchMod
                 not_varied[name] = f"{NOT_VARIED_NO_RANGE} (and the default rule gives none: base value {v:g})"
         else:
             not_varied[name] = NOT_VARIED_NO_RANGE
-    if probe and ranges:
-        if model is None:
-            from functools import partial
+    return ranges, not_varied
 
-            from mkba.model import evaluate_batch
-            model = partial(evaluate_batch, case)
-        names = list(ranges)
-        n = 2 * len(names) + 1
-        arrays = {}
-        for i, name in enumerate(names):
-            a = np.full(n, float(values[name]))
-            a[1 + 2 * i], a[2 + 2 * i] = ranges[name][0], ranges[name][1]
-            arrays[name] = a
-        fixed = {k: v for k, v in values.items() if _numeric(v) and k not in arrays}
-        out = call_model(model, {**{k: np.full(n, float(v)) for k, v in fixed.items()}, **arrays}, n)
-        ys = [np.asarray(y, dtype=float) for y in out.values()
-              if isinstance(y, np.ndarray) and y.shape == (n,) and y.dtype.kind in "fiu"]
-        for i, name in enumerate(names):
-            same = all(np.array_equal(y[[1 + 2 * i, 2 + 2 * i]], np.array([y[0], y[0]]), equal_nan=True)
-                       for y in ys)
-            if same:
-                del ranges[name]
-                not_varied[name] = NOT_VARIED_NO_EFFECT
-    return CaseSelection(ranges, not_varied)
+
+def _probe_rows(values: Mapping[str, Any], ranges: Mapping[str, tuple]) -> tuple[dict[str, np.ndarray], int]:
+    """The probe batch: row 0 the case, then each candidate at its low and at its high end."""
+    names = list(ranges)
+    n = 2 * len(names) + 1
+    arrays = {}
+    for i, name in enumerate(names):
+        a = np.full(n, float(values[name]))
+        a[1 + 2 * i], a[2 + 2 * i] = ranges[name][0], ranges[name][1]
+        arrays[name] = a
+    fixed = {k: v for k, v in values.items() if _numeric(v) and k not in arrays}
+    return {**{k: np.full(n, float(v)) for k, v in fixed.items()}, **arrays}, n
+
+
+def _drop_no_effect(ranges: dict, not_varied: dict, out: Mapping[str, np.ndarray], lo: int, n: int) -> None:
+    """Move the candidates whose probe rows ``lo .. lo + n`` of ``out`` change no output to ``not_varied``."""
+    ys = [np.asarray(y, dtype=float)[lo:lo + n] for y in out.values()
+          if isinstance(y, np.ndarray) and y.ndim == 1 and y.dtype.kind in "fiu"]
+    for i, name in enumerate(list(ranges)):
+        same = all(np.array_equal(y[[1 + 2 * i, 2 + 2 * i]], np.array([y[0], y[0]]), equal_nan=True)
+                   for y in ys)
+        if same:
+            del ranges[name]
+            not_varied[name] = NOT_VARIED_NO_EFFECT
 
 
 def case_one_way(case: Any, metrics: str | Sequence[str] = DEFAULT_METRICS, *, include_defaults: bool = False,

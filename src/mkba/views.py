@@ -596,14 +596,16 @@ def scenarios_view(case: Case, lang: str = "nl"):
     return table, scen, replay, fig
 
 
-def case_distributions(case: Case) -> dict:
-    """Triangular distributions (low, case value, high) for every assumption with a range in the data."""
+def case_distributions(case: Case, selection: Any = None) -> dict:
+    """Triangular distributions (low, case value, high) for every assumption with a range in the data
+    (``selection``: the case's :func:`mkba.sensitivity.case_selection`, if already made)."""
     from .distributions import Dist
 
     from .sensitivity import case_selection
 
+    sel = case_selection(case) if selection is None else selection
     return {k: Dist("triangular", low=lo, mode=case.value(k), high=hi, name=k)
-            for k, (lo, hi, _why) in case_selection(case).ranges.items()}
+            for k, (lo, hi, _why) in sel.ranges.items()}
 
 
 def probabilistic_view(case: Case, n: int = 10_000, seed: int = 20191, lang: str = "nl", figure: bool = True):
@@ -942,7 +944,8 @@ def share_municipal_draws(approach: str, share_reached: float, n_draws: int, see
     """Every municipality's probabilistic draws in one compiled :func:`mkba.model.evaluate_batch` call.
 
     For each municipality with a caseload: its local case (kept for :func:`municipality_case`), its
-    distributions (:func:`case_distributions`) and seeded draws
+    distributions (:func:`case_distributions`; the probes that choose them, of all municipalities, in
+    one batch: :func:`mkba.sensitivity.case_selections`) and seeded draws
     (:func:`mkba.sensitivity.probabilistic_design`, the same as :func:`probabilistic_view` makes).
     The draws of all municipalities are stacked into one batch (only the parameters that differ
     somewhere are passed as arrays; the others are equal everywhere and keep the case value); the
@@ -951,13 +954,16 @@ def share_municipal_draws(approach: str, share_reached: float, n_draws: int, see
     """
     from .model import evaluate_batch
     from .municipalities import load_municipalities
-    from .sensitivity import probabilistic_design
+    from .sensitivity import case_selections, probabilistic_design
 
-    designs: dict = {}
+    local = {}
     for gm in (load_municipalities()["gm_code"] if gm_codes is None else gm_codes):
         c, _facts = municipality_case(gm, approach, share_reached, scenario, keep=True)
         if c is not None:
-            designs[gm] = (c, probabilistic_design(c.values, case_distributions(c), n_draws, seed))
+            local[gm] = c
+    selections = case_selections(list(local.values()))   # every municipality's probe in one batch
+    designs = {gm: (c, probabilistic_design(c.values, case_distributions(c, sel), n_draws, seed))
+               for (gm, c), sel in zip(local.items(), selections)}
     if not designs:
         return 0
     chunks = {gm: d.samples.chunk(0, d.samples.n) for gm, (_c, d) in designs.items()}
