@@ -123,3 +123,38 @@ def test_a_finished_reports_kernel_is_killed_unless_asked_to_shut_down_gracefull
     assert not (tmp_path / "refused.ipynb").exists()
     for name in ("default", "graceful", "immediate"):   # every output arrived before the kill
         assert "REPORT-MARKER Alphen" in (tmp_path / f"{name}.ipynb").read_text()
+
+
+def test_report_kernels_keep_no_input_history_and_import_nothing_the_fork_server_has_not():
+    """No SQLite history (not even in memory); the modules a kernel needs to start are preloaded."""
+    code = textwrap.dedent("""
+        import sys
+        from IPython.core.history import DummyDB
+        from IPython.display import display, Markdown
+        import mkba.kernels
+        hm = get_ipython().history_manager
+        new = sorted(set(sys.modules) - mkba.kernels._FORK_SERVER_MODULES)
+        display(Markdown(f"db={type(hm.db).__name__} new={new}"))
+    """)
+
+    async def run():
+        from mkba.kernels import KernelPool
+
+        pool = KernelPool(size=1, limit=1, mode="fork")
+        await pool.start()
+        try:
+            k = await pool.acquire()
+            try:
+                msg_id = k.kc.execute(code)
+                while True:
+                    m = await k.kc.get_iopub_msg(timeout=60)
+                    if m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "display_data":
+                        return m["content"]["data"]["text/markdown"]
+                    if m["parent_header"].get("msg_id") == msg_id and m["msg_type"] == "error":
+                        raise AssertionError("\\n".join(m["content"]["traceback"]))
+            finally:
+                await pool.release(k, now=True)
+        finally:
+            await pool.close()
+
+    assert asyncio.run(run()) == "db=DummyDB new=[]"

@@ -55,11 +55,12 @@ DEFAULT_PRELOAD: tuple[str, ...] = (
 )
 
 
-#: command-line options of every report kernel (fork and spawn): the history in memory (a report
-#: kernel keeps no history file) and output streams whose empty flushes are free
-#: (:class:`mkba.kernel_io.ReportOutStream`, through ipykernel's own option)
+#: command-line options of every report kernel (fork and spawn): no input history (a report kernel
+#: keeps none; IPython then opens no SQLite database, which was about 15 % of a forked kernel's start)
+#: and output streams whose empty flushes are free (:class:`mkba.kernel_io.ReportOutStream`, through
+#: ipykernel's own option)
 KERNEL_OPTIONS: tuple[str, ...] = (
-    "--HistoryManager.hist_file=:memory:",
+    "--HistoryManager.enabled=False",
     "--IPKernelApp.outstream_class=mkba.kernel_io.ReportOutStream",
 )
 
@@ -220,6 +221,10 @@ class ForkServer:
                 proc.stdout.close()
 
 
+#: the modules the fork server had loaded when it began forking (in a forked kernel; else empty)
+_FORK_SERVER_MODULES: frozenset[str] = frozenset()
+
+
 def _zygote_main() -> None:  # pragma: no cover - runs in the zygote process
     """Entry point of the fork server process."""
     out = os.fdopen(os.dup(1), "w", buffering=1)
@@ -237,8 +242,14 @@ def _zygote_main() -> None:  # pragma: no cover - runs in the zygote process
     loaded, failed = [], {}
     # psutil: every kernel's shutdown imports it (ipykernel.kernelbase._get_psutil): about 4 % of the
     # kernels' samples in a py-spy profile of a municipal batch (2026-12-02) when each imports it itself
+    # sqlite3 ... ipykernel_launcher: what a forked kernel still imported while it started (py-spy,
+    # municipal batch, 2026-12-02: about 1 % of the kernels' samples); a kernel now imports nothing
+    # to start (test_kernel_io)
     for mod in ["ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell",
-                "ipykernel.debugger", "IPython", "psutil", "mkba.kernel_io", *preload]:
+                "ipykernel.debugger", "IPython", "psutil", "mkba.kernel_io", "sqlite3",
+                "IPython.core.oinspect", "IPython.core.completerlib", "IPython.extensions.storemagic",
+                "IPython.core.debugger", "IPython.core.logger", "faulthandler", "ipykernel_launcher",
+                "tornado.platform.asyncio", *preload]:
         try:
             importlib.import_module(mod)
             loaded.append(mod)
@@ -251,6 +262,8 @@ def _zygote_main() -> None:  # pragma: no cover - runs in the zygote process
             loaded.append(target)
         except BaseException as e:  # noqa: BLE001 - a failed warm-up only costs time
             failed[target] = f"{type(e).__name__}: {e}"
+    global _FORK_SERVER_MODULES
+    _FORK_SERVER_MODULES = frozenset(sys.modules)   # a kernel's start should need no other (tested)
     stdin = sys.stdin.buffer
     sys.stdin = open(os.devnull)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # kernels are reaped automatically
