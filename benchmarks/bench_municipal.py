@@ -68,7 +68,9 @@ def main() -> None:
         if sizes:
             print(f"median HTML size {statistics.median(sizes) / 1024:.0f} KB (+ one shared CSS file)\n")
         if args.compare_n:
-            compare("municipal", jobs[:args.compare_n], workers=args.workers, rounds=args.rounds, cli_n=3,
+            # the sample's own jobs (its shared work covers the sample, as from the CLI)
+            compare("municipal", municipal_jobs(args.compare_n, args.approach), workers=args.workers,
+                    rounds=args.rounds, cli_n=3,
                     work=work)
     finally:
         shutil.rmtree(work, ignore_errors=True)

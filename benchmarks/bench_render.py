@@ -64,11 +64,14 @@ def fixture_jobs(n: int):
 
 
 def municipal_jobs(n: int | None, approach: str = "fip_sittard_geleen", lang: str = "nl"):
+    """The jobs of ``mkba render --municipalities <the first n GM codes> --approach ...`` (all: None),
+    so that the batch's shared work covers the municipalities rendered, as it does from the CLI."""
     from mkba.cli import build_render_jobs
+    from mkba.municipalities import load_municipalities
 
-    jobs = build_render_jobs([], all_cases=False, notebook=None, municipalities=["all"], approach=approach,
+    codes = ["all"] if n is None else list(load_municipalities()["gm_code"][:n])
+    return build_render_jobs([], all_cases=False, notebook=None, municipalities=codes, approach=approach,
                              share=0.10, params={}, lang=lang)
-    return jobs if n is None else jobs[:n]
 
 
 def _unique(jobs):

@@ -37,7 +37,13 @@ Engine keyword arguments (``execute_notebook(..., **engine_kwargs)``):
     fails with a :class:`ReportTimeout`;
 ``mkba_run``
     a dict the engine fills with timings and the executing notebook (so the
-    caller can keep the notebook with its traceback when papermill raises).
+    caller can keep the notebook with its traceback when papermill raises);
+``shutdown_kernel``
+    nbclient's choice of how the kernel ends after the last cell: ``"immediate"``
+    (this engine's default: the kernel is killed; every output is already in the
+    notebook, so only the kernel's own clean-up is skipped) or ``"graceful"``
+    (a shutdown request, as nbclient does by default). Anything else is refused
+    before papermill writes the output notebook.
 """
 from __future__ import annotations
 

@@ -1323,10 +1323,13 @@ def _run_local(batch: "_Batch", todo: list[_Prepared], before: Callable[[], Any]
             pdf_pool = _PdfWorkers(max(1, workers))
             kernels.call(pdf_pool.start())
             pdf_render = lambda html, base: kernels.call(pdf_pool.render(html, base))  # noqa: E731
-        # each worker thread builds its HTML exporter while the fork server imports
+        in_workers = n >= EXPORT_PROCESSES_FROM
+        # each worker thread builds its HTML exporter while the fork server imports, unless the
+        # export runs in worker processes (then this process never exports)
         ex = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mkba-report",
-                                initializer=_safe_warm_exporter, initargs=(batch.lang,))
-        if n >= EXPORT_PROCESSES_FROM:
+                                initializer=None if in_workers else _safe_warm_exporter,
+                                initargs=() if in_workers else (batch.lang,))
+        if in_workers:
             export_pool = _PdfWorkers(max(1, workers), kind="html", lang=batch.lang)
             kernels.call(export_pool.start())
             export = lambda *a: kernels.call(export_pool.export(*a))  # noqa: E731
