@@ -24,9 +24,10 @@ class ReportOutStream(OutStream):
     """:class:`~ipykernel.iostream.OutStream` whose flush costs nothing when nothing is waiting."""
 
     def flush(self) -> None:
-        lock, buffers = getattr(self, "_buffer_lock", None), getattr(self, "_buffers", None)
-        if lock is not None and buffers is not None and self.echo is None:
-            with lock:
+        # ipykernel 7 keeps unsent text per parent header in ``_buffers`` (guarded by
+        # ``_buffer_lock``); another layout, or an echo stream, gets ipykernel's flush unchanged
+        if hasattr(self, "_buffers") and hasattr(self, "_buffer_lock") and self.echo is None:
+            with self._buffer_lock:
                 waiting = any(b.tell() for b in self._buffers.values())
             if not waiting:
                 return
