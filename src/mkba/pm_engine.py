@@ -196,6 +196,10 @@ def check_papermill_notebook(nb, input_path: str) -> None:
         raise NotebookParameterError.from_input_error(e) from None
 
 
+#: how the mkba engine ends a finished report's kernel unless told otherwise (nbclient's ``shutdown_kernel``)
+DEFAULT_SHUTDOWN = "immediate"
+
+
 def check_shutdown_kernel(value: Any) -> None:
     """InputError unless ``value`` is one of nbclient's ``shutdown_kernel`` choices."""
     from nbclient import NotebookClient
@@ -204,7 +208,7 @@ def check_shutdown_kernel(value: Any) -> None:
     if value not in choices:
         raise InputError("not a way to end a report's kernel", field="shutdown_kernel", value=value,
                          fix=" or ".join(repr(c) for c in choices) + " (nbclient's choices; the mkba "
-                         "engine's default is 'immediate')")
+                         f"engine's default is {DEFAULT_SHUTDOWN!r})")
 
 
 _ENGINE: list = []
@@ -232,7 +236,7 @@ def _engine_class():
         def execute_notebook(cls, nb, kernel_name, **kwargs):
             # before papermill's execution manager writes anything and before any kernel starts
             check_papermill_notebook(nb, _input_path(kwargs, nb))
-            check_shutdown_kernel(kwargs.get("shutdown_kernel", "immediate"))
+            check_shutdown_kernel(kwargs.get("shutdown_kernel", DEFAULT_SHUTDOWN))
             return super().execute_notebook(nb, kernel_name, **kwargs)
 
         @classmethod
@@ -240,7 +244,7 @@ def _engine_class():
                                      stderr_file=None, start_timeout=60, execution_timeout=None,
                                      mkba_kernels: KernelSource | None = None, mkba_cwd: str | None = None,
                                      mkba_report_timeout: float | None = None,
-                                     mkba_run: dict | None = None, shutdown_kernel: str = "immediate",
+                                     mkba_run: dict | None = None, shutdown_kernel: str = DEFAULT_SHUTDOWN,
                                      **kwargs):
             from papermill.clientwrap import PapermillNotebookClient
             from papermill.log import logger
@@ -276,7 +280,7 @@ def _engine_class():
                         timeout=execution_timeout if execution_timeout else kwargs.get("timeout"),
                         startup_timeout=start_timeout, kernel_name=kernel_name, log=logger,
                         log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file,
-                        resources={"metadata": {"path": cwd}}, shutdown_kernel=shutdown_kernel)
+                        resources={"metadata": {"path": cwd}})
                     client = PapermillNotebookClient(nb_man, km=k.km, **final_kwargs)
                     t1 = time.perf_counter()
                     try:

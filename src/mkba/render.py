@@ -1328,7 +1328,7 @@ def _run_local(batch: "_Batch", todo: list[_Prepared], before: Callable[[], Any]
         # export runs in worker processes (then this process never exports)
         ex = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mkba-report",
                                 initializer=None if in_workers else _safe_warm_exporter,
-                                initargs=() if in_workers else (batch.lang,))
+                                initargs=(batch.lang,))
         if in_workers:
             export_pool = _PdfWorkers(max(1, workers), kind="html", lang=batch.lang)
             kernels.call(export_pool.start())

@@ -193,33 +193,32 @@ def case_selection(case: Any, *, include_defaults: bool = False, model: BatchMod
 
 def case_selections(cases: Sequence[Any]) -> list[CaseSelection]:
     """:func:`case_selection` (documented ranges, probed on ``mkba.model.evaluate_batch``) of many
-    cases, with every probe in one batch.
+    cases, with the probes of cases that share their parameters and non-numeric settings (the
+    municipalities of one approach) in one batch.
 
     The batch model is element-wise per row, and a probe passes every numeric value as an array,
-    so one call on the first case answers for all cases when their parameters and non-numeric
-    settings are the same (the municipalities of one approach); otherwise each case is probed
-    on its own. The answer equals :func:`case_selection` of each case (tested).
+    so one call on the first case of such a group answers for the whole group. The answer equals
+    :func:`case_selection` of each case (tested).
     """
     from functools import partial
 
     from mkba.model import evaluate_batch
 
-    cands = [_candidates(c, False) for c in cases]
-    rows = [_probe_rows(c.values, r) if r else ({}, 0) for c, (r, _nv) in zip(cases, cands)]
-    probed = [i for i, (_rows, n) in enumerate(rows) if n]
-
     def signature(c):   # the numeric parameters (passed as arrays) and every other setting (from the case)
         return repr(sorted((k, "number" if _numeric(v) else repr(v)) for k, v in c.values.items()))
 
-    if len({signature(cases[i]) for i in probed}) > 1:
-        return [case_selection(c) for c in cases]
-    if probed:
-        first = cases[probed[0]]
-        stacked = {k: np.concatenate([rows[i][0][k] for i in probed]) for k in rows[probed[0]][0]}
-        total = sum(rows[i][1] for i in probed)
-        out = call_model(partial(evaluate_batch, first), stacked, total)
+    cands = [_candidates(c, False) for c in cases]
+    groups: dict[str, list[int]] = {}
+    for i, (c, (ranges, _nv)) in enumerate(zip(cases, cands)):
+        if ranges:
+            groups.setdefault(signature(c), []).append(i)
+    for members in groups.values():
+        rows = {i: _probe_rows(cases[i].values, cands[i][0]) for i in members}
+        stacked = {k: np.concatenate([rows[i][0][k] for i in members]) for k in rows[members[0]][0]}
+        total = sum(rows[i][1] for i in members)
+        out = call_model(partial(evaluate_batch, cases[members[0]]), stacked, total)
         lo = 0
-        for i in probed:
+        for i in members:
             _drop_no_effect(*cands[i], out, lo, rows[i][1])
             lo += rows[i][1]
     return [CaseSelection(r, nv) for r, nv in cands]
@@ -269,8 +268,7 @@ def _probe_rows(values: Mapping[str, Any], ranges: Mapping[str, tuple]) -> tuple
 
 def _drop_no_effect(ranges: dict, not_varied: dict, out: Mapping[str, np.ndarray], lo: int, n: int) -> None:
     """Move the candidates whose probe rows ``lo .. lo + n`` of ``out`` change no output to ``not_varied``."""
-    ys = [np.asarray(y, dtype=float)[lo:lo + n] for y in out.values()
-          if isinstance(y, np.ndarray) and y.ndim == 1 and y.dtype.kind in "fiu"]
+    ys = [y[lo:lo + n] for y in out.values()]   # call_model: every output a float array of the batch
     for i, name in enumerate(list(ranges)):
         same = all(np.array_equal(y[[1 + 2 * i, 2 + 2 * i]], np.array([y[0], y[0]]), equal_nan=True)
                    for y in ys)
