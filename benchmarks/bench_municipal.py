@@ -37,7 +37,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=None, help="municipalities (default: all)")
     ap.add_argument("--compare-n", type=int, default=20, help="sample for the interleaved comparison (0: skip)")
     ap.add_argument("--rounds", type=int, default=1)
-    ap.add_argument("--workers", type=int, default=None, help="default: mkba.render.default_workers() (CPU cores + 1)")
+    ap.add_argument("--workers", type=int, default=None, help="default: mkba.render.default_workers() (2 per CPU core + 1)")
     args = ap.parse_args()
     if args.workers is None:
         from mkba.render import default_workers

@@ -6,7 +6,8 @@ Three ways to turn N parameter sets into N HTML reports, measured interleaved in
 ``mkba``   ``render_batch(jobs, out, workers=W)`` (papermill on the ``mkba`` engine: pre-warmed
            forked kernels, shared batch work, one CSS file);
 ``pool``   ``papermill.execute_notebook`` (default nbclient engine) plus nbconvert's
-           ``HTMLExporter`` in a ``ProcessPoolExecutor(W)`` (pool start included);
+           ``HTMLExporter`` in a ``ProcessPoolExecutor`` of the cores + 1 processes, its best
+           (:func:`default_pool_workers`; pool start included);
 ``cli``    the ``papermill`` CLI then ``jupyter nbconvert --to html`` per report, one after
            another (on ``--cli-n`` reports, extrapolated to N).
 
@@ -133,13 +134,22 @@ def run_cli(jobs, out: Path) -> float:
     return time.perf_counter() - t
 
 
-def compare(label: str, jobs, *, workers: int, rounds: int, cli_n: int, work: Path) -> dict:
+def default_pool_workers() -> int:
+    """The pool's processes: the CPU cores + 1, its best on 2 cores (20 municipal reports,
+    2026-12-03, two interleaved rounds: 25,9 and 26,2 s with 2 processes, 25,4 and 23,4 s with 3,
+    25,9 and 24,3 s with 5: each report's kernel keeps a core busy, so more processes do not pay)."""
+    return (os.cpu_count() or 1) + 1
+
+
+def compare(label: str, jobs, *, workers: int, rounds: int, cli_n: int, work: Path,
+            pool_workers: int | None = None) -> dict:
     """Interleaved rounds; returns median seconds per report per method."""
     n = len(jobs)
     cli_jobs = jobs[:max(1, min(cli_n, n))]
+    pool_workers = pool_workers or default_pool_workers()
     methods = {
         "mkba": lambda r: run_mkba(jobs, work / f"{label}-mkba-{r}", workers) / n,
-        "pool": lambda r: run_pool(jobs, work / f"{label}-pool-{r}", workers) / n,
+        "pool": lambda r: run_pool(jobs, work / f"{label}-pool-{r}", pool_workers) / n,
         "cli": lambda r: run_cli(cli_jobs, work / f"{label}-cli-{r}") / len(cli_jobs),
     }
     times: dict[str, list[float]] = {m: [] for m in methods}
@@ -149,7 +159,8 @@ def compare(label: str, jobs, *, workers: int, rounds: int, cli_n: int, work: Pa
             times[m].append(methods[m](r))
             print(f"  {label} round {r + 1}: {m:<4} {times[m][-1]:.3f} s/report", flush=True)
     med = {m: statistics.median(v) for m, v in times.items()}
-    print(f"{label}: {n} reports, {workers} workers, {rounds} interleaved rounds (cli on {len(cli_jobs)}):")
+    print(f"{label}: {n} reports, mkba {workers} workers, pool {pool_workers} processes, {rounds} interleaved "
+          f"rounds (cli on {len(cli_jobs)}):")
     for m in methods:
         print(f"  {m:<4} {med[m]:7.3f} s/report  ({med[m] * n:7.1f} s for {n})")
     print(f"  ratio pool/mkba = {med['pool'] / med['mkba']:.1f}x, cli/mkba = {med['cli'] / med['mkba']:.1f}x\n")
@@ -165,7 +176,7 @@ def main() -> None:
                     help="reports per suite (default: 5 case, 20 municipal, 20 fixture)")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--cli-n", type=int, default=3, help="reports for the CLI loop (extrapolated)")
-    ap.add_argument("--workers", type=int, default=None, help="default: mkba.render.default_workers() (CPU cores + 1)")
+    ap.add_argument("--workers", type=int, default=None, help="default: mkba.render.default_workers() (2 per CPU core + 1)")
     args = ap.parse_args()
     if args.workers is None:
         from mkba.render import default_workers

@@ -203,6 +203,25 @@ def test_peer_group_same_size_and_urbanisation():
     assert "note" in local.peer_group("Vlieland").attrs or len(local.peer_group("Vlieland")) >= 4
 
 
+def test_peer_group_reads_the_municipal_table_once_and_leaves_it_as_read(monkeypatch):
+    """Every municipal report's peer table selects from one table per process (it read the CSV anew)."""
+    import mkba.municipalities as mun
+
+    reads = []
+    real = mun.load_municipalities
+    monkeypatch.setattr(mun, "load_municipalities", lambda: reads.append(1) or real())
+    mun._cached_table.cache_clear()
+    try:
+        first = local.peer_group("GM0479")
+        local.peer_group("GM0363")
+        again = local.peer_group("GM0479")
+        assert len(reads) == 1
+        assert first.equals(again) and first.attrs == again.attrs
+        assert mun.municipalities_table().equals(real())   # peer_group changed nothing in the shared table
+    finally:
+        mun._cached_table.cache_clear()
+
+
 def test_compare_with_peers(app_case):
     res = local.compare_with_peers(app_case, "Zaanstad", 0.10, scenario="boom")
     assert res.attrs["scenario"] == "hoogconjunctuur"

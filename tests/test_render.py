@@ -906,3 +906,21 @@ def test_manifest_and_index_are_written_at_most_once_a_second_but_always_at_the_
     monkeypatch.setattr(R, "MANIFEST_WRITE_INTERVAL_S", 0.0)
     render_batch([job(f"n{i}", municipality=f"N{i}") for i in range(3)], tmp_path / "b", workers=1)
     assert calls == [False, False, False, True]   # no interval: after every report, as before
+
+
+def test_batch_sizes_its_worker_pools_from_the_cores():
+    """Two reports per core plus one (the batch process's round trips leave gaps), one HTML export
+    process per REPORTS_PER_EXPORT_PROCESS report workers (each costs ~1,35 s of CPU to start)."""
+    from unittest import mock
+
+    import mkba.render as r
+
+    with mock.patch("os.cpu_count", return_value=2):
+        assert r.default_workers() == 5
+    with mock.patch("os.cpu_count", return_value=None):
+        assert r.default_workers() == 3
+    per = r.REPORTS_PER_EXPORT_PROCESS
+    assert r.export_processes(1) == 1
+    assert r.export_processes(per) == 1
+    assert r.export_processes(per + 1) == 2
+    assert r.export_processes(5) == 1       # the 2-core default: one export process

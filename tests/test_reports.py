@@ -234,6 +234,28 @@ def test_municipal_figures_keep_their_alt_text(municipal):
         html = (base / "batch" / f"{j.output_stem}.html").read_text(encoding="utf-8")
         assert 'alt="Grafiek: Cumulatief netto resultaat' in html, j.name
         assert "No description has been provided" not in html, j.name
+        # the chart is an SVG picture (views.MUNICIPAL_FIGURE_FORMAT), its alt text on the <img>
+        import re
+
+        imgs = re.findall(r"<img\b[^>]*>", html)
+        assert len(imgs) == 1 and 'src="data:image/svg+xml;base64,' in imgs[0], imgs
+        assert 'alt="Grafiek: Cumulatief netto resultaat' in imgs[0]
+
+
+@pytest.mark.slow
+def test_municipal_chart_is_the_same_file_every_render(municipal):
+    """The SVG carries no creation date and no random element ids: a report rendered twice (or in a
+    batch and alone, test above) is the same file, and a resumed batch can tell it is unchanged."""
+    import base64
+    import re
+
+    base, jobs, batch, _ = municipal
+    html = (base / "batch" / f"{jobs[0].output_stem}.html").read_text(encoding="utf-8")
+    svg = base64.b64decode(re.search(r'data:image/svg\+xml;base64,([^"]+)"', html).group(1)).decode("utf-8")
+    assert "<dc:date>" not in svg
+    assert "<text" in svg                       # text stays text (svg.fonttype none): searchable, sharp
+    # element ids come from matplotlib's hash salt, fixed in the report style (random by default)
+    assert re.findall(r'id="([^"]+)"', svg)
 
 
 @pytest.mark.slow

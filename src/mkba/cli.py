@@ -574,7 +574,7 @@ def render_cmd(cases: List[str] = typer.Argument(None, help="cases to render (se
                approach: Optional[str] = typer.Option(None, "--approach", help="the case to apply per municipality"),
                share: float = typer.Option(0.10, "--share", help="share of the caseload reached (municipal reports)"),
                param: List[str] = typer.Option([], "--param", help="notebook parameter key=value (repeatable)"),
-               workers: Optional[int] = typer.Option(None, "--workers", help="reports rendered at once (default: CPU cores + 1)"),
+               workers: Optional[int] = typer.Option(None, "--workers", help="reports rendered at once (default: 2 per CPU core + 1)"),
                pdf: bool = typer.Option(False, "--pdf", help="also write PDFs (WeasyPrint)"),
                out: Path = typer.Option(Path("reports"), "--out", "-o", help="output directory"),
                resume: bool = typer.Option(False, "--resume", help="skip reports whose notebook, parameters and data are unchanged"),

@@ -346,10 +346,10 @@ def _warm_caches() -> None:  # pragma: no cover - zygote
         pass
     try:  # data every report reads: parsed once here, inherited by every forked kernel
         from mkba.cycle import load_cycle_index, scenarios
-        from mkba.municipalities import load_municipalities
+        from mkba.municipalities import municipalities_table
         from mkba.parameters import load_parameter_set
 
-        load_parameter_set("base"), load_cycle_index(), scenarios(), load_municipalities()
+        load_parameter_set("base"), load_cycle_index(), scenarios(), municipalities_table()
     except Exception:
         pass
 

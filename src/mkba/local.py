@@ -682,10 +682,10 @@ def peer_group(gm_code: str):
     Columns as in ``data/processed/municipalities.csv`` plus ``is_self``; sorted by population.
     ``attrs["note"]`` says when the group has fewer than 3 other members.
     """
-    from .municipalities import load_municipalities
+    from .municipalities import municipalities_table
 
     me = _municipality(gm_code)
-    df = load_municipalities()
+    df = municipalities_table()
     peers = df[(df["size_class_code"] == me["size_class_code"]) & (df["urbanisation_code"] == me["urbanisation_code"])]
     peers = peers.assign(is_self=peers["gm_code"] == me["gm_code"]).sort_values("population", ascending=False)
     peers = peers.reset_index(drop=True)

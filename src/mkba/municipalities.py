@@ -589,6 +589,13 @@ def _table() -> "pd.DataFrame":
     return _cached_table(str(cbs.processed_dir() / CSV_NAME))
 
 
+def municipalities_table() -> "pd.DataFrame":
+    """:func:`load_municipalities`' table, read once per process and data folder and shared by every
+    caller: select from it, never change it in place (a municipal report's peer table read the CSV
+    anew each time: about 3 % of its kernel's time, py-spy, 2026-12-03)."""
+    return _table()
+
+
 _CODE_RE = re.compile(r"^(?:gm)?\s*(\d{1,4})$", re.IGNORECASE)
 
 #: Everyday names that differ from the CBS name (not numbers; lookup convenience only).

@@ -613,7 +613,7 @@ body.jp-Notebook { max-width: 60rem; margin: 0 auto; padding: 1.5rem 1rem 3rem; 
 .jp-Cell { padding: 0; }
 .jp-OutputArea-output table { font-variant-numeric: tabular-nums; }
 .jp-OutputArea-output td, .jp-OutputArea-output th { white-space: nowrap; }
-.jp-RenderedImage img { max-width: 100%; height: auto; }
+.jp-RenderedImage img, .jp-RenderedSVG img { max-width: 100%; height: auto; }
 .jp-InputPrompt, .jp-OutputPrompt { display: none; }
 @media print { body.jp-Notebook { max-width: none; padding: 0; } }
 </style>
@@ -850,12 +850,18 @@ def _pdf_worker_main(kind: str = "pdf", lang: str = "nl") -> None:  # pragma: no
         out.flush()
 
 
+#: reports rendered at once per CPU core (plus one), see :func:`default_workers`
+WORKERS_PER_CORE = 2
+
+
 def default_workers() -> int:
-    """Reports rendered at once by default: one more than the CPU cores. Each report waits on a
-    round trip between its notebook client and its kernel after every cell; a third report on 2
-    cores fills those gaps (100 municipal reports on 2 cores, 2026-12-02, two interleaved rounds:
-    36,8 s median with 3 workers against 41,5 s with 2)."""
-    return (os.cpu_count() or 1) + 1
+    """Reports rendered at once by default: two per CPU core, plus one. Each report waits on a round
+    trip between its notebook client and its kernel after every cell, and the batch process serves
+    every report's client; more reports in flight fill those gaps. 342 municipal reports on 2 cores
+    (2026-12-03, interleaved): 56,2 and 56,5 s with 3 workers, 50,8, 50,2 and 47,8 s with 5, 50,2 s
+    twice with 7 (on 2026-12-02, on a slower machine: 3 workers 36,8 s against 2 workers 41,5 s per
+    100 reports)."""
+    return WORKERS_PER_CORE * (os.cpu_count() or 1) + 1
 
 
 #: seconds between two writes of the manifest and index while a batch runs (and at its end, or when
@@ -868,6 +874,18 @@ MANIFEST_WRITE_INTERVAL_S = 1.0
 #: pure Python, 0,1-0,25 s per report, and in the batch process it holds the GIL that every report's
 #: papermill thread needs; assumption: below 8 reports the workers' start, ~1-2 s, does not pay)
 EXPORT_PROCESSES_FROM = 8
+
+#: report workers that one HTML export process serves. An export costs about 35 ms of CPU against about
+#: 330 ms for the report's kernel (py-spy, 20 municipal reports, 2026-12-03), so one process keeps up
+#: with some nine report workers; each process's start (nbconvert, mistune, the compiled templates)
+#: costs about 1,35 s of CPU, and three of them were a third of a 20-report batch's CPU on 2 cores.
+#: Assumption: 4 leaves room for reports that export slower (long tables)
+REPORTS_PER_EXPORT_PROCESS = 8
+
+
+def export_processes(workers: int) -> int:
+    """HTML export processes for ``workers`` report workers (:data:`REPORTS_PER_EXPORT_PROCESS`)."""
+    return max(1, -(-workers // REPORTS_PER_EXPORT_PROCESS))
 
 
 class _PdfWorkers:
@@ -1330,7 +1348,7 @@ def _run_local(batch: "_Batch", todo: list[_Prepared], before: Callable[[], Any]
                                 initializer=None if in_workers else _safe_warm_exporter,
                                 initargs=(batch.lang,))
         if in_workers:
-            export_pool = _PdfWorkers(max(1, workers), kind="html", lang=batch.lang)
+            export_pool = _PdfWorkers(export_processes(workers), kind="html", lang=batch.lang)
             kernels.call(export_pool.start())
             export = lambda *a: kernels.call(export_pool.export(*a))  # noqa: E731
         futures = [ex.submit(_one_report, batch, p, kernels, pdf_render, export) for p in todo]

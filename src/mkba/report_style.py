@@ -22,12 +22,18 @@ def jinja_block() -> str:
     return "{% raw %}\n" + css() + "\n{% endraw %}"
 
 
-_PNG_WITH_ALT = (
-    "{% block data_png scoped %}"
-    "{%- set alttext = output | get_metadata('alt', 'image/png') -%}"
-    "{%- if alttext %}{{ super() | replace('<img ', '<img alt=\"' ~ (alttext | escape_html) ~ '\" ', 1) }}"
-    "{%- else %}{{ super() }}{%- endif %}"
-    "{% endblock data_png %}\n")
+def _with_alt(block: str, mime: str) -> str:
+    """A template block that puts the output's ``alt`` metadata on the ``<img>`` its parent block writes."""
+    return ("{% block " + block + " scoped %}"
+            "{%- set alttext = output | get_metadata('alt', '" + mime + "') -%}"
+            "{%- if alttext %}{{ super() | replace('<img ', '<img alt=\"' ~ (alttext | escape_html) ~ '\" ', 1) }}"
+            "{%- else %}{{ super() }}{%- endif %}"
+            "{% endblock " + block + " %}\n")
+
+
+#: PNG and SVG figures with their alt texts (nbconvert embeds an SVG as an ``<img>`` data URI: no
+#: script in it can run, and it keeps the page's own markup out of the picture)
+_FIGURES_WITH_ALT = _with_alt("data_png", "image/png") + _with_alt("data_svg", "image/svg+xml")
 
 
 def template(base: str) -> str:
@@ -35,4 +41,4 @@ def template(base: str) -> str:
     end = "</style>\n{% endblock extra_css %}"
     if end not in base:  # pragma: no cover - the template changed shape; keep it usable
         return base
-    return base.replace(end, jinja_block() + end) + _PNG_WITH_ALT
+    return base.replace(end, jinja_block() + end) + _FIGURES_WITH_ALT

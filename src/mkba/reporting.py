@@ -168,6 +168,9 @@ _STYLE = {
     "font.family": "sans-serif",
     "axes.prop_cycle": None,  # filled in below (needs cycler)
     "svg.fonttype": "none",  # keep text as text in SVG output (searchable, small)
+    # the same element ids in every render of a figure (matplotlib salts them with a random uuid by
+    # default): a report rendered twice, or in a batch and alone, is the same file
+    "svg.hashsalt": "mkba",
 }
 
 _COLORS = ["#01689b", "#e17000", "#39870c", "#a90061", "#673327", "#8fcae7", "#ffb612"]
@@ -202,7 +205,9 @@ def setup_report(lang: str = "nl", *, figure_format: str = "png", dpi: int | Non
         try:
             from matplotlib_inline.backend_inline import set_matplotlib_formats
 
-            set_matplotlib_formats(figure_format, bbox_inches="tight" if crop else None)
+            # SVG without its creation date (matplotlib writes one by default): the same file every render
+            extra = {"metadata": {"Date": None}} if figure_format == "svg" else {}
+            set_matplotlib_formats(figure_format, bbox_inches="tight" if crop else None, **extra)
         except Exception:  # pragma: no cover - very old matplotlib-inline
             pass
 

@@ -35,8 +35,10 @@ def text(key: str, lang: str = "nl", default: str | None = None, **fmt) -> str:
     return s.format(**fmt) if fmt else s
 
 
-def setup(lang: str = "nl") -> None:
-    """Report defaults: matplotlib style and tick formats, and pandas showing full source texts."""
+def setup(lang: str = "nl", figure_format: str = "png") -> None:
+    """Report defaults: matplotlib style and tick formats, and pandas showing full source texts.
+
+    ``figure_format``: how figures are embedded, ``png`` or ``svg`` (:func:`mkba.reporting.setup_report`)."""
     import pandas as pd
 
     from .reporting import setup_report
@@ -44,7 +46,7 @@ def setup(lang: str = "nl") -> None:
     # figures shown as drawn: every figure function here lays its figure out (tight_layout or a
     # constrained layout), so the inline backend's cropping second draw is not needed (it cost a
     # case report 4 of its 8 figure draws; tests/test_figures_fit.py checks nothing is cut off)
-    setup_report(lang, crop=False)
+    setup_report(lang, figure_format=figure_format, crop=False)
     pd.set_option("display.max_colwidth", None)
     pd.set_option("display.max_rows", 200)
     _register_table_html()
@@ -75,16 +77,24 @@ def _register_table_html() -> None:
     fmt.for_type(pd.DataFrame, lambda df: keep_amounts_together(df.to_html(notebook=True)))
     from matplotlib.figure import Figure
 
-    png = ip.display_formatter.formatters["image/png"]
-    previous = png.lookup_by_type(Figure) if Figure in png.type_printers else None
-    if previous is None or getattr(previous, "_mkba_alt", False):
-        return
+    for mime in FIGURE_MIMETYPES:   # whichever format setup_report chose: the figure gets its alt text
+        formatter = ip.display_formatter.formatters[mime]
+        previous = formatter.type_printers.get(Figure)
+        if previous is None or getattr(previous, "_mkba_alt", False):
+            continue
+        formatter.for_type(Figure, _with_alt(previous))
 
+
+#: the figure formats a report embeds (``setup(figure_format=...)``), each with its alt text
+FIGURE_MIMETYPES = ("image/png", "image/svg+xml")
+
+
+def _with_alt(printer):
     def with_alt(fig):
-        return previous(fig), {"alt": figure_alt_text(fig, _state_lang())}
+        return printer(fig), {"alt": figure_alt_text(fig, _state_lang())}
 
     with_alt._mkba_alt = True
-    png.for_type(Figure, with_alt)
+    return with_alt
 
 
 def _state_lang() -> str:
@@ -891,12 +901,16 @@ def sobol_view(case: Case, n: int = 256, seed: int = 20191, lang: str = "nl", to
 #: municipal reports: figures drawn once (no second tight-bbox pass) at this resolution
 #: (assumption: 100 dpi PNG is sharp on screen for 7-inch figures and a third of 150 dpi's pixels)
 MUNICIPAL_FIGURE_DPI = 100
+#: how a municipal report embeds its chart: SVG (text stays text, sharp at any zoom and in print). The
+#: cumulative cash chart of 40 municipalities, updated and saved in-process (2026-12-03): SVG 25 ms and
+#: 13 KB against 57 ms and 46 KB (61 KB as base64 in the page) for a 100 dpi PNG
+MUNICIPAL_FIGURE_FORMAT = "svg"
 
 
 def setup_municipal(lang: str = "nl") -> None:
-    """Defaults for municipal reports (342 per batch): :func:`setup` (figures drawn once), with
-    PNGs at :data:`MUNICIPAL_FIGURE_DPI`."""
-    setup(lang)
+    """Defaults for municipal reports (342 per batch): :func:`setup` (figures drawn once), figures as
+    :data:`MUNICIPAL_FIGURE_FORMAT` (and PNGs at :data:`MUNICIPAL_FIGURE_DPI`)."""
+    setup(lang, figure_format=MUNICIPAL_FIGURE_FORMAT)
     from .reporting import in_kernel
 
     if in_kernel():
