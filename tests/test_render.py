@@ -910,7 +910,7 @@ def test_manifest_and_index_are_written_at_most_once_a_second_but_always_at_the_
 
 def test_batch_sizes_its_worker_pools_from_the_cores():
     """Two reports per core plus one (the batch process's round trips leave gaps), one HTML export
-    process per REPORTS_PER_EXPORT_PROCESS report workers (each costs ~1,35 s of CPU to start)."""
+    process per REPORTS_PER_EXPORT_PROCESS report workers (each costs ~0,5 s of CPU to start)."""
     from unittest import mock
 
     import mkba.render as r

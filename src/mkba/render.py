@@ -875,11 +875,12 @@ MANIFEST_WRITE_INTERVAL_S = 1.0
 #: papermill thread needs; assumption: below 8 reports the workers' start, ~1-2 s, does not pay)
 EXPORT_PROCESSES_FROM = 8
 
-#: report workers that one HTML export process serves. An export costs about 35 ms of CPU against about
-#: 330 ms for the report's kernel (py-spy, 20 municipal reports, 2026-12-03), so one process keeps up
-#: with some nine report workers; each process's start (nbconvert, mistune, the compiled templates)
-#: costs about 1,35 s of CPU, and three of them were a third of a 20-report batch's CPU on 2 cores.
-#: Assumption: 4 leaves room for reports that export slower (long tables)
+#: report workers that one HTML export process serves. A municipal report's export costs about 35 ms
+#: of CPU against about 160 ms for its kernel (2026-12-03), so one process keeps up with several report
+#: workers, and each process costs about 0,5 s of CPU to start (imports, the compiled templates, one
+#: warm-up export: `time`, 2026-12-03), paid on the cores the reports need. Assumption: 8 leaves room
+#: for reports that export slower (long tables); 20 municipal reports with 5 workers took 4,52 / 4,89 /
+#: 4,64 s with one process against 4,69 / 4,88 / 4,70 s with two (interleaved, 2026-12-03)
 REPORTS_PER_EXPORT_PROCESS = 8
 
 
