@@ -205,11 +205,27 @@ def municipal(tmp_path_factory):
     assert all(j.warm for j in jobs)
     import mkba.render
 
+    pools = []   # (kind, processes) of every worker pool the batch starts
+    real_init = mkba.render._PdfWorkers.__init__
+
+    def recording_init(self, n, kind="pdf", lang="nl"):
+        pools.append((kind, n))
+        real_init(self, n, kind, lang)
+
     with pytest.MonkeyPatch.context() as m:   # as a large batch: HTML exported in worker processes
         m.setattr(mkba.render, "EXPORT_PROCESSES_FROM", 1)
+        m.setattr(mkba.render._PdfWorkers, "__init__", recording_init)
         batch = render_batch(jobs, base / "batch", workers=2)
+    batch.pools = pools
     solo = [render_batch([dataclasses.replace(j, warm=[])], base / f"solo-{j.name}") for j in jobs]
     return base, jobs, batch, solo
+
+
+@pytest.mark.slow
+def test_municipal_batch_exports_in_as_few_processes_as_keep_up(municipal):
+    """Two report workers share one HTML export process (render.export_processes), not one each."""
+    _, _, batch, _ = municipal
+    assert batch.pools == [("html", 1)]
 
 
 @pytest.mark.slow

@@ -585,15 +585,11 @@ def _cached_table(path_key: str) -> "pd.DataFrame":
     return load_municipalities()
 
 
-def _table() -> "pd.DataFrame":
-    return _cached_table(str(cbs.processed_dir() / CSV_NAME))
-
-
 def municipalities_table() -> "pd.DataFrame":
     """:func:`load_municipalities`' table, read once per process and data folder and shared by every
     caller: select from it, never change it in place (a municipal report's peer table read the CSV
     anew each time: about 3 % of its kernel's time, py-spy, 2026-12-03)."""
-    return _table()
+    return _cached_table(str(cbs.processed_dir() / CSV_NAME))
 
 
 _CODE_RE = re.compile(r"^(?:gm)?\s*(\d{1,4})$", re.IGNORECASE)
@@ -721,7 +717,7 @@ def find_municipality(query: str) -> dict[str, Any]:
     Unknown input raises :class:`~mkba.errors.InputError` with the closest names; a former
     municipality (e.g. ``"Weesp"``) raises naming its successor.
     """
-    df = _table()
+    df = municipalities_table()
     return df.iloc[_lookup_index(df, query)].to_dict()
 
 
@@ -737,7 +733,7 @@ def select_municipalities(spec: str | Iterable[str]) -> "pd.DataFrame":
     name means the municipality; use ``"provincie Utrecht"`` for the province. The result keeps
     the order of ``spec`` and holds each municipality once.
     """
-    df = _table()
+    df = municipalities_table()
     items = [spec] if isinstance(spec, str) else list(spec or [])
     if not items:
         raise InputError("empty municipality selection", field="municipalities", value=spec,

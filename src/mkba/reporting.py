@@ -205,11 +205,16 @@ def setup_report(lang: str = "nl", *, figure_format: str = "png", dpi: int | Non
         try:
             from matplotlib_inline.backend_inline import set_matplotlib_formats
 
-            # SVG without its creation date (matplotlib writes one by default): the same file every render
-            extra = {"metadata": {"Date": None}} if figure_format == "svg" else {}
-            set_matplotlib_formats(figure_format, bbox_inches="tight" if crop else None, **extra)
+            set_matplotlib_formats(figure_format, bbox_inches="tight" if crop else None,
+                                   **figure_save_options(figure_format))
         except Exception:  # pragma: no cover - very old matplotlib-inline
             pass
+
+
+def figure_save_options(figure_format: str) -> dict:
+    """What a report passes to ``savefig`` for ``figure_format`` besides the format: an SVG without
+    its creation date (matplotlib writes one by default), so a report is the same file every render."""
+    return {"metadata": {"Date": None}} if figure_format == "svg" else {}
 
 
 def tight_layout(fig: Any) -> None:

@@ -62,6 +62,10 @@ def keep_amounts_together(html: str) -> str:
     return html
 
 
+#: the figure formats a report embeds (``setup(figure_format=...)``), each with its alt text
+FIGURE_MIMETYPES = ("image/png", "image/svg+xml")
+
+
 def _register_table_html() -> None:
     """Tables shown in a report notebook get their amounts kept together (see :func:`keep_amounts_together`)."""
     try:
@@ -82,14 +86,10 @@ def _register_table_html() -> None:
         previous = formatter.type_printers.get(Figure)
         if previous is None or getattr(previous, "_mkba_alt", False):
             continue
-        formatter.for_type(Figure, _with_alt(previous))
+        formatter.for_type(Figure, _printer_with_alt(previous))
 
 
-#: the figure formats a report embeds (``setup(figure_format=...)``), each with its alt text
-FIGURE_MIMETYPES = ("image/png", "image/svg+xml")
-
-
-def _with_alt(printer):
+def _printer_with_alt(printer):
     def with_alt(fig):
         return printer(fig), {"alt": figure_alt_text(fig, _state_lang())}
 
@@ -1012,7 +1012,11 @@ def rehearse_municipal(approach: str, share_reached: float, lang: str = "nl", n_
         elif isinstance(obj, Figure):
             from IPython.core.pylabtools import print_figure
 
-            print_figure(obj, "png", bbox_inches=None, base64=True, dpi=MUNICIPAL_FIGURE_DPI)
+            from .reporting import figure_save_options
+
+            # as a municipal report's kernel saves it (setup_municipal): the format, the options, the dpi
+            print_figure(obj, MUNICIPAL_FIGURE_FORMAT, bbox_inches=None, base64=True, dpi=MUNICIPAL_FIGURE_DPI,
+                         **figure_save_options(MUNICIPAL_FIGURE_FORMAT))
             figure_alt_text(obj, lang)
         elif hasattr(obj, "_repr_html_"):
             obj._repr_html_()
