@@ -158,3 +158,116 @@ def test_report_kernels_keep_no_input_history_and_import_nothing_the_fork_server
             await pool.close()
 
     assert asyncio.run(run()) == "db=DummyDB new=[]"
+
+
+# -- the report kernels' client: jupyter_client's readiness check without its fixed waits --------
+
+class _Channel:
+    """A channel that hands out queued messages; an empty queue (or None in it) times out."""
+
+    def __init__(self):
+        self.queue: list = []
+        self.timeouts: list[float] = []
+
+    async def get_msg(self, timeout=None):
+        from queue import Empty
+
+        self.timeouts.append(timeout)
+        item = self.queue.pop(0) if self.queue else None
+        if item is None:
+            raise Empty
+        return item
+
+
+def _msg(msg_type, parent, **content):
+    return {"msg_type": msg_type, "parent_header": {"msg_id": parent}, "content": content}
+
+
+class _FakeClient:
+    """What ``wait_for_ready`` uses of a client: a new IOPub subscription that misses the status
+    messages of the first ``kernel_info`` and receives those of the second."""
+
+    def __init__(self):
+        self.shell_channel, self.iopub_channel = _Channel(), _Channel()
+        self.asked: list[str] = []
+        self.handled: list[dict] = []
+
+    def kernel_info(self):
+        msg_id = f"ki-{len(self.asked) + 1}"
+        self.asked.append(msg_id)
+        self.shell_channel.queue.append(_msg("kernel_info_reply", msg_id, status="ok"))
+        if msg_id == "ki-1":
+            self.iopub_channel.queue.append(None)        # published before the subscription arrived
+        else:
+            self.iopub_channel.queue += [_msg("status", "ki-1", execution_state="idle"),   # a late one
+                                         _msg("status", msg_id, execution_state="busy"),
+                                         _msg("status", msg_id, execution_state="idle"),
+                                         _msg("stream", "later", name="stdout", text="after")]
+        return msg_id
+
+    def _handle_kernel_info_reply(self, msg):
+        self.handled.append(msg)
+
+    async def _async_is_alive(self):
+        return True
+
+
+def test_the_report_client_asks_again_until_iopub_answers_and_reads_it_up_to_its_own_idle():
+    """Hand-worked: the first ``kernel_info``'s status is lost (the subscription was late), so the
+    client waits 0,02 s on IOPub and asks again, now waiting 0,04 s; it reads IOPub up to and
+    including the ``idle`` of its second request (a late status of the first is passed over, not
+    taken for it) and leaves what the kernel published after it. jupyter_client's own client would
+    instead wait for 0,2 s of IOPub silence after every successful check."""
+    from mkba.kernels import IOPUB_PROBE_S, _client_class
+
+    c = _FakeClient()
+    asyncio.run(_client_class().wait_for_ready(c, timeout=10))
+    assert c.asked == ["ki-1", "ki-2"]
+    assert [m["parent_header"]["msg_id"] for m in c.handled] == ["ki-2"]
+    assert c.iopub_channel.queue == [_msg("stream", "later", name="stdout", text="after")]
+    assert IOPUB_PROBE_S == 0.02 and c.iopub_channel.timeouts[0] == pytest.approx(0.02, abs=1e-3)
+    assert all(t <= 0.04 for t in c.iopub_channel.timeouts[1:])
+    assert c.iopub_channel.timeouts[1] == pytest.approx(0.04, abs=5e-3)
+
+
+def test_the_report_client_gives_up_when_the_kernel_never_answers():
+    from mkba.kernels import _client_class
+
+    c = _FakeClient()
+    c.kernel_info = lambda: "ki-silent"         # nothing ever comes back
+    with pytest.raises(RuntimeError, match="Kernel didn't respond in 0 seconds"):
+        asyncio.run(_client_class().wait_for_ready(c, timeout=0.05))
+
+
+def test_a_report_kernels_new_client_is_the_report_client_and_starts_clean():
+    """A report's notebook client opens its own client on the pool's kernel (as nbclient does): it
+    is the report client (through jupyter_client's ``client_factory``), ready, with nothing left
+    on IOPub from before, and runs code."""
+    from mkba.kernels import KernelPool, _client_class
+
+    async def run():
+        pool = KernelPool(size=1, limit=1, mode="fork", preload=("IPython.display",))
+        await pool.start()
+        try:
+            k = await pool.acquire()
+            try:
+                kc = k.km.client()
+                kc.start_channels()
+                try:
+                    await kc.wait_for_ready(timeout=60)
+                    assert type(kc) is _client_class() and type(k.kc) is _client_class()
+                    assert not await kc.iopub_channel.msg_ready()
+                    msg_id = kc.execute("from IPython.display import display, Markdown; display(Markdown('ok'))")
+                    while True:
+                        m = await kc.get_iopub_msg(timeout=60)
+                        assert m["parent_header"].get("msg_id") == msg_id   # nothing stale before it
+                        if m["msg_type"] == "display_data":
+                            return m["content"]["data"]["text/markdown"]
+                finally:
+                    kc.stop_channels()
+            finally:
+                await pool.release(k, now=True)
+        finally:
+            await pool.close()
+
+    assert asyncio.run(run()) == "ok"
