@@ -107,3 +107,58 @@ def test_peer_table_of_a_report_without_scenario_comes_from_the_shared_batch(cle
     for col in ("npv_eur", "npv_per_participant_eur", "rank"):
         np.testing.assert_array_equal(shared[col].to_numpy(float), alone[col].to_numpy(float), err_msg=col)
     assert shared.attrs["rank"] == alone.attrs["rank"]
+
+
+def test_shared_results_made_in_another_process_are_found_by_the_reports(clean_shared, monkeypatch):
+    """The fork server gets the batch's model work from a helper process, pickled
+    (views.prepare_municipal, views.install_municipal_state): afterwards a report finds its draws
+    (keyed by its case object, so the keys are made anew) and its peer table without running the
+    model, with the figures of a report computed alone."""
+    import pickle
+
+    from mkba import model
+
+    n, seed = 120, 5
+    state = pickle.loads(pickle.dumps(views.prepare_municipal(APPROACH, SHARE, "nl", n, seed, gm_codes=CODES)))
+    alone = {gm: views._municipality_case(gm, APPROACH, SHARE)[0] for gm in CODES}
+    own = {gm: views.probabilistic_view(c, n, seed, "nl", figure=False)[0] for gm, c in alone.items() if c}
+    own_peers = views.peers_view(APPROACH, "GM0654", SHARE, "nl", scenario="")[0]
+    views._MUNICIPAL_CASES.clear(), views._MUNICIPAL_DRAWS.clear()
+    from mkba import local
+
+    local._SHARED_TABLES.clear()
+    views.install_municipal_state(state)
+
+    def no_model_run(*a, **k):
+        raise AssertionError("the report ran the model although the batch computed it")
+
+    monkeypatch.setattr("mkba.sensitivity.probabilistic", no_model_run)
+    monkeypatch.setattr(model, "evaluate_batch", no_model_run)
+    for gm, mine in own.items():
+        c, _ = views.municipality_case(gm, APPROACH, SHARE)
+        shared, _ = views.probabilistic_view(c, n, seed, "nl", figure=False)
+        for metric in mine.values:
+            np.testing.assert_array_equal(shared.values[metric], mine.values[metric], err_msg=f"{gm} {metric}")
+        assert shared.chances.equals(mine.chances)
+    peers = views.peers_view(APPROACH, "GM0654", SHARE, "nl", scenario="")[0]
+    np.testing.assert_array_equal(peers["npv_eur"].to_numpy(float), own_peers["npv_eur"].to_numpy(float))
+
+
+@pytest.mark.slow
+def test_the_fork_server_takes_the_batch_work_from_its_helper_and_does_it_itself_if_that_fails(tmp_path):
+    from mkba.kernels import DEFAULT_PRELOAD, ForkServer
+
+    kw = {"approach": APPROACH, "share_reached": SHARE, "lang": "nl", "gm_codes": CODES[:1], "n_draws": 50}
+    good = ForkServer(DEFAULT_PRELOAD, cwd=str(tmp_path), warm=[("mkba.views:warm_municipal", kw)]).start()
+    bad = ForkServer(DEFAULT_PRELOAD, cwd=str(tmp_path),
+                     warm=[("mkba.views:warm_municipal", dict(kw, approach="no_such_case"))]).start()
+    try:
+        info = good.wait_ready()
+        assert info["failed"] == {} and info["prepared"] == ["mkba.views:warm_municipal"]
+        assert "mkba.views:warm_municipal" in info["loaded"]
+        info = bad.wait_ready()   # the helper failed; the fork server tried the work itself and is ready
+        assert info["prepared"] == [] and "mkba.views:warm_municipal" not in info["loaded"]
+        assert set(info["failed"]) == {"mkba.views:warm_municipal (helper)", "mkba.views:warm_municipal"}
+        assert "no_such_case" in info["failed"]["mkba.views:warm_municipal"]
+    finally:
+        good.close(), bad.close()

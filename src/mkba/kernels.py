@@ -32,6 +32,7 @@ import asyncio
 import functools
 import json
 import os
+import pickle
 import shutil
 import signal
 import subprocess
@@ -41,7 +42,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 __all__ = ["DEFAULT_PRELOAD", "KERNEL_OPTIONS", "KernelPool", "PooledKernel", "ForkServer", "kernel_argv",
            "default_mode", "INLINE_BACKEND"]
@@ -237,30 +238,60 @@ def _zygote_main() -> None:  # pragma: no cover - runs in the zygote process
     if sys.path and sys.path[0] in ("", os.getcwd()):
         del sys.path[0]
     preload = json.loads(os.environ.pop("MKBA_ZYGOTE_PRELOAD", "[]"))
+    warm = json.loads(os.environ.pop("MKBA_ZYGOTE_WARM", "[]"))
     t0 = time.perf_counter()
     import importlib
 
-    loaded, failed = [], {}
+    loaded, failed, prepared = [], {}, []
+
+    def load(mods) -> None:
+        for mod in mods:
+            try:
+                importlib.import_module(mod)
+                loaded.append(mod)
+            except BaseException as e:  # noqa: BLE001 - report, keep going
+                failed[mod] = f"{type(e).__name__}: {e}"
+
+    # first what the warm calls' model work needs (mkba, its model and views) and the compiled model;
+    # then that work starts in helper processes forked from here (_prepare_in_helper) and runs while
+    # this process imports the kernel's own modules (ipykernel, IPython) and fills its caches
+    phases = {}
+    load(preload)
+    _preload_model()
+    phases["preload_s"] = round(time.perf_counter() - t0, 3)
+    helpers = []
+    for target, kwargs in warm:
+        try:
+            helpers.append(_prepare_in_helper(target, kwargs))
+        except BaseException as e:  # noqa: BLE001 - the warm call then does all its work here
+            helpers.append(None)
+            failed[f"{target} (helper)"] = f"{type(e).__name__}: {e}"
     # psutil: every kernel's shutdown imports it (ipykernel.kernelbase._get_psutil): about 4 % of the
     # kernels' samples in a py-spy profile of a municipal batch (2026-12-02) when each imports it itself
     # sqlite3 ... ipykernel_launcher: what a forked kernel still imported while it started (py-spy,
     # municipal batch, 2026-12-02: about 1 % of the kernels' samples); a kernel now imports nothing
     # to start (test_kernel_io)
-    for mod in ["ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell",
-                "ipykernel.debugger", "IPython", "psutil", "mkba.kernel_io", "sqlite3",
-                "IPython.core.oinspect", "IPython.core.completerlib", "IPython.extensions.storemagic",
-                "IPython.core.debugger", "IPython.core.logger", "faulthandler", "ipykernel_launcher",
-                "tornado.platform.asyncio", *preload]:
-        try:
-            importlib.import_module(mod)
-            loaded.append(mod)
-        except BaseException as e:  # noqa: BLE001 - report, keep going
-            failed[mod] = f"{type(e).__name__}: {e}"
+    load(["ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell",
+          "ipykernel.debugger", "IPython", "psutil", "mkba.kernel_io", "sqlite3",
+          "IPython.core.oinspect", "IPython.core.completerlib", "IPython.extensions.storemagic",
+          "IPython.core.debugger", "IPython.core.logger", "faulthandler", "ipykernel_launcher",
+          "tornado.platform.asyncio"])
+    phases["kernel_modules_s"] = round(time.perf_counter() - t0, 3)
     _warm_caches()
-    for target, kwargs in json.loads(os.environ.pop("MKBA_ZYGOTE_WARM", "[]")):
+    phases["caches_s"] = round(time.perf_counter() - t0, 3)
+    for (target, kwargs), helper in zip(warm, helpers):
+        state = None
+        if helper is not None:
+            try:
+                state = _prepared(*helper)
+                phases[f"{target} helper_s"] = round(time.perf_counter() - t0, 3)
+            except BaseException as e:  # noqa: BLE001 - the warm call then does all its work here
+                failed[f"{target} (helper)"] = f"{type(e).__name__}: {e}"
         try:
-            run_warm_call(target, kwargs)
+            run_warm_call(target, kwargs, state)
             loaded.append(target)
+            if state is not None:
+                prepared.append(target)
         except BaseException as e:  # noqa: BLE001 - a failed warm-up only costs time
             failed[target] = f"{type(e).__name__}: {e}"
     global _FORK_SERVER_MODULES
@@ -269,6 +300,7 @@ def _zygote_main() -> None:  # pragma: no cover - runs in the zygote process
     sys.stdin = open(os.devnull)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # kernels are reaped automatically
     out.write(json.dumps({"ready": True, "pid": os.getpid(), "loaded": loaded, "failed": failed,
+                          "prepared": prepared, "phases": phases,
                           "import_s": round(time.perf_counter() - t0, 3),
                           "threads": threading.active_count()}) + "\n")
     while True:
@@ -300,12 +332,71 @@ def _zygote_main() -> None:  # pragma: no cover - runs in the zygote process
     os._exit(0)
 
 
-def run_warm_call(target: str, kwargs: dict) -> Any:
-    """Call ``"module:function"`` with ``kwargs`` (work every report of a batch shares)."""
+def _warm_function(target: str) -> Callable[..., Any]:
     import importlib
 
     mod, _, func = target.partition(":")
-    return getattr(importlib.import_module(mod), func)(**kwargs)
+    return getattr(importlib.import_module(mod), func)
+
+
+def run_warm_call(target: str, kwargs: dict, prepared: Any = None) -> Any:
+    """Call ``"module:function"`` with ``kwargs`` (work every report of a batch shares); ``prepared``:
+    what the function's ``prepare`` returned in a helper process (:func:`_prepare_in_helper`)."""
+    func = _warm_function(target)
+    return func(**kwargs) if prepared is None else func(**kwargs, prepared=prepared)
+
+
+def _prepare_in_helper(target: str, kwargs: dict) -> tuple[int, int] | None:  # pragma: no cover - zygote
+    """Start the model work of a warm call in a process forked from the fork server now.
+
+    A warm function may name that work as its ``prepare`` attribute (same arguments, returns a
+    picklable state): the fork server then runs it in a child while it imports and warms the rest,
+    reads the pickled state from a pipe (:func:`_prepared`) and calls the warm function with it.
+    The child is this process's own fork, so what it sends back is trusted like this process's
+    memory. Returns ``(pid, read end)``, or None if the function has no ``prepare``.
+    """
+    prepare = getattr(_warm_function(target), "prepare", None)
+    if prepare is None:
+        return None
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.close(r)
+            data = pickle.dumps(prepare(**kwargs), protocol=pickle.HIGHEST_PROTOCOL)
+            with os.fdopen(w, "wb") as f:
+                f.write(data)
+            code = 0
+        except BaseException:  # noqa: BLE001 - told to the parent by the exit code, logged here
+            import traceback
+
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    os.close(w)
+    return pid, r
+
+
+def _prepared(pid: int, fd: int) -> Any:  # pragma: no cover - zygote
+    """The state a :func:`_prepare_in_helper` child sent; raises if the child failed."""
+    with os.fdopen(fd, "rb") as f:
+        data = f.read()
+    _, status = os.waitpid(pid, 0)
+    if status != 0 or not data:
+        raise RuntimeError(f"the helper process failed (wait status {status}; see the fork server's log)")
+    return pickle.loads(data)
+
+
+def _preload_model() -> None:  # pragma: no cover - zygote
+    """The compiled model kernel: loaded once here (no threads started), inherited by every kernel
+    and by the warm calls' helpers."""
+    try:
+        from mkba.fastkernel import preload
+
+        preload()
+    except Exception:
+        pass
 
 
 def _warm_caches() -> None:  # pragma: no cover - zygote
@@ -339,12 +430,7 @@ def _warm_caches() -> None:  # pragma: no cover - zygote
             translations(lang)
     except Exception:
         pass
-    try:  # the compiled model kernel: loaded once here (no threads started), inherited by every kernel
-        from mkba.fastkernel import preload
-
-        preload()
-    except Exception:
-        pass
+    _preload_model()
     try:  # data every report reads: parsed once here, inherited by every forked kernel
         from mkba.cycle import load_cycle_index, scenarios
         from mkba.municipalities import municipalities_table

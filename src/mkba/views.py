@@ -931,7 +931,8 @@ _MUNICIPAL_DRAWS: dict = {}
 
 
 def warm_municipal(approach: str, share_reached: float, lang: str = "nl", n_draws: int | None = None,
-                   seed: Any = 20191, scenario: str = "", gm_codes: list[str] | None = None) -> None:
+                   seed: Any = 20191, scenario: str = "", gm_codes: list[str] | None = None, *,
+                   prepared: dict | None = None) -> None:
     """What every municipal report of a batch shares, computed once (in the fork server, before forking).
 
     * the model for all municipalities x cycle scenarios (:func:`mkba.local.share_municipal_batch`),
@@ -941,16 +942,52 @@ def warm_municipal(approach: str, share_reached: float, lang: str = "nl", n_draw
     * one rehearsal of a report (:func:`rehearse_municipal`), so that every forked kernel inherits
       warm caches (matplotlib, pandas, babel) instead of filling them itself.
 
+    The first two are :func:`prepare_municipal` (``warm_municipal.prepare``): the fork server runs
+    them in a helper process while it imports the kernel's modules and passes their result as
+    ``prepared`` (:func:`mkba.kernels.run_warm_call`); without it they run here.
+
     A report finds its shared results only when it asks for exactly the same computation (the
     same case object, ``n`` and ``seed``); otherwise, and when rendered alone, it computes them
     itself, with the same result (test_every_municipal_report_equals_a_solo_render).
     """
+    if prepared is None:
+        prepared = prepare_municipal(approach, share_reached, lang, n_draws, seed, scenario, gm_codes)
+    install_municipal_state(prepared)
+    rehearse_municipal(approach, share_reached, lang, int(n_draws or 100), seed, scenario, gm_codes)
+
+
+def prepare_municipal(approach: str, share_reached: float, lang: str = "nl", n_draws: int | None = None,
+                      seed: Any = 20191, scenario: str = "", gm_codes: list[str] | None = None) -> dict:
+    """The model work of :func:`warm_municipal` (its arguments), returned as :func:`municipal_state`."""
     from .local import share_municipal_batch
 
     share_municipal_batch(load_case(approach), share_reached)
     if n_draws:
         share_municipal_draws(approach, share_reached, int(n_draws), seed, scenario, gm_codes)
-    rehearse_municipal(approach, share_reached, lang, int(n_draws or 100), seed, scenario, gm_codes)
+    return municipal_state()
+
+
+warm_municipal.prepare = prepare_municipal   # type: ignore[attr-defined]
+
+
+def municipal_state() -> dict:
+    """The batch's shared results in this process, picklable: local cases, draws, municipal tables.
+    One object, so that pickling keeps a draw's case the very case :func:`municipality_case` returns."""
+    from . import local
+
+    return {"cases": dict(_MUNICIPAL_CASES), "tables": dict(local._SHARED_TABLES),
+            "draws": [(key[1:], value) for key, value in _MUNICIPAL_DRAWS.items()]}
+
+
+def install_municipal_state(state: dict) -> None:
+    """Make ``state`` (:func:`municipal_state`, maybe from another process) this process's shared
+    results. The draws are found by their case object's identity, so their keys are made anew."""
+    from . import local
+
+    _MUNICIPAL_CASES.update(state["cases"])
+    local._SHARED_TABLES.update(state["tables"])
+    for (n, seed), (case, design, values) in state["draws"]:
+        _MUNICIPAL_DRAWS[(id(case), n, seed)] = (case, design, values)
 
 
 def share_municipal_draws(approach: str, share_reached: float, n_draws: int, seed: Any = 20191,
