@@ -216,7 +216,10 @@ class ForkServer:
                 proc.stdin.close()  # EOF ends the zygote loop
             proc.wait(timeout=5)
         except Exception:
-            proc.kill()
+            try:   # the zygote and a helper it may still be waiting for (kernels have their own sessions)
+                os.killpg(proc.pid, signal.SIGKILL)
+            except OSError:
+                proc.kill()
             proc.wait()
         finally:
             if proc.stdout:
@@ -430,7 +433,6 @@ def _warm_caches() -> None:  # pragma: no cover - zygote
             translations(lang)
     except Exception:
         pass
-    _preload_model()
     try:  # data every report reads: parsed once here, inherited by every forked kernel
         from mkba.cycle import load_cycle_index, scenarios
         from mkba.municipalities import municipalities_table
@@ -555,8 +557,9 @@ IOPUB_PROBE_S = 0.02
 IOPUB_PROBE_MAX_S = 0.2
 
 
-async def _reply_to(channel: Any, msg_id: str, timeout: float) -> dict | None:
-    """The reply to ``msg_id`` on ``channel`` (older replies are dropped); None after ``timeout`` s."""
+async def _first(channel: Any, match: Callable[[dict], bool], timeout: float) -> dict | None:
+    """Read ``channel`` up to and including the first message ``match`` accepts (those before it
+    are dropped); None if none comes within ``timeout`` s."""
     from queue import Empty
 
     deadline = time.monotonic() + timeout
@@ -565,24 +568,19 @@ async def _reply_to(channel: Any, msg_id: str, timeout: float) -> dict | None:
             msg = await channel.get_msg(timeout=max(0.0, deadline - time.monotonic()))
         except Empty:
             return None
-        if msg.get("parent_header", {}).get("msg_id") == msg_id:
+        if match(msg):
             return msg
 
 
-async def _iopub_idle(channel: Any, msg_id: str, timeout: float) -> bool:
-    """Read IOPub up to and including the kernel's ``idle`` status for ``msg_id``: everything the
-    kernel published before it has then been read. False if it does not come within ``timeout`` s."""
-    from queue import Empty
+def _reply_of(msg_id: str) -> Callable[[dict], bool]:
+    return lambda msg: msg.get("parent_header", {}).get("msg_id") == msg_id
 
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            msg = await channel.get_msg(timeout=max(0.0, deadline - time.monotonic()))
-        except Empty:
-            return False
-        if (msg.get("msg_type") == "status" and msg.get("content", {}).get("execution_state") == "idle"
-                and msg.get("parent_header", {}).get("msg_id") == msg_id):
-            return True
+
+def _idle_after(msg_id: str) -> Callable[[dict], bool]:
+    """The kernel's ``idle`` status for ``msg_id``: once read, everything the kernel published on
+    IOPub before it has been read too."""
+    return lambda msg: (msg.get("msg_type") == "status" and _reply_of(msg_id)(msg)
+                        and msg.get("content", {}).get("execution_state") == "idle")
 
 
 @functools.lru_cache(maxsize=None)
@@ -607,9 +605,10 @@ def _client_class():
             probe = IOPUB_PROBE_S
             while True:
                 msg_id = self.kernel_info()
-                reply = await _reply_to(self.shell_channel, msg_id, min(1.0, max(0.0, deadline - time.monotonic())))
+                reply = await _first(self.shell_channel, _reply_of(msg_id),
+                                     min(1.0, max(0.0, deadline - time.monotonic())))
                 if reply is not None:
-                    if await _iopub_idle(self.iopub_channel, msg_id, probe):
+                    if await _first(self.iopub_channel, _idle_after(msg_id), probe) is not None:
                         self._handle_kernel_info_reply(reply)
                         return
                     probe = min(2 * probe, IOPUB_PROBE_MAX_S)
