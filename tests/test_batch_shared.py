@@ -162,3 +162,24 @@ def test_the_fork_server_takes_the_batch_work_from_its_helper_and_does_it_itself
         assert "no_such_case" in info["failed"]["mkba.views:warm_municipal"]
     finally:
         good.close(), bad.close()
+
+
+def test_warming_with_a_prepared_state_runs_no_model_for_what_it_holds(clean_shared, monkeypatch):
+    """warm_municipal(prepared=...) installs the helper's results instead of computing them again."""
+    import pickle
+
+    from mkba import model
+
+    kw = dict(approach=APPROACH, share_reached=SHARE, lang="nl", n_draws=80, seed=3, gm_codes=CODES)
+    state = pickle.loads(pickle.dumps(views.prepare_municipal(**kw)))
+    views._MUNICIPAL_CASES.clear(), views._MUNICIPAL_DRAWS.clear()
+    from mkba import local
+
+    local._SHARED_TABLES.clear()
+    calls = []
+    real = model.evaluate_batch
+    monkeypatch.setattr(model, "evaluate_batch", lambda *a, **k: (calls.append(1), real(*a, **k))[1])
+    monkeypatch.setattr("mkba.sensitivity.probabilistic", lambda *a, **k: (calls.append(2), None)[1])
+    monkeypatch.setenv("MPLBACKEND", "agg")
+    views.warm_municipal(**kw, prepared=state)
+    assert calls == [] and len(views._MUNICIPAL_DRAWS) == 2

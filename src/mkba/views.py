@@ -951,8 +951,9 @@ def warm_municipal(approach: str, share_reached: float, lang: str = "nl", n_draw
     itself, with the same result (test_every_municipal_report_equals_a_solo_render).
     """
     if prepared is None:
-        prepared = prepare_municipal(approach, share_reached, lang, n_draws, seed, scenario, gm_codes)
-    install_municipal_state(prepared)
+        prepare_municipal(approach, share_reached, lang, n_draws, seed, scenario, gm_codes)
+    else:
+        install_municipal_state(prepared)
     rehearse_municipal(approach, share_reached, lang, int(n_draws or 100), seed, scenario, gm_codes)
 
 
