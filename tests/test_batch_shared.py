@@ -183,3 +183,50 @@ def test_warming_with_a_prepared_state_runs_no_model_for_what_it_holds(clean_sha
     monkeypatch.setenv("MPLBACKEND", "agg")
     views.warm_municipal(**kw, prepared=state)
     assert calls == [] and len(views._MUNICIPAL_DRAWS) == 2
+
+
+def _gone(pid: int) -> bool:
+    """The process has exited (a zombie left for its new parent to reap counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.slow
+def test_closing_a_fork_server_that_is_still_warming_kills_its_helper_too(tmp_path):
+    """A batch stopped while the fork server waits for its helper leaves no process behind (close
+    kills the fork server's process group); fails when close kills the fork server alone."""
+    import os
+    import time
+
+    from mkba.kernels import ForkServer
+
+    (tmp_path / "slowwarm.py").write_text(
+        "import os, time\n"
+        "def warm(**kw):\n    pass\n"
+        "def _prepare(pidfile):\n"
+        "    open(pidfile + '.tmp', 'w').write(str(os.getpid())); os.replace(pidfile + '.tmp', pidfile)\n"
+        "    time.sleep(600)\n"
+        "warm.prepare = _prepare\n")
+    pidfile = str(tmp_path / "helper.pid")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")]))
+    server = ForkServer([], cwd=str(tmp_path), env=env, warm=[("slowwarm:warm", {"pidfile": pidfile})]).start()
+    try:
+        deadline = time.monotonic() + 120
+        while not os.path.exists(pidfile):
+            assert server.alive and time.monotonic() < deadline, "the helper never started"
+            time.sleep(0.05)
+        helper, zygote = int(open(pidfile).read()), server.proc.pid
+        assert not _gone(helper)
+    finally:
+        server.close()
+    deadline = time.monotonic() + 10
+    while not (_gone(helper) and _gone(zygote)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = [pid for pid in (zygote, helper) if not _gone(pid)]
+    for pid in left:                  # leave nothing running when the test fails
+        os.kill(pid, 9)
+    assert zygote not in left, "the fork server is still running"
+    assert helper not in left, "the fork server's helper outlived close()"
