@@ -13,7 +13,8 @@ peer ``benchmarks/bench_kernel.py`` prints ratios against (and checks it agrees 
 
 What it does not do (mkba's kernel does, for every scenario): entry cohorts (inflow, refills),
 part-time work, programme contracts, secondment, sub-groups, cost sharing, the cycle per channel,
-lock-in, ramp-up and decay, the societal perspective and the other 43 headline metrics.
+lock-in, ramp-up and decay, the societal perspective and the other 43 headline metrics
+(``benchmarks/numpy_peer_full.py`` is the peer that does the same work as mkba for this case).
 """
 from __future__ import annotations
 

@@ -13,9 +13,9 @@ month's additions in its booking order. It serves both uses:
 
 There is no second implementation: :mod:`mkba.cohort`, :mod:`mkba.cashflows` and
 :mod:`mkba.metrics` document the mechanisms and hold the Python-side helpers (hazard
-conversions, the metric names, the per-year table), the numbers all come from here. A plain
-numpy implementation of the same outline is kept in ``benchmarks/`` only, as the peer the
-benchmark prints ratios against.
+conversions, the metric names, the per-year table), the numbers all come from here. Plain
+numpy models (the outline of the model, and the same work for one case) are kept in
+``benchmarks/`` only, as the peers the benchmark prints ratios against.
 
 People (per scenario, per group; treatment by entry cohort, control aggregated)
 ------------------------------------------------------------------------------
