@@ -164,6 +164,10 @@ def standin_scalar(months: int = MONTHS, **p) -> dict:
 
 
 # ------------------------------------------------------------------------------ real model (lazy)
+#: the uncertain parameters of the real-model sweep (those a case has, triangular around its values)
+PSA_PARAMETERS = ("baseline.work_exit_rate", "baseline.return_rate", "cycle.multiplier", "effect.work_exit_added",
+                  "effect.work_exit_ratio", "programme.cost_per_participant", "programme.cost_per_fte_year",
+                  "benefit.cost_per_year", "benefit.retention_share", "discount.rate")
 def real_setup(case_name: str):
     from mkba.cases import load_case
     from mkba.distributions import Dist
@@ -174,11 +178,8 @@ def real_setup(case_name: str):
     model = batch_model(case)
     base = {k: float(v) for k, v in case.values.items()}
     ints, bounds = integer_parameters(), schema_bounds()
-    wanted = ["baseline.work_exit_rate", "baseline.return_rate", "cycle.multiplier", "effect.work_exit_added",
-              "effect.work_exit_ratio", "programme.cost_per_participant", "programme.cost_per_fte_year",
-              "benefit.cost_per_year", "benefit.retention_share", "discount.rate"]
     dists = {}
-    for k in wanted:
+    for k in PSA_PARAMETERS:
         v = base.get(k)
         if v is None or not math.isfinite(v) or k in ints:
             continue
