@@ -168,6 +168,8 @@ def standin_scalar(months: int = MONTHS, **p) -> dict:
 PSA_PARAMETERS = ("baseline.work_exit_rate", "baseline.return_rate", "cycle.multiplier", "effect.work_exit_added",
                   "effect.work_exit_ratio", "programme.cost_per_participant", "programme.cost_per_fte_year",
                   "benefit.cost_per_year", "benefit.retention_share", "discount.rate")
+
+
 def real_setup(case_name: str):
     from mkba.cases import load_case
     from mkba.distributions import Dist
