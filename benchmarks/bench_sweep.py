@@ -12,13 +12,15 @@ Prints figures measured in this one run (2-core machine):
    (``resource.getrusage``; ``--tracemalloc`` adds the Python/numpy allocation peak), target <= 1 GiB.
 
 Per-scenario results are checked against the vectorised ones (relative 1e-9) so the comparison
-is like for like.  The default model is a stand-in with the shape of the real kernel's work: 120
-monthly steps of array updates over benefit/work/other states for treatment and control.
-``--real CASE`` benchmarks ``mkba.model.batch_model(load_case(CASE))`` instead (imported lazily).
+is like for like.  The model is mkba's own: ``mkba.model.batch_model(load_case(CASE))`` for
+``--real CASE`` (default ``fip_sittard_geleen``). ``--standin`` times a stand-in with the shape of
+the kernel's work instead (120 monthly steps of array updates over benefit/work/other states for
+treatment and control), which says nothing about mkba's speed.
 
-    python benchmarks/bench_sweep.py                  # stand-in model
-    python benchmarks/bench_sweep.py --real fip_sittard_geleen
+    python benchmarks/bench_sweep.py                  # mkba, case fip_sittard_geleen
+    python benchmarks/bench_sweep.py --real app_zaanstad
     python benchmarks/bench_sweep.py --skip-ema --skip-mem
+    python benchmarks/bench_sweep.py --standin        # the stand-in model
 """
 from __future__ import annotations
 
@@ -164,6 +166,7 @@ def standin_scalar(months: int = MONTHS, **p) -> dict:
 
 
 # ------------------------------------------------------------------------------ real model (lazy)
+DEFAULT_CASE = "fip_sittard_geleen"
 #: the uncertain parameters of the real-model sweep (those a case has, triangular around its values)
 PSA_PARAMETERS = ("baseline.work_exit_rate", "baseline.return_rate", "cycle.multiplier", "effect.work_exit_added",
                   "effect.work_exit_ratio", "programme.cost_per_participant", "programme.cost_per_fte_year",
@@ -241,7 +244,9 @@ def mem_child(n: int, real: str | None, chunk: int, trace: bool) -> None:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--real", metavar="CASE", help="benchmark mkba.model's batch model for this case")
+    ap.add_argument("--real", metavar="CASE", default=DEFAULT_CASE,
+                    help=f"benchmark mkba.model's batch model for this case (default {DEFAULT_CASE})")
+    ap.add_argument("--standin", action="store_true", help="time the stand-in model instead of mkba's")
     ap.add_argument("--n", type=int, default=N_TARGET, help="draws for the vectorised timing (default 100000)")
     ap.add_argument("--repeat", type=int, default=3, help="vectorised timing: best of R runs")
     ap.add_argument("--loop-n", type=int, default=2000, help="scenarios timed in the per-scenario loop")
@@ -255,6 +260,8 @@ def main(argv=None) -> int:
                     "(slows the run several-fold)")
     ap.add_argument("--mem-child", type=int, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
+    if a.standin:
+        a.real = None
 
     from mkba.scaleout import DEFAULT_CHUNK
     chunk = a.chunk or DEFAULT_CHUNK
@@ -364,8 +371,7 @@ def main(argv=None) -> int:
     # 4. memory ---------------------------------------------------------------------------
     if not a.skip_mem:
         cmd = [sys.executable, os.path.abspath(__file__), "--mem-child", str(a.mem_n), "--chunk", str(chunk)]
-        if a.real:
-            cmd += ["--real", a.real]
+        cmd += ["--real", a.real] if a.real else ["--standin"]
         if a.tracemalloc:
             cmd += ["--tracemalloc"]
         out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
