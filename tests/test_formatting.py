@@ -320,3 +320,19 @@ def test_every_reading_of_every_case_has_dutch_text():
     missing = [(n, r.topic) for n, _ in list_cases() for r in load_case(n).readings
                if not (r.topic_nl and r.choice_nl and r.why_nl)]
     assert not missing, f"add topic_nl, choice_nl and why_nl to these readings: {missing}"
+
+
+def test_index_says_whose_perspective_each_report_takes():
+    """A report in the societal perspective shows its NPV beside the municipal one, says 'samenleving'
+    in the perspective column, and the note under the table names the columns that follow it."""
+    from mkba.manifest import render_index
+
+    kf = {"case": "buurt", "perspective": "society", "npv_eur": 84010.0, "municipal_npv_eur": -239362.0,
+          "societal_npv_eur": 84010.0, "societal_bcr": 1.51}
+    manifest = {"reports": {"buurt": {"name": "buurt", "title": "Buurt", "status": "ok", "key_figures": kf}}}
+    nl, en = render_index(manifest, "nl"), render_index(manifest, "en")
+    assert "<th>Perspectief</th>" in nl and ">samenleving<" in nl and "<th>NCW gemeente</th>" in nl
+    assert "€ -239.362" in nl and "perspectief van het rapport" in nl
+    assert "<th>Perspective</th>" in en and ">society<" in en and "<th>Municipal NPV</th>" in en
+    assert "municipal_npv_eur" not in nl.split("<tbody>")[0] and "societal_bcr" not in en.split("<tbody>")[0]
+    assert nl.index("<th>NCW gemeente</th>") < nl.index("<th>Netto contante waarde</th>")

@@ -299,3 +299,26 @@ def test_municipal_report_with_shared_css_opens_offline(municipal, browser):
     # the shared stylesheet applied: a JupyterLab theme variable is defined on the page
     assert browser.eval("getComputedStyle(document.documentElement)"
                         ".getPropertyValue('--jp-cell-padding').trim() !== ''")
+
+
+def _index_headers(path) -> list[str]:
+    import html as _html
+    import re
+
+    head = re.search(r"<thead>(.*?)</thead>", path.read_text(encoding="utf-8"), re.S).group(1)
+    return [_html.unescape(h) for h in re.findall(r"<th>(.*?)</th>", head)]
+
+
+@pytest.mark.slow
+def test_the_index_names_every_column_in_words(batch, municipal):
+    """Every column header of a batch's index is a catalogue label, not a key figure's code name
+    (fails when a key figure the notebooks emit has no label: municipal_npv_eur, societal_bcr did)."""
+    out, _ = batch
+    base, *_ = municipal
+    for index in (out / "index.html", base / "batch" / "index.html"):
+        manifest = json.loads((index.parent / "manifest.json").read_text())
+        reports = manifest["reports"].values() if isinstance(manifest["reports"], dict) else manifest["reports"]
+        codes = {k for r in reports for k in (r.get("key_figures") or {})}
+        headers = _index_headers(index)
+        assert not codes & set(headers), f"{index}: headers shown as code names: {sorted(codes & set(headers))}"
+    assert "Perspectief" in _index_headers(out / "index.html")

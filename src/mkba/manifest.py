@@ -363,7 +363,7 @@ def write_manifest(out_dir: str | os.PathLike, manifest: Mapping) -> Path:
 # ---------------------------------------------------------------------------
 
 _PREFERRED_ORDER = [
-    "npv_eur", "societal_npv_eur", "net_result_eur", "bcr", "break_even_month",
+    "municipal_npv_eur", "societal_npv_eur", "npv_eur", "net_result_eur", "bcr", "break_even_month",
     "programme_cost_eur", "gross_saving_eur", "extra_ended_benefits", "benefit_months_saved",
     "cost_per_extra_ended_benefit_eur",
 ]
@@ -433,13 +433,22 @@ def _fmt_key_figure(key: str, value: Any, lang: str) -> tuple[str, str, bool]:
         from mkba.formatting import MISSING
 
         return MISSING[lang], "", True
+    if key == "perspective" and value in ("municipality", "society"):
+        from mkba.i18n import message
+
+        word = message("text", f"perspective_word_{value}", lang)
+        return word, word, False
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return str(value), str(value), False
     return format_value(value, _kind_for(key), lang), repr(float(value)), True
 
 
 #: text key figures shown as index columns (sortable, and matched by the filter box)
-_TEXT_KEYS: tuple[str, ...] = ("municipality", "province", "size_class")
+_TEXT_KEYS: tuple[str, ...] = ("perspective", "municipality", "province", "size_class")
+#: key figures in the report's own perspective (the index says so under the table)
+_PERSPECTIVE_KEYS = frozenset({"npv_eur", "net_result_eur", "bcr", "break_even_month", "programme_cost_eur",
+                               "gross_saving_eur", "npv_gemiddeld", "npv_hoogconjunctuur", "npv_laagconjunctuur",
+                               "p_npv_positive"})
 
 
 def render_index(manifest: Mapping, lang: str = "nl", *, title: str | None = None) -> str:
@@ -455,6 +464,7 @@ def render_index(manifest: Mapping, lang: str = "nl", *, title: str | None = Non
             if k not in keys and (numeric or k in _TEXT_KEYS):
                 keys.append(k)
     keys.sort(key=lambda k: (-1 if k in _TEXT_KEYS else 0,
+                             _TEXT_KEYS.index(k) if k in _TEXT_KEYS else 0,
                              _PREFERRED_ORDER.index(k) if k in _PREFERRED_ORDER else 999, k))
     counts = {s: sum(1 for r in reports if r.get("status") == s) for s in ("ok", "failed", "skipped")}
     title = title or label("index_title", lang)
@@ -512,7 +522,13 @@ def render_index(manifest: Mapping, lang: str = "nl", *, title: str | None = Non
     if manifest.get("git_commit"):
         meta.append(f"git {esc(str(manifest['git_commit'])[:12])}")
     options = "".join(f'<option value="{s}">{esc(label(s, lang))}</option>' for s in ("ok", "failed", "skipped"))
-    all_label = "alle" if lang == "nl" else "all"
+    all_label = label("status_all", lang)
+    note = ""
+    if "perspective" in keys and any(k in _PERSPECTIVE_KEYS for k in keys):
+        from mkba.i18n import message
+
+        shown = ", ".join(label(k, lang, default=k) for k in keys if k in _PERSPECTIVE_KEYS)
+        note = f'<p class="meta">{esc(message("text", "index_perspective_note", lang).format(figures=shown))}</p>'
     return f"""<!DOCTYPE html>
 <html lang="{esc(lang)}">
 <head>
@@ -535,6 +551,7 @@ def render_index(manifest: Mapping, lang: str = "nl", *, title: str | None = Non
 {chr(10).join(rows)}
 </tbody>
 </table>
+{note}
 <script>{_INDEX_JS}</script>
 </body>
 </html>
