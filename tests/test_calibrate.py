@@ -350,7 +350,8 @@ def test_flextensie_identification_range_in_the_reading_is_what_calibrate_prints
     assert en.replace(".", ",").replace(f"{grid.replace('.', ',')}", grid) in reading.choice
     nl = f"{len(ident.sets)} van {grid} combinaties"
     assert nl in reading.choice_nl
-    assert re.search(rf"€ {net['min'] / 1e6:.2f}-{net['max'] / 1e6:.2f} mln".replace(".", ","), reading.choice_nl)
+    lo, hi = (f"€ {round(x, -4):,.0f}".replace(",", ".") for x in (net["min"], net["max"]))   # Dutch, to € 10.000
+    assert f"{lo} tot {hi}" in reading.choice_nl
 
 
 def test_bad_input_of_the_new_fields(tmp_path):

@@ -253,7 +253,8 @@ def test_app_reading_states_the_amounts_the_model_gives():
     for text in (r.choice, r.choice_nl):
         amounts = [int(a.replace(".", "")) for a in re.findall(r"€ (\d{3}\.\d{3})", text)]
         assert amounts == [round(month0, -3), round(base, -3)], text
-        assert "entry_at_month0" in text
+    assert "entry_at_month0" in r.choice       # the English text names the variant for the analyst
+    assert "alle 80 deelnemers in maand 0" in r.choice_nl and "entry_at_month0" not in r.choice_nl   # the council reads words
 
 
 # ---------------------------------------------------------------- BCR when benefits are negative
@@ -364,3 +365,25 @@ def test_every_reading_of_cases_and_templates_has_dutch_text():
     missing = [(p.stem, r.topic) for p in paths for r in load_case(p).readings
                if not (r.topic_nl and r.choice_nl and r.why_nl)]
     assert not missing
+
+
+def test_dutch_readings_use_words_not_code_names():
+    """A council member reads the Dutch readings: no parameter key (effect.stock_cycle_sensitivity),
+    variant id (entry_at_month0), command or setting name in backticks; fails on any (eleven were there)."""
+    import re
+
+    from mkba.cases import cases_dir
+    from mkba.parameters import data_dir
+    from mkba.schema import SCHEMA
+
+    paths = sorted(cases_dir().glob("*.yaml")) + sorted((data_dir() / "templates").glob("*.yaml"))
+    found = []
+    for p in paths:
+        case = load_case(p)
+        codes = set(SCHEMA) | set(case.variants) | {"price_year"}
+        for r in case.readings:
+            for text in (r.topic_nl, r.choice_nl, r.why_nl):
+                hits = [c for c in codes if re.search(rf"(?<![\w.]){re.escape(c)}(?![\w])", text or "")]
+                hits += re.findall(r"`[^`]+`", text or "")
+                found += [(p.stem, r.topic, h) for h in hits]
+    assert not found, found
