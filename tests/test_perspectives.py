@@ -87,3 +87,19 @@ def test_one_case_report_runs_the_other_perspective_once(monkeypatch):
     case.parameters = other.parameters
     assert views.perspective_figures(case, res)["society"]["npv_eur"] == changed
     assert runs.count("society") == 3
+
+
+def test_the_answer_says_when_the_extra_people_off_benefit_are_counted():
+    """APP counts its people at the horizon's end (evaluation.month 0, 60 months), FIP in month 20 (its
+    published moment): the answer says which, with the figure as the tables show it (one decimal)."""
+    from mkba import views
+
+    for name, nl_when, en_when in (("app_zaanstad", "aan het eind van de looptijd (maand 60)",
+                                    "at the end of the horizon (month 60)"),
+                                   ("fip_sittard_geleen", "in maand 20", "in month 20")):
+        case = load_case(name)
+        res = views.results(case)
+        people = views.number(res["metrics"]["extra_ended_benefits"], "nl", 1)
+        nl, en = views.answer_markdown(case, res, "nl"), views.answer_markdown(case, res, "en")
+        assert f"{people} extra mensen uit de uitkering {nl_when}" in nl, nl
+        assert f"extra people off benefit {en_when}" in en, en

@@ -1329,6 +1329,14 @@ def _price_year(case: Case) -> str:
     return str(getattr(p, "date", None) or case.start_date.year)
 
 
+def _counted_when(case: Case, lang: str) -> str:
+    """When the extra people off benefit are counted: ``evaluation.month``, 0 meaning the horizon's end."""
+    m = int(case.value("evaluation.month") or 0)
+    if m <= 0 or m >= case.months:
+        return text("counted_at_end", lang, m=case.months)
+    return text("counted_in_month", lang, m=m)
+
+
 def _be_words(be: float, lang: str) -> str:
     if be is None or not np.isfinite(be):
         return text("be_never", lang)
@@ -1370,7 +1378,8 @@ def answer_markdown(case: Case, res: dict, lang: str = "nl", *, prob: Any = None
         f = figs[persp]
         paras.append(text(key, lang, net=eur(f.get("net_result_eur"), lang), npv=eur(f.get("npv_eur"), lang),
                           bcr=_ratio(f.get("bcr"), lang), be=_be_words(f.get("break_even_month"), lang)))
-    paras.append(text("people", lang, people=number(figs["municipality"]["people"], lang, 0)))
+    paras.append(text("people", lang, people=number(figs["municipality"]["people"], lang, 1),
+                      when=_counted_when(case, lang)))
     paras.append(text("why_differ", lang, retention=pct(case.value("benefit.retention_share"), lang, 0),
                       items=_largest_societal_items(res, lang)))
     persp = text("perspective_word_" + case.perspective, lang)
@@ -1747,7 +1756,8 @@ class LocalCaseView:
         lang = self.lang
         m, s = figs["municipality"], figs["society"]
         headline = text("local_headline", lang, muni=eur(m["npv_eur"], lang), soc=eur(s["npv_eur"], lang),
-                        be=_be_words(m["break_even_month"], lang), people=number(m["people"], lang, 1))
+                        be=_be_words(m["break_even_month"], lang), people=number(m["people"], lang, 1),
+                        when=_counted_when(c, lang))
         return c, res, headline, both_perspectives_table(c, res, lang), assumptions_table(c, lang, cells=self._cells)
 
     def outputs(self, values: Mapping[str, float]) -> list:
