@@ -340,3 +340,19 @@ def test_participation_longer_than_the_horizon_is_an_error(tmp_path):
         synthetic(tmp_path, """
             participation.months: {value: 30, unit: months, date: 2019, reference: "test"}
         """)
+
+
+def test_a_secondment_pool_stops_with_the_programme_that_pays_for_it():
+    """Flextensie's pool runs for programme.months = 36. Carried to 60 months (as `mkba compare` does), no
+    one is seconded after month 36 (its overhead is no longer paid), so months 37-60 add no fees, top-ups
+    or overhead, and the pool's people stay on benefit in both arms (0 extra people off benefit): the
+    60-month net result equals the 36-month one. Before the fix the pool kept earning its margin for two
+    more years without costs (€ 1.776.107 against € 1.048.439)."""
+    case = load_case("flextensie_zaanstad")
+    assert case.months == 36 and case.value("programme.months") == 36
+    longer = case.with_overrides({"horizon.months": {"value": 60, "unit": "months", "date": 2015, "reference": "test"}})
+    assert summarise(longer)["metrics"]["net_result_eur"] == pytest.approx(
+        summarise(case)["metrics"]["net_result_eur"], rel=1e-12)
+    t = run(longer)
+    after = t[(t["month"] >= 36) & t["item"].str.startswith("secondment") & (t["unit"] == "EUR")]
+    assert len(after) and float(after["nominal"].abs().max()) == 0.0

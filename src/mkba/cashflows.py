@@ -30,7 +30,8 @@ What is booked (per month; treatment-only items marked T):
   stops it at a move to work), a fee per placement in work during participation, running and
   set-up costs.
 * T secondment with the benefit kept: fees (employer -> municipality), the top-up to the
-  participant, the organisation's overhead (programme).
+  participant, the organisation's overhead (programme); only while the programme runs
+  (``programme.months``): a pool whose costs are no longer paid seconds no one.
 * T programme contracts: wage cost (``jobs.wage_cost_per_year`` or ``jobs.wage_benefit_ratio`` x the
   benefit, net), paid ``jobs.employer_share`` by the employer and the rest as a shared wage
   subsidy; net wage to the participant, taxes to the Rijk; the value of the work to society;

@@ -612,9 +612,10 @@ def _group(p, T, path, pcol, rows, F, PPL, record, C, coef):
         rows[R_RUN_M, m] += (off_t - off_c) * b_month * MONTHS_PER_YEAR * retention
         rows[R_RUN_S, m] += (off_t - off_c) * b_month * MONTHS_PER_YEAR
         rows[R_TAKE, m] += take
-        # --- secondment (programme time: the pool builds up over secondment.ramp_months)
+        # --- secondment (programme time: the pool builds up over secondment.ramp_months, and is there
+        # only while the programme runs: with its overhead no longer paid, no one is seconded)
         seconded = 0.0
-        if sec_share > 0.0:
+        if sec_share > 0.0 and t < prog_m:
             s_r = min(max(t / max(sec_ramp, 1.0), 0.0), 1.0) if sec_ramp > 0.0 else 1.0
             seconded = sec_share * (Ba_t + Pa_t) * s_r
         if record:
