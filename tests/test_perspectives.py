@@ -103,3 +103,17 @@ def test_the_answer_says_when_the_extra_people_off_benefit_are_counted():
         nl, en = views.answer_markdown(case, res, "nl"), views.answer_markdown(case, res, "en")
         assert f"{people} extra mensen uit de uitkering {nl_when}" in nl, nl
         assert f"extra people off benefit {en_when}" in en, en
+
+
+def test_the_answer_names_the_readings_it_rests_on():
+    """Next to the headline figures: which readings of an ambiguous source they rest on, by the readings'
+    own topics, in the report's language (fails when the answer leaves them out)."""
+    from mkba import views
+
+    case = load_case("fip_sittard_geleen")
+    res = views.results(case)
+    nl, en = views.answer_markdown(case, res, "nl"), views.answer_markdown(case, res, "en")
+    head_nl, head_en = nl.split("**Waarom dat verschilt.**")[0], en.split("**Why they differ.**")[0]
+    assert f"rusten op {len(case.readings)} keuzes bij het lezen van de bron" in head_nl
+    assert all(f"‘{r.topic_nl}’" in head_nl for r in case.readings)
+    assert all(f"‘{r.topic}’" in head_en for r in case.readings)

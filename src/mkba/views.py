@@ -1380,6 +1380,11 @@ def answer_markdown(case: Case, res: dict, lang: str = "nl", *, prob: Any = None
                           bcr=_ratio(f.get("bcr"), lang), be=_be_words(f.get("break_even_month"), lang)))
     paras.append(text("people", lang, people=number(figs["municipality"]["people"], lang, 1),
                       when=_counted_when(case, lang)))
+    if case.readings:
+        topics = [text("quoted", lang, q=safe_md((r.topic_nl or r.topic) if lang == "nl" else r.topic))
+                  for r in case.readings]
+        paras.append(text("answer_readings", lang, n=len(topics), topics="; ".join(topics),
+                          section=text("readings", lang)))
     paras.append(text("why_differ", lang, retention=pct(case.value("benefit.retention_share"), lang, 0),
                       items=_largest_societal_items(res, lang)))
     persp = text("perspective_word_" + case.perspective, lang)
