@@ -373,3 +373,24 @@ def test_bad_input_of_the_new_fields(tmp_path):
     assert "error:" in out and "entry_at_month0" in out
     out = r.invoke(app, ["sweep", "app_zaanstad", "--one-way", "--perspective", "samenleving"]).output
     assert "error:" in out and "--perspective" in out and "samenleving" in out and "society" in out
+
+
+def test_the_answer_shows_how_far_equally_good_fits_move_it():
+    """The answer's 'even goede kalibraties' gives the number of fits that meet the published figures and the
+    NPV range over them, from the case's own identification; Flextensie's family table counts the same fits
+    (it counted 72 on a grid of its own while the reading and `mkba calibrate` said 45)."""
+    from mkba import views
+
+    case = load_case("flextensie_zaanstad")
+    ident = fitting.identify(case)
+    r = ident.ranges.set_index(["perspective", "metric"]).loc[("municipality", "npv_eur")]
+    res = views.results(case)
+    answer = views.answer_markdown(case, res, "nl")
+    fits = next(p for p in answer.split("\n\n") if p.startswith("**Even goede kalibraties.**"))
+    n = views.number(len(ident.sets), "nl")
+    assert f"treffen er {n} de gepubliceerde cijfers" in fits
+    assert f"tussen {views.eur(r['min'], 'nl')} en {views.eur(r['max'], 'nl')}" in fits
+    assert r["min"] <= res["metrics"]["npv_eur"] <= r["max"]          # the chosen fit lies inside its family
+    fam, note, _table = views.family_view(case, "nl")
+    assert len(fam) == len(ident.sets) and note.startswith(f"{n} van de {views.number(ident.n_grid, 'nl')}")
+    assert views.fits_sentence(load_case("unit_value_14000"), "nl") is None     # nothing calibrated

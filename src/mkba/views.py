@@ -825,19 +825,26 @@ def variants_table(case: Case, lang: str = "nl"):
 
 
 def family_view(case: Case, lang: str = "nl"):
-    """For a secondment case: the (hours, pool, overhead) combinations consistent with its published figures."""
-    from .calibration import secondment_family
+    """For a secondment case: the (hours, pool, overhead) combinations that meet its published figures as
+    well as the chosen one: the identification of its ``calibration:`` section (:func:`mkba.fitting.identify`,
+    what `mkba calibrate` prints and the answer's "equally good calibrations" sums up)."""
+    import pandas as pd
+
+    from .fitting import identify
 
     pub = {p.metric: p for p in case.published}
-    target = pub["secondment_surplus_after_benefit_year1_eur"].value
-    be = pub["secondment_break_even_month"].value
-    fam = secondment_family(case, np.arange(100, 171, 10), np.arange(10, 101, 5), target_year1=target,
-                            break_even_month=be)
-    note = text("family_note", lang, n=len(fam), be=int(be), plus=eur(target, lang),
+    ident = identify(case)
+    fam = ident.sets.rename(columns={"secondment.hours_per_month": "hours_per_month", "cohort.initial_participants": "pool",
+                                     "secondment.overhead_per_month": "overhead_per_month",
+                                     "secondment_break_even_month": "break_even_month"}).reset_index(drop=True)
+    note = text("family_note", lang, n=number(len(fam), lang), grid=number(ident.n_grid, lang),
+                be=int(pub["secondment_break_even_month"].value),
+                plus=eur(pub["secondment_surplus_after_benefit_year1_eur"].value, lang),
                 h=number(case.value("secondment.hours_per_month"), lang),
                 pool=number(case.value("cohort.initial_participants"), lang),
                 c=eur(case.value("secondment.overhead_per_month"), lang))
     shown = fam[["hours_per_month", "pool", "overhead_per_month", "break_even_month"]]
+    shown.index = pd.Index(range(1, len(shown) + 1), name=text("combination", lang))
     table = _translate_columns(format_table(shown, lang, formats={"hours_per_month": "number", "pool": "number"}), lang)
     return fam, note, table
 
@@ -1397,6 +1404,9 @@ def answer_markdown(case: Case, res: dict, lang: str = "nl", *, prob: Any = None
             paras.append(text("sure", lang, n=number(v.size, lang), persp=persp, p=pct(prob.p_positive, lang, 0),
                               p5=eur(p5, lang), p95=eur(p95, lang), mean=eur(v.mean(), lang), point=eur(point, lang),
                               why_mean=_why_mean(case, point, float(v.mean()), p5, p95, lang)))
+    fits = fits_sentence(case, lang)
+    if fits:
+        paras.append(fits)
     if tornado_table is not None and len(tornado_table):
         t = tornado_table[tornado_table["metric"] == "npv_eur"].head(3)
         items = [text("rests_item", lang, label=param_label(r.parameter, lang), lo=param_value(r.parameter, r.low, lang),
@@ -1405,6 +1415,34 @@ def answer_markdown(case: Case, res: dict, lang: str = "nl", *, prob: Any = None
         paras.append(text("rests_on", lang, persp=persp, items=_join(items, lang)))
     paras.append(text("published_intro", lang) + _published_sentence(case, lang))
     return "\n\n".join(paras)
+
+
+def _mid_sentence(label_: str) -> str:
+    """A label inside a sentence: its capital dropped unless it starts an acronym (FTE, BUIG)."""
+    return label_[:1].lower() + label_[1:] if label_[1:2].islower() else label_
+
+
+def fits_sentence(case: Case, lang: str = "nl") -> str | None:
+    """How far the answer moves over every fit that meets the published figures as well as the chosen
+    one (:func:`mkba.fitting.identify` on the case's ``calibration:`` section, as `mkba calibrate`
+    prints it); None for a case without calibration targets."""
+    from .fitting import identify
+
+    if case.calibration is None or not case.calibration.targets:
+        return None
+    ident = identify(case)
+    if not len(ident.sets):
+        return text("fits_none", lang, grid=number(ident.n_grid, lang))
+    r = ident.ranges.set_index(["perspective", "metric"])
+
+    def span(persp: str) -> tuple[str, str]:
+        row = r.loc[(persp, "npv_eur")]
+        return eur(float(row["min"]), lang), eur(float(row["max"]), lang)
+
+    (m_lo, m_hi), (s_lo, s_hi) = span("municipality"), span("society")
+    return text("fits", lang, n=number(len(ident.sets), lang), grid=number(ident.n_grid, lang),
+                params=_join([_mid_sentence(param_label(k, lang)) for k in ident.grid], lang), m_lo=m_lo, m_hi=m_hi,
+                s_lo=s_lo, s_hi=s_hi)
 
 
 def _why_mean(case: Case, point: float, mean: float, p5: float, p95: float, lang: str) -> str:
