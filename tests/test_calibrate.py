@@ -394,3 +394,21 @@ def test_the_answer_shows_how_far_equally_good_fits_move_it():
     fam, note, _table = views.family_view(case, "nl")
     assert len(fam) == len(ident.sets) and note.startswith(f"{n} van de {views.number(ident.n_grid, 'nl')}")
     assert views.fits_sentence(load_case("unit_value_14000"), "nl") is None     # nothing calibrated
+
+
+def test_a_report_identifies_its_calibration_once(monkeypatch):
+    """The answer in Dutch and English and the family table share one identification per case object
+    (each would run the whole grid again)."""
+    from mkba import views
+
+    calls = []
+    real = fitting.identify
+    monkeypatch.setattr(fitting, "identify", lambda c, **k: calls.append(c.name) or real(c, **k))
+    case = load_case("flextensie_zaanstad")
+    res = views.results(case)
+    views.answer_markdown(case, res, "nl"), views.answer_markdown(case, res, "en"), views.family_view(case, "nl")
+    assert calls == ["flextensie_zaanstad"]
+    changed = case.with_overrides({"secondment.tariff_per_hour": {"value": 20.0, "unit": "EUR/hour", "date": 2015,
+                                                                  "reference": "test"}})
+    views.fits_sentence(changed, "nl")
+    assert len(calls) == 2                          # a changed case is identified anew

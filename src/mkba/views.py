@@ -9,7 +9,7 @@ from __future__ import annotations
 from html import escape as html_escape
 
 import math
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -830,10 +830,8 @@ def family_view(case: Case, lang: str = "nl"):
     what `mkba calibrate` prints and the answer's "equally good calibrations" sums up)."""
     import pandas as pd
 
-    from .fitting import identify
-
     pub = {p.metric: p for p in case.published}
-    ident = identify(case)
+    ident = identification(case)
     fam = ident.sets.rename(columns={"secondment.hours_per_month": "hours_per_month", "cohort.initial_participants": "pool",
                                      "secondment.overhead_per_month": "overhead_per_month",
                                      "secondment_break_even_month": "break_even_month"}).reset_index(drop=True)
@@ -1282,33 +1280,54 @@ def perspective_figures(case: Case, res: dict) -> dict[str, dict[str, float]]:
 _OTHER_PERSPECTIVE: dict[int, tuple[Any, tuple[str, str, str], dict[str, float]]] = {}
 
 
-def _other_perspective(case: Case, persp: str) -> dict[str, float]:
-    """The kernel's headline metrics of ``case`` seen from ``persp``, computed once per case object.
+def _per_case(store: dict, case: Case, tag: Any, compute: Callable[[], Any]) -> Any:
+    """``compute()`` once per case object (and ``tag``), kept in ``store``.
 
     Keyed on the object's identity and checked against its :meth:`~mkba.cases.Case.assumptions_hash`
-    (values, convention, perspective, start) and its groups, so a case changed in place is run
+    (values, convention, perspective, start) and its groups, so a case changed in place is computed
     again; the entry goes when the case object is garbage collected.
     """
-    import dataclasses
     import weakref
+
+    key = id(case)
+    fingerprint = (tag, case.assumptions_hash(), repr(case.groups))
+    hit = store.get(key)
+    if hit is not None and hit[0]() is case and hit[1] == fingerprint:
+        return hit[2]
+    value = compute()
+
+    def _forget(ref, key=key):
+        entry = store.get(key)
+        if entry is not None and entry[0] is ref:
+            del store[key]
+
+    store[key] = (weakref.ref(case, _forget), fingerprint, value)
+    return value
+
+
+def _other_perspective(case: Case, persp: str) -> dict[str, float]:
+    """The kernel's headline metrics of ``case`` seen from ``persp``, computed once per case object."""
+    import dataclasses
 
     from .model import evaluate_batch
 
-    key = id(case)
-    fingerprint = (persp, case.assumptions_hash(), repr(case.groups))
-    hit = _OTHER_PERSPECTIVE.get(key)
-    if hit is not None and hit[0]() is case and hit[1] == fingerprint:
-        return hit[2]
-    other = evaluate_batch(dataclasses.replace(case, perspective=persp))
-    figs = {k: float(np.asarray(v).ravel()[0]) for k, v in other.items()}
+    def compute():
+        other = evaluate_batch(dataclasses.replace(case, perspective=persp))
+        return {k: float(np.asarray(v).ravel()[0]) for k, v in other.items()}
 
-    def _forget(ref, key=key):
-        entry = _OTHER_PERSPECTIVE.get(key)
-        if entry is not None and entry[0] is ref:
-            del _OTHER_PERSPECTIVE[key]
+    return _per_case(_OTHER_PERSPECTIVE, case, persp, compute)
 
-    _OTHER_PERSPECTIVE[key] = (weakref.ref(case, _forget), fingerprint, figs)
-    return figs
+
+#: The identification of a case's calibration per case object (the answer in both languages and the
+#: family table read the same one)
+_IDENTIFICATION: dict[int, tuple[Any, tuple, Any]] = {}
+
+
+def identification(case: Case):
+    """:func:`mkba.fitting.identify` of the case's ``calibration:`` section, once per case object."""
+    from .fitting import identify
+
+    return _per_case(_IDENTIFICATION, case, "identify", lambda: identify(case))
 
 
 def case_scenario(case: Case) -> str:
@@ -1334,6 +1353,18 @@ def _scenario_words(case: Case, scenario: str | None, lang: str) -> str:
 def _price_year(case: Case) -> str:
     p = case.parameters.get("benefit.cost_per_year")
     return str(getattr(p, "date", None) or case.start_date.year)
+
+
+def _on_programme_jobs(case: Case, res: dict) -> float | None:
+    """People of the treatment group on a programme contract when the extra people off benefit are
+    counted (they count as off benefit while the contract runs); None without programme contracts."""
+    if case.value("jobs.share") <= 0:
+        return None
+    t = res["table"]
+    rows = t[(t["unit"] == "persons") & (t["item"] == "programme_job") & (t["group"] == "treatment")]
+    m = int(case.value("evaluation.month") or 0)
+    month = case.months - 1 if m <= 0 or m >= case.months else m - 1
+    return float(rows.loc[rows["month"] == month, "nominal"].sum())
 
 
 def _counted_when(case: Case, lang: str) -> str:
@@ -1387,6 +1418,9 @@ def answer_markdown(case: Case, res: dict, lang: str = "nl", *, prob: Any = None
                           bcr=_ratio(f.get("bcr"), lang), be=_be_words(f.get("break_even_month"), lang)))
     paras.append(text("people", lang, people=number(figs["municipality"]["people"], lang, 1),
                       when=_counted_when(case, lang)))
+    jobs = _on_programme_jobs(case, res)
+    if jobs is not None:
+        paras.append(text("people_on_jobs", lang, j=number(jobs, lang, 1), end=int(case.value("jobs.end_month"))))
     if case.readings:
         topics = [text("quoted", lang, q=safe_md((r.topic_nl or r.topic) if lang == "nl" else r.topic))
                   for r in case.readings]
@@ -1426,11 +1460,9 @@ def fits_sentence(case: Case, lang: str = "nl") -> str | None:
     """How far the answer moves over every fit that meets the published figures as well as the chosen
     one (:func:`mkba.fitting.identify` on the case's ``calibration:`` section, as `mkba calibrate`
     prints it); None for a case without calibration targets."""
-    from .fitting import identify
-
     if case.calibration is None or not case.calibration.targets:
         return None
-    ident = identify(case)
+    ident = identification(case)
     if not len(ident.sets):
         return text("fits_none", lang, grid=number(ident.n_grid, lang))
     r = ident.ranges.set_index(["perspective", "metric"])
