@@ -387,3 +387,15 @@ def test_dutch_readings_use_words_not_code_names():
                 hits += re.findall(r"`[^`]+`", text or "")
                 found += [(p.stem, r.topic, h) for h in hits]
     assert not found, found
+
+
+def test_every_dutch_reading_says_why_in_words():
+    """'Waarom: zie de bron.' tells a council member nothing: every why_nl gives the reason itself (the
+    citation is shown beside it anyway); fails on a bare pointer to the source (three were)."""
+    from mkba.cases import cases_dir
+    from mkba.parameters import data_dir
+
+    paths = sorted(cases_dir().glob("*.yaml")) + sorted((data_dir() / "templates").glob("*.yaml"))
+    bare = [(p.stem, r.topic) for p in paths for r in load_case(p).readings
+            if (r.why_nl or "").strip().rstrip(".").lower() in ("zie de bron", "bron", "zie bron")]
+    assert not bare, bare
