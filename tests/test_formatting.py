@@ -336,3 +336,17 @@ def test_index_says_whose_perspective_each_report_takes():
     assert "<th>Perspective</th>" in en and ">society<" in en and "<th>Municipal NPV</th>" in en
     assert "municipal_npv_eur" not in nl.split("<tbody>")[0] and "societal_bcr" not in en.split("<tbody>")[0]
     assert nl.index("<th>NCW gemeente</th>") < nl.index("<th>Netto contante waarde</th>")
+
+
+def test_assumption_dates_read_as_dates():
+    """A parameter dated to the day shows as '1 juni 2019' ('1 June 2019'), a year as the year; the ISO
+    form 2019-06-01 is for files, not for a council."""
+    from mkba import views
+    from mkba.cases import load_case
+
+    case = load_case("app_zaanstad")
+    assert str(case.parameters["discount.rate"].date) == "2019-06-01"
+    nl, en = views.assumptions_table(case, "nl"), views.assumptions_table(case, "en")
+    assert "1 juni 2019" in nl.to_string() and "2019-06-01" not in nl.to_string()
+    assert "1 June 2019" in en.to_string()
+    assert views._date_words(2016, "nl") == "2016"

@@ -314,7 +314,7 @@ def assumptions_table(case: Case, lang: str = "nl", *, cells: dict | None = None
             key, words = None, None
         if words is None:
             words = (param_label(r.parameter, lang), param_value(r.parameter, r.value, lang),
-                     unit_label(r.unit, lang), "" if r.date is None else str(r.date), _cite_parts(r.reference, lang))
+                     unit_label(r.unit, lang), _date_words(r.date, lang), _cite_parts(r.reference, lang))
             if cells is not None and key is not None:
                 cells[key] = words
         rows.append(words[:4] + (notes.mark(*words[4]),))
@@ -1581,6 +1581,20 @@ def _title_block(kicker: str, title: str, subtitle: str, price_year: str, lang: 
                 f'</p><h1 class="mkba-title">{html.escape(title)}</h1>'
                 f'<p class="mkba-subtitle">{html.escape(subtitle)}</p>'
                 f'<p class="mkba-meta">{html.escape(meta)}</p></div>')
+
+
+def _date_words(d: Any, lang: str) -> str:
+    """A parameter's date as readers write it: a year stays a year, a day (2019-06-01) in words (1 juni 2019)."""
+    import datetime as dt
+
+    if d is None:
+        return ""
+    if isinstance(d, dt.date):
+        return format_date_long(d, lang)
+    try:
+        return format_date_long(dt.date.fromisoformat(str(d)), lang)
+    except ValueError:
+        return str(d)
 
 
 def format_date_long(d, lang: str = "nl") -> str:
