@@ -135,3 +135,16 @@ def test_the_answer_says_how_many_of_the_people_are_on_jobs_the_approach_pays_fo
     assert f"werken er op dat moment {views.number(on_jobs, 'nl', 1)} mensen op een baan die de aanpak betaalt" in nl
     app = load_case("app_zaanstad")
     assert "baan die de aanpak betaalt" not in views.answer_markdown(app, views.results(app), "nl")
+
+
+def test_a_case_with_only_transfers_says_so_instead_of_listing_no_items():
+    """The € 14.000 rule counts only the benefit, a transfer: the answer says society has no real costs or
+    benefits here, not 'de grootste posten zijn –'."""
+    from mkba import views
+
+    case = load_case("unit_value_14000")
+    nl = views.answer_markdown(case, views.results(case), "nl")
+    assert "grootste posten zijn" not in nl and "–." not in nl
+    assert "en die heeft deze casus niet" in nl
+    fip = load_case("fip_sittard_geleen")
+    assert "de grootste posten zijn personeel aanpak" in views.answer_markdown(fip, views.results(fip), "nl")

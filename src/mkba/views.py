@@ -1400,7 +1400,7 @@ def _largest_societal_items(res: dict, lang: str, n: int = 3) -> str:
     tot = t["total"].drop("total", errors="ignore").dropna()
     tot = tot[tot.abs() > 0.5]
     tot = tot.reindex(tot.abs().sort_values(ascending=False).index).head(n)
-    return _join([f"{item_label(i, lang)} {eur(v, lang)}" for i, v in tot.items()], lang) or "–"
+    return _join([f"{item_label(i, lang)} {eur(v, lang)}" for i, v in tot.items()], lang)
 
 
 def answer_markdown(case: Case, res: dict, lang: str = "nl", *, prob: Any = None, tornado_table: Any = None,
@@ -1426,8 +1426,12 @@ def answer_markdown(case: Case, res: dict, lang: str = "nl", *, prob: Any = None
                   for r in case.readings]
         paras.append(text("answer_readings", lang, n=len(topics), topics="; ".join(topics),
                           section=text("readings", lang)))
-    paras.append(text("why_differ", lang, retention=pct(case.value("benefit.retention_share"), lang, 0),
-                      items=_largest_societal_items(res, lang)))
+    items = _largest_societal_items(res, lang)
+    retention = pct(case.value("benefit.retention_share"), lang, 0)
+    if items:
+        paras.append(text("why_differ", lang, retention=retention, items=items))
+    else:
+        paras.append(text("why_differ_none", lang, retention=retention))
     persp = text("perspective_word_" + case.perspective, lang)
     if prob is not None:
         v = np.asarray(prob.npv, dtype=float)
