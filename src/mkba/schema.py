@@ -79,7 +79,7 @@ SCHEMA: dict[str, Spec] = {
     "effect.work_exit_ratio": Spec("ratio", "ratio", 0.0, 10.0, "Multiplier on the annual probability of leaving for work (1 = none)"),
     "effect.other_exit_added": Spec("fraction/year (pp/100)", "rate", -1.0, 1.0,
                                     "Added annual probability of other exits (e.g. eligibility found by closer contact)"),
-    "effect.stock_share": _share("One-off: share of participants on benefit found ineligible (stock effect, does not return)"),
+    "effect.stock_share": _share("One-off: share of participants on benefit who leave it and do not return (stock effect; in FIP those found ineligible)"),
     "effect.stock_months": _months("Months after each participant's entry over which the one-off stock effect is found", minimum=1),
     "effect.lock_in_months": _months("Months after each participant's entry with lower exit chances (lock-in) and no effect yet"),
     "effect.lock_in_factor": Spec("ratio", "ratio", 0.0, 2.0, "Multiplier on participants' work chance during lock-in (1 = no lock-in)"),
