@@ -148,3 +148,14 @@ def test_a_case_with_only_transfers_says_so_instead_of_listing_no_items():
     assert "en die heeft deze casus niet" in nl
     fip = load_case("fip_sittard_geleen")
     assert "de grootste posten zijn personeel aanpak" in views.answer_markdown(fip, views.results(fip), "nl")
+
+
+def test_no_programme_cost_means_nothing_to_earn_back():
+    """With no programme cost (the € 14.000 rule) the answer does not say 'terugverdiend in maand 1'."""
+    from mkba import views
+
+    case = load_case("unit_value_14000")
+    nl = views.answer_markdown(case, views.results(case), "nl")
+    assert "terugverdiend in maand" not in nl and nl.count("geen programmakosten om terug te verdienen") == 2
+    app = load_case("app_zaanstad")
+    assert "terugverdiend in maand 12" in views.answer_markdown(app, views.results(app), "nl")

@@ -1414,8 +1414,9 @@ def answer_markdown(case: Case, res: dict, lang: str = "nl", *, prob: Any = None
                   rate=rate_text(case.value("discount.rate"), lang), scenario=_scenario_words(case, scenario, lang))]
     for key, persp in (("muni", "municipality"), ("soc", "society")):
         f = figs[persp]
+        be = (text("be_no_cost", lang) if not f.get("programme_cost_eur") else _be_words(f.get("break_even_month"), lang))
         paras.append(text(key, lang, net=eur(f.get("net_result_eur"), lang), npv=eur(f.get("npv_eur"), lang),
-                          bcr=_ratio(f.get("bcr"), lang), be=_be_words(f.get("break_even_month"), lang)))
+                          bcr=_ratio(f.get("bcr"), lang), be=be))
     paras.append(text("people", lang, people=number(figs["municipality"]["people"], lang, 1),
                       when=_counted_when(case, lang)))
     jobs = _on_programme_jobs(case, res)
