@@ -350,3 +350,19 @@ def test_assumption_dates_read_as_dates():
     assert "1 juni 2019" in nl.to_string() and "2019-06-01" not in nl.to_string()
     assert "1 June 2019" in en.to_string()
     assert views._date_words(2016, "nl") == "2016"
+
+
+def test_index_formats_metrics_as_the_reports_do():
+    """One format per metric in reports and index: benefit months and people with one decimal, any BCR
+    with two, a missing cost per person as 'n.v.t.' (the index gave 871, 16,0 and 0,00 where the
+    report gave 870,7, 15,99 and 0,0)."""
+    from mkba.formatting import format_metric
+    from mkba.manifest import render_index
+
+    kf = {"benefit_months_saved": 870.66, "societal_bcr": 15.987, "extra_ended_benefits": 0.0,
+          "cost_per_extra_ended_benefit_eur": None, "cases": 5}
+    html = render_index({"reports": {"x": {"name": "x", "status": "ok", "key_figures": kf}}}, "nl")
+    for shown in (">870,7<", ">15,99<", ">0,0<", ">n.v.t.<", ">5<"):
+        assert shown in html, shown
+    assert format_metric("benefit_months_saved", 870.66, "nl") == "870,7"
+    assert format_metric("break_even_month", None, "nl") == "niet binnen de horizon"

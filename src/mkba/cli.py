@@ -205,7 +205,7 @@ def _published_lines(c, lang: str, width: int) -> list[str]:
 
     from . import views
     from .compare import published_vs_model
-    from .formatting import human_reference
+    from .formatting import format_metric, human_reference
 
     head = {"nl": "Gepubliceerde cijfers (invoer: overgenomen; gekalibreerd: een aanname is erop afgestemd; "
                   "afgeleid: volgt uit de andere aannames):",
@@ -224,8 +224,8 @@ def _published_lines(c, lang: str, width: int) -> list[str]:
         if not r["ok"] and r.get("expected") == "missed":
             st += " " + views.text("missed_expected", lang)
         cite = human_reference(r["reference"], lang, short=True)[0]
-        line = (f"  {kind.split(':')[0]:<12} {name}: {sign} {views._fmt_metric(r['metric'], r['published'], lang)}, "
-                f"model {views._fmt_metric(r['metric'], r['model'], lang)}, {st} ({cite})")
+        line = (f"  {kind.split(':')[0]:<12} {name}: {sign} {format_metric(r['metric'], r['published'], lang)}, "
+                f"model {format_metric(r['metric'], r['model'], lang)}, {st} ({cite})")
         out += textwrap.wrap(line, width, subsequent_indent=" " * 15)
     return out
 

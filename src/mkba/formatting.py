@@ -287,6 +287,26 @@ def _kind_for(name: str) -> str:
     return "number"
 
 
+def format_metric(key: str, value: Any, lang: str = "nl") -> str:
+    """A headline metric as reports and the index show it: euros whole, ratios with two decimals,
+    months whole, shares as percentages, people and benefit months with one decimal; a missing
+    month is 'not within the horizon', any other missing value :data:`MISSING`."""
+    from .i18n import message
+
+    k = str(key)
+    if _is_missing(value):
+        return message("text", "never_within_horizon", lang) if k.endswith("month") else MISSING[lang]
+    if k.endswith("_eur") or k.startswith("npv_"):
+        return eur(value, lang)
+    if k == "bcr" or k.endswith("_bcr") or k.endswith("_ratio"):
+        return number(value, lang, 2)
+    if k.endswith("month"):
+        return number(value, lang, 0)
+    if k.endswith("share") or k.startswith("p_"):
+        return pct(value, lang)
+    return number(value, lang, 1)
+
+
 def format_value(x: Any, kind: str, lang: str = "nl", decimals: int | None = None) -> str:
     """Format one value by kind: ``eur``, ``pct``, ``pp``, ``ratio``, ``month``, ``number``, ``text``."""
     if kind == "eur":

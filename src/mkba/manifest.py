@@ -440,7 +440,20 @@ def _fmt_key_figure(key: str, value: Any, lang: str) -> tuple[str, str, bool]:
         return word, word, False
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return str(value), str(value), False
+    if _is_metric(key):          # as the reports show it (mkba.formatting.format_metric)
+        from mkba.formatting import format_metric
+
+        return format_metric(key, value, lang), repr(float(value)), True
     return format_value(value, _kind_for(key), lang), repr(float(value)), True
+
+
+def _is_metric(key: str) -> bool:
+    """A headline metric of the model, or one seen from a perspective or a scenario (key figures of the
+    case reports: municipal_npv_eur, societal_bcr, npv_laagconjunctuur, p_npv_positive)."""
+    from mkba.fastkernel import METRIC_NAMES
+
+    return key in METRIC_NAMES or key.startswith(("npv_", "p_")) or \
+        key.removeprefix("municipal_").removeprefix("societal_") in METRIC_NAMES
 
 
 #: text key figures shown as index columns (sortable, and matched by the filter box)

@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from .cases import Case, load_case
-from .formatting import (actor_label, eur, format_table, item_label, label, month_label, number,  # noqa: F401
+from .formatting import (actor_label, eur, format_metric, format_table, item_label, label, month_label, number,  # noqa: F401
                          param_label, param_value, pct)
 from .i18n import has_message, message
 from .reporting import case_text, safe_markdown  # noqa: F401  (case_text is used by notebooks: untrusted case text)
@@ -191,25 +191,11 @@ def results(case: Case) -> dict:
 
 
 # ------------------------------------------------------------------ tables
-def _fmt_metric(key: str, value: Any, lang: str) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return text("never_within_horizon", lang) if key.endswith("month") else "–"
-    if key.endswith("_eur"):
-        return eur(value, lang)
-    if key == "bcr":
-        return number(value, lang, 2)
-    if key.endswith("month"):
-        return number(value, lang, 0)
-    if key.endswith("share") or key.startswith("p_"):
-        return pct(value, lang)
-    return number(value, lang, 1)
-
-
 def headline_table(case: Case, res: dict, lang: str = "nl"):
     import pandas as pd
 
     m = res["metrics"]
-    rows = [(label(k, lang), _fmt_metric(k, m[k], lang)) for k in HEADLINE_METRICS]
+    rows = [(label(k, lang), format_metric(k, m[k], lang)) for k in HEADLINE_METRICS]
     rows.append((text("perspective_" + case.perspective, lang), ""))
     return pd.DataFrame(rows, columns=[text("metric", lang), label("value", lang)]).set_index(text("metric", lang))
 
@@ -226,9 +212,9 @@ def published_table(case: Case, lang: str = "nl"):
         if r["variant"]:
             v = case.variants[r["variant"]]
             name += f" ({(v.title_nl or v.title) if lang == 'nl' else v.title})"
-        pub = ("≥ " if r["comparison"] == "at_least" else "") + _fmt_metric(r["metric"], r["published"], lang)
+        pub = ("≥ " if r["comparison"] == "at_least" else "") + format_metric(r["metric"], r["published"], lang)
         rows.append({text("metric", lang): name, text("published_col", lang): pub,
-                     text("model_col", lang): _fmt_metric(r["metric"], r["model"], lang),
+                     text("model_col", lang): format_metric(r["metric"], r["model"], lang),
                      text("kind_col", lang): text("kind_" + r["kind"], lang),
                      # only a derived figure is reproduced; an input or calibrated one is met by construction
                      text("ok_col", lang): ("✓" if r["ok"] else "✗") + (" " + text("reproduced", lang)
@@ -636,9 +622,9 @@ def probabilistic_view(case: Case, n: int = 10_000, seed: int = 20191, lang: str
         v = res.values[metric]
         finite = v[np.isfinite(v)]
         q = np.percentile(finite, [5, 50, 95]) if finite.size else [np.nan] * 3
-        rows.append({text("metric", lang): label(metric, lang), text("mean", lang): _fmt_metric(metric, finite.mean() if finite.size else np.nan, lang),
-                     text("p5", lang): _fmt_metric(metric, q[0], lang), text("p50", lang): _fmt_metric(metric, q[1], lang),
-                     text("p95", lang): _fmt_metric(metric, q[2], lang)})
+        rows.append({text("metric", lang): label(metric, lang), text("mean", lang): format_metric(metric, finite.mean() if finite.size else np.nan, lang),
+                     text("p5", lang): format_metric(metric, q[0], lang), text("p50", lang): format_metric(metric, q[1], lang),
+                     text("p95", lang): format_metric(metric, q[2], lang)})
     res.table = pd.DataFrame(rows).set_index(text("metric", lang))
     res.chances = pd.Series({text("p_positive", lang, p="").rstrip(": "): pct(res.p_positive, lang),
                              **{text("p_break_even_within", lang, n=k): pct(p, lang) for k, p in res.p_break_even.items()}},
@@ -1507,10 +1493,10 @@ def _published_sentence(case: Case, lang: str) -> str:
     for r in rows:
         kind = str(r.get("kind") or r.get("provenance") or r.get("status") or "unknown")
         kind = kind if has_message("text", f"kind_{kind}") else "unknown"
-        pub = ("≥ " if r["comparison"] == "at_least" else "") + _fmt_metric(r["metric"], r["published"], lang)
+        pub = ("≥ " if r["comparison"] == "at_least" else "") + format_metric(r["metric"], r["published"], lang)
         items.append(text("published_item", lang, metric=text(r["metric"], lang, default=r["metric"]).lower()
                           if lang == "nl" else text(r["metric"], lang, default=r["metric"]),
-                          pub=pub, model=_fmt_metric(r["metric"], r["model"], lang),
+                          pub=pub, model=format_metric(r["metric"], r["model"], lang),
                           kind=text("kind_" + kind, lang) + ", " + (text("within", lang) if r["ok"] else text("outside", lang))
                           + (" " + text("missed_expected", lang) if not r["ok"] and r.get("expected") == "missed" else "")))
     return "; ".join(items) + "."
@@ -1532,8 +1518,8 @@ def both_perspectives_table(case: Case, res: dict, lang: str = "nl"):
     rows = []
     for k in keys:
         rows.append({text("metric", lang): label(k, lang),
-                     text("muni_col", lang): _fmt_metric(k, figs["municipality"].get(k), lang),
-                     text("soc_col", lang): _fmt_metric(k, figs["society"].get(k), lang)})
+                     text("muni_col", lang): format_metric(k, figs["municipality"].get(k), lang),
+                     text("soc_col", lang): format_metric(k, figs["society"].get(k), lang)})
     rows.append({text("metric", lang): label("extra_ended_benefits", lang),
                  text("muni_col", lang): number(figs["municipality"]["people"], lang, 1),
                  text("soc_col", lang): number(figs["society"]["people"], lang, 1)})
