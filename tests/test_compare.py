@@ -105,3 +105,30 @@ def test_compare_unknown_perspective_is_clear_error():
 
     with pytest.raises(InputError, match="did you mean 'society'"):
         compare_cases(["fip_sittard_geleen"], perspectives=("societty",))
+
+
+def test_the_rule_of_thumb_is_checked_not_compared_with_the_approaches():
+    """'Which approach pays off' compares approaches; the € 14.000 rule (kind: rule_of_thumb) is checked
+    in its own section, not listed as a free approach with a positive NPV."""
+    from mkba import views
+    from mkba.compare import approaches, compare_cases
+    from mkba.cases import load_case
+
+    assert load_case("unit_value_14000").kind == "rule_of_thumb" and load_case("app_zaanstad").kind == "approach"
+    assert "unit_value_14000" not in approaches() and "app_zaanstad" in approaches()
+    assert "unit_value_14000" not in set(compare_cases()["case"])
+    assert "14.000" not in views.compare_answer("nl", n_draws=0)
+
+
+def test_a_case_kind_that_is_not_one_is_refused(tmp_path):
+    from mkba.cases import load_case
+    from mkba.errors import InputError
+
+    src = load_case("app_zaanstad").source_file
+    text = open(src, encoding="utf-8").read().replace("perspective: municipality", "perspective: municipality\nkind: rule", 1)
+    p = tmp_path / "app_zaanstad.yaml"
+    p.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as e:
+        load_case(p)
+    msg = str(e.value)
+    assert "kind" in msg and "rule_of_thumb" in msg and str(p) in msg

@@ -190,6 +190,9 @@ class CaseFile(BaseModel):
     start_date: _dt.date
     appraisal_date: _dt.date | None = None
     perspective: Literal["municipality", "society"] = "municipality"
+    # an approach a municipality can take, or a rule of thumb the seeds quote (checked, not compared
+    # with the approaches: `mkba compare` leaves it out of "which approach pays off")
+    kind: Literal["approach", "rule_of_thumb"] = "approach"
     discount_convention: Literal["excel", "start", "monthly"] = "excel"
     measured_in: int | None = None          # year whose labour market the baseline rates reflect
     overrides: dict[str, Any] = {}
@@ -233,6 +236,7 @@ class Case:
     source_file: str | None = None
     variant: str | None = None
     groups: dict[str, ResolvedGroup] = field(default_factory=dict)
+    kind: str = "approach"
     calibration: Calibration | None = None
     price_year: int | None = None           # all amounts are in prices of this year (mkba.prices)
     price_conversions: dict = field(default_factory=dict)   # name -> mkba.prices.PriceConversion
@@ -552,7 +556,7 @@ def _load_case(path: Path, overrides: dict[str, Any] | None = None, *,
                 summary_nl=cf.summary_nl, title_nl=cf.title_nl, groups=_resolve_groups(cf.groups, file=str(path)) or
                 (parent.groups if parent else {}),
                 calibration=cf.calibration or (parent.calibration if parent else None),
-                price_year=price_year, price_conversions=conversions)
+                price_year=price_year, price_conversions=conversions, kind=cf.kind)
     check_calibration(case, file=str(path))
     if variant:
         if variant not in case.variants:

@@ -26,6 +26,11 @@ COMPARE_PERSPECTIVES = ("municipality", "society")
 PERSPECTIVE_FREE = ("extra_ended_benefits", "saving_counting_all_exits_eur", "deadweight_share")
 
 
+def approaches() -> list[str]:
+    """The cases that are approaches (``kind: approach``), not rules of thumb: what `mkba compare` compares."""
+    return [n for n, _ in list_cases() if load_case(n).kind == "approach"]
+
+
 def compare_cases(names: list[str] | None = None, perspectives: tuple[str, ...] = COMPARE_PERSPECTIVES):
     """One row per perspective and case (the municipality's block first, then society's).
 
@@ -45,7 +50,7 @@ def compare_cases(names: list[str] | None = None, perspectives: tuple[str, ...] 
         raise InputError("unknown perspective", field="perspective", value=unknown[0],
                          fix=did_you_mean(unknown[0], COMPARE_PERSPECTIVES))
     rows: dict[str, list[dict]] = {p: [] for p in perspectives}
-    for name in names or [n for n, _ in list_cases()]:
+    for name in names or approaches():
         case = load_case(name).with_overrides(comparison_overrides(), source="mkba compare")
         table = None
         for view in perspectives:

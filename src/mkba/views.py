@@ -714,13 +714,12 @@ def compare_answer(lang: str = "nl", n_draws: int = 1000, seed: int = 20191) -> 
     """The comparison report's opening: the question, then one block per perspective with a line per case."""
     from functools import partial
 
-    from .compare import COMPARE_DISCOUNT_RATE, COMPARE_HORIZON_MONTHS, comparison_overrides
-    from .cases import list_cases
+    from .compare import COMPARE_DISCOUNT_RATE, COMPARE_HORIZON_MONTHS, approaches, comparison_overrides
     from .model import evaluate_batch, summarise
     from .sensitivity import probabilistic
 
     blocks = {"municipality": [], "society": []}
-    for name, _ in list_cases():
+    for name in approaches():
         c = load_case(name).with_overrides(comparison_overrides(), source="mkba compare")
         res = summarise(c)
         figs = perspective_figures(c, res)
