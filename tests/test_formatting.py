@@ -112,7 +112,7 @@ def test_required_labels():
         "gross_saving_eur": "Bruto besparing",
         "net_result_eur": "Netto resultaat",
         "benefit_months_saved": "Bespaarde uitkeringsmaanden",
-        "cost_per_extra_ended_benefit_eur": "Kosten per extra beëindigde uitkering",
+        "cost_per_extra_ended_benefit_eur": "Kosten per extra persoon uit de uitkering",
         "municipality": "gemeente", "rijk": "Rijk", "participant": "deelnemer",
         "employer": "werkgever", "care": "zorg", "society": "overige maatschappij",
         "hoogconjunctuur": "hoogconjunctuur", "gemiddeld": "gemiddeld",

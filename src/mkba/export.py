@@ -63,7 +63,7 @@ SUMMARY_METRICS: tuple[tuple[str, str, str, str], ...] = (
     ("break_even_month", "Terugverdienmaand (cumulatief resultaat blijft positief)",
      "maand (leeg = niet binnen de horizon)", FMT_INT),
     ("monthly_break_even_month", "Maand vanaf welke het maandresultaat positief blijft", "maand (leeg = nooit)", FMT_INT),
-    ("cost_per_extra_ended_benefit_eur", "Kosten per extra beëindigde uitkering", "EUR", FMT_EUR),
+    ("cost_per_extra_ended_benefit_eur", "Kosten per extra persoon uit de uitkering", "EUR", FMT_EUR),
     ("annual_saving_run_rate_eur", "Besparing op jaarbasis (extra beëindigd x uitkering per jaar)", "EUR per jaar", FMT_EUR),
     ("programme_cost_per_year_eur", "Programmakosten per jaar", "EUR per jaar", FMT_EUR),
     ("annual_net_run_rate_eur", "Netto resultaat op jaarbasis", "EUR per jaar", FMT_EUR),
