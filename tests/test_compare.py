@@ -132,3 +132,26 @@ def test_a_case_kind_that_is_not_one_is_refused(tmp_path):
         load_case(p)
     msg = str(e.value)
     assert "kind" in msg and "rule_of_thumb" in msg and str(p) in msg
+
+
+def test_the_comparison_counts_people_at_one_moment_and_says_what_differs():
+    """Costs per person compare when the people are counted at the same moment (FIP's own month 20 made
+    its € 16.580 look cheaper than at the end of the five years); each line says how long the approach
+    runs and in which prices, and the title page does not claim one price level."""
+    from mkba import views
+    from mkba.compare import compare_cases
+    from mkba.model import summarise
+
+    df = compare_cases().set_index(["perspective", "case"])
+    fip = load_case("fip_sittard_geleen").with_overrides(
+        {"horizon.months": {"value": 60, "unit": "months", "date": 2021, "reference": "test"},
+         "discount.rate": {"value": 0.0225, "unit": "1/year (real)", "date": 2021, "reference": "test"}})
+    assert fip.value("evaluation.month") == 20
+    own = summarise(fip)["metrics"]["extra_ended_benefits"]                  # counted in month 20
+    at_end = df.loc[("municipality", "fip_sittard_geleen"), "extra_ended_benefits"]
+    assert at_end < own - 1                                                   # the effect fades after the pilot
+    answer = views.compare_answer("nl", n_draws=0)
+    assert "geteld aan het eind van de vijf jaar" in answer
+    assert "FIP Sittard\\-Geleen (aanpak loopt 24 maanden; prijspeil 2019)" in answer
+    assert "Flextensie Zaanstad (aanpak loopt 36 maanden; prijspeil 2015)" in answer
+    assert "prijspeil 2019 ·" not in views.compare_title_page("nl").data

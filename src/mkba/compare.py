@@ -11,12 +11,16 @@ COMPARE_DISCOUNT_RATE = 0.0225     # ... at the 2,25 % in force from 2021-01-01 
 
 
 def comparison_overrides() -> dict:
-    """The common footing of `mkba compare`: 5 years at 2,25 % (issue #3)."""
+    """The common footing of `mkba compare`: 5 years at 2,25 % (issue #3), people counted at the end."""
     return {
         "horizon.months": {"value": COMPARE_HORIZON_MONTHS, "unit": "months", "date": "2021-01-01",
                            "reference": "comparison footing: five years (issue #3)"},
         "discount.rate": {"value": COMPARE_DISCOUNT_RATE, "unit": "1/year (real)", "date": "2021-01-01",
                           "reference": "real discount rate for MKBAs from 2021-01-01 (data/parameters/base.yaml, reference.discount_rates)"},
+        # people off benefit counted at one moment for all (FIP's own month 20 against APP's month 60 made
+        # their costs per person incomparable)
+        "evaluation.month": {"value": 0, "unit": "months", "date": "2021-01-01",
+                             "reference": "comparison footing: people off benefit counted at the end of the five years"},
     }
 
 

@@ -732,7 +732,9 @@ def compare_answer(lang: str = "nl", n_draws: int = 1000, seed: int = 20191) -> 
                     for p, k in (("municipality", "municipal_npv_eur"), ("society", "societal_npv_eur"))}
         for persp in blocks:
             f = figs[persp]
-            blocks[persp].append(text("compare_line", lang, title=safe_md(case_title(c, lang)), net=eur(f["net_result_eur"], lang),
+            title = text("compare_title_runs", lang, title=safe_md(case_title(c, lang)), m=int(c.value("programme.months")),
+                         py=c.price_year)
+            blocks[persp].append(text("compare_line", lang, title=title, net=eur(f["net_result_eur"], lang),
                                       npv=eur(f["npv_eur"], lang), bcr=_ratio(f["bcr"], lang),
                                       be=_be_words(f["break_even_month"], lang))
                                  + (sure.get(persp, "") if isinstance(sure, dict) else ""))
@@ -1552,9 +1554,9 @@ def title_page(case: Case, lang: str = "nl"):
 
 
 def compare_title_page(lang: str = "nl"):
-    """The comparison report's title block."""
+    """The comparison report's title block (each case in its own prices: they are not converted)."""
     return _title_block(text("compare_kicker", lang), text("compare", lang), text("compare_subtitle", lang),
-                        "2019", lang)
+                        text("price_year_per_case", lang), lang)
 
 
 def _title_block(kicker: str, title: str, subtitle: str, price_year: str, lang: str):
