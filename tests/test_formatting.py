@@ -366,3 +366,11 @@ def test_index_formats_metrics_as_the_reports_do():
         assert shown in html, shown
     assert format_metric("benefit_months_saved", 870.66, "nl") == "870,7"
     assert format_metric("break_even_month", None, "nl") == "niet binnen de horizon"
+
+
+def test_amounts_with_cents_keep_them():
+    """Flextensie's € 1,50 top-up and € 11,75 tariff showed as € 2 and € 12; large amounts stay whole."""
+    assert fmt.param_value("secondment.top_up_per_hour", 1.5, "nl") == "€ 1,50"
+    assert fmt.param_value("secondment.tariff_per_hour", 11.75, "nl") == "€ 11,75"
+    assert fmt.param_value("secondment.overhead_per_month", 3525.0, "nl") == "€ 3.525"
+    assert fmt.param_value("benefit.cost_per_year", 13641.3, "nl") == "€ 13.641"

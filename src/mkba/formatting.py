@@ -436,7 +436,8 @@ def param_value(name: str, value: Any, lang: str = "nl") -> str:
     if spec.kind in ("probability", "share") or spec.unit == "1/year (real)":
         return pct(v, lang, 2 if abs(v) < 0.01 and v != 0 else 1)
     if spec.kind == "eur":
-        return eur(v, lang)
+        # whole euros, except an amount with cents that rounding would change (a tariff of € 11,75 an hour)
+        return eur(v, lang, 0 if abs(v) >= 1000 or round(v) == round(v, 2) else 2)
     if spec.kind == "ratio":
         return number(v, lang, 2)
     return number(v, lang, 0 if v == int(v) else 1)
