@@ -56,3 +56,16 @@ def test_two_way_grids_stay_within_the_valid_range_so_no_warning_reaches_the_rep
         warnings.simplefilter("error")
         figs = views.two_way_figures(c, points=3, lang="nl")
     assert len(figs) == 4
+
+
+def test_no_chance_of_earning_back_beyond_the_horizon_is_shown():
+    """Buurt-m/v runs 24 months: 'Kans terugverdiend binnen 36 maanden' would be a chance the model does
+    not know (a break-even after month 24 is 'not within the horizon')."""
+    from mkba import views
+    from mkba.cases import load_case
+
+    case = load_case("buurt_mv_dordrecht")
+    assert case.months == 24
+    res, _ = views.probabilistic_view(case, n=200, figure=False)
+    rows = " ".join(res.chances.index)
+    assert "binnen 24 maanden" in rows and "binnen 36 maanden" not in rows

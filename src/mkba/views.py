@@ -627,7 +627,8 @@ def probabilistic_view(case: Case, n: int = 10_000, seed: int = 20191, lang: str
                      text("p95", lang): format_metric(metric, q[2], lang)})
     res.table = pd.DataFrame(rows).set_index(text("metric", lang))
     res.chances = pd.Series({text("p_positive", lang, p="").rstrip(": "): pct(res.p_positive, lang),
-                             **{text("p_break_even_within", lang, n=k): pct(p, lang) for k, p in res.p_break_even.items()}},
+                             **{text("p_break_even_within", lang, n=k): pct(p, lang) for k, p in res.p_break_even.items()
+                                if k <= case.months}},         # a chance beyond the horizon is not known
                             name=label("value", lang)).to_frame()
     if not figure:  # municipal reports: the chances table only
         return res, None
