@@ -155,3 +155,13 @@ def test_the_comparison_counts_people_at_one_moment_and_says_what_differs():
     assert "FIP Sittard\\-Geleen (aanpak loopt 24 maanden; prijspeil 2019)" in answer
     assert "Flextensie Zaanstad (aanpak loopt 36 maanden; prijspeil 2015)" in answer
     assert "prijspeil 2019 ·" not in views.compare_title_page("nl").data
+
+
+def test_the_comparison_says_which_case_counts_displacement():
+    """Only Flextensie books displaced regular work (50 % of its seconded hours); the comparison says so,
+    since the others' societal results count none."""
+    from mkba import views
+
+    nl, en = views.compare_answer("nl", n_draws=0), views.compare_answer("en", n_draws=0)
+    assert "Flextensie Zaanstad 50 % van de gedetacheerde uren" in nl and "de andere casussen rekenen geen verdringing" in nl
+    assert "Flextensie Zaanstad counts 50% of the seconded hours" in en

@@ -374,3 +374,25 @@ def test_amounts_with_cents_keep_them():
     assert fmt.param_value("secondment.tariff_per_hour", 11.75, "nl") == "€ 11,75"
     assert fmt.param_value("secondment.overhead_per_month", 3525.0, "nl") == "€ 3.525"
     assert fmt.param_value("benefit.cost_per_year", 13641.3, "nl") == "€ 13.641"
+
+
+def test_index_times_read_as_dates():
+    from mkba.manifest import render_index
+
+    m = {"generated_at": "2026-12-04T02:06:14+00:00",
+         "reports": {"x": {"name": "x", "status": "ok", "rendered_at": "2026-12-04T02:05:13+00:00", "key_figures": {}}}}
+    nl, en = render_index(m, "nl"), render_index(m, "en")
+    assert "4 december 2026 02:06 UTC" in nl and "4 december 2026 02:05 UTC" in nl and "2026-12-04 02" not in nl
+    assert "4 December 2026 02:06 UTC" in en
+    assert 'data-sort="2026-12-04T02:05:13+00:00"' in nl          # sorting keeps the exact time
+
+
+def test_no_break_even_month_without_programme_cost():
+    from mkba import views
+    from mkba.cases import load_case
+
+    case = load_case("unit_value_14000")
+    res = views.results(case)
+    assert views.headline_table(case, res, "nl").loc["Terugverdienmaand"].iloc[0] == "n.v.t. (geen programmakosten)"
+    app = load_case("app_zaanstad")
+    assert views.headline_table(app, views.results(app), "nl").loc["Terugverdienmaand"].iloc[0] == "12"

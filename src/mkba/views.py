@@ -191,11 +191,19 @@ def results(case: Case) -> dict:
 
 
 # ------------------------------------------------------------------ tables
+def _metric_cell(key: str, figures: Mapping[str, Any], lang: str) -> str:
+    """A metric of one perspective's figures; with no programme cost there is nothing to earn back, so
+    no break-even month (the € 14.000 rule would show 'month 1')."""
+    if key.endswith("break_even_month") and not figures.get("programme_cost_eur"):
+        return text("no_cost_short", lang)
+    return format_metric(key, figures.get(key), lang)
+
+
 def headline_table(case: Case, res: dict, lang: str = "nl"):
     import pandas as pd
 
     m = res["metrics"]
-    rows = [(label(k, lang), format_metric(k, m[k], lang)) for k in HEADLINE_METRICS]
+    rows = [(label(k, lang), _metric_cell(k, m, lang)) for k in HEADLINE_METRICS]
     rows.append((text("perspective_" + case.perspective, lang), ""))
     return pd.DataFrame(rows, columns=[text("metric", lang), label("value", lang)]).set_index(text("metric", lang))
 
@@ -743,6 +751,12 @@ def compare_answer(lang: str = "nl", n_draws: int = 1000, seed: int = 20191) -> 
     for persp, key in (("municipality", "compare_muni"), ("society", "compare_soc")):
         out.append(text(key, lang) + "\n\n" + "\n".join(f"- {line}" for line in blocks[persp]))
     out.append(text("compare_why", lang))
+    displaced = [(load_case(n), load_case(n).value("secondment.displacement_share")) for n in approaches()]
+    displaced = [(c, d) for c, d in displaced if c.value("secondment.share") > 0 and d > 0]
+    if displaced:
+        out.append(text("compare_displacement", lang, cases=_join(
+            [text("compare_displaced_case", lang, title=safe_md(case_title(c, lang)), pct=pct(d, lang, 0))
+             for c, d in displaced], lang)))
     return keep_amounts_together("\n\n".join(out))
 
 
@@ -1520,8 +1534,8 @@ def both_perspectives_table(case: Case, res: dict, lang: str = "nl"):
     rows = []
     for k in keys:
         rows.append({text("metric", lang): label(k, lang),
-                     text("muni_col", lang): format_metric(k, figs["municipality"].get(k), lang),
-                     text("soc_col", lang): format_metric(k, figs["society"].get(k), lang)})
+                     text("muni_col", lang): _metric_cell(k, figs["municipality"], lang),
+                     text("soc_col", lang): _metric_cell(k, figs["society"], lang)})
     rows.append({text("metric", lang): label("extra_ended_benefits", lang),
                  text("muni_col", lang): number(figs["municipality"]["people"], lang, 1),
                  text("soc_col", lang): number(figs["society"]["people"], lang, 1)})
