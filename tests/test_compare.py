@@ -165,3 +165,13 @@ def test_the_comparison_says_which_case_counts_displacement():
     nl, en = views.compare_answer("nl", n_draws=0), views.compare_answer("en", n_draws=0)
     assert "Flextensie Zaanstad 50 % van de gedetacheerde uren" in nl and "de andere casussen rekenen geen verdringing" in nl
     assert "Flextensie Zaanstad counts 50% of the seconded hours" in en
+
+
+def test_the_rule_of_thumb_table_says_why_in_the_report_language():
+    """Each row of the € 14.000 reconciliation says why the figure differs, in Dutch or English (the
+    explanations were English data the Dutch table dropped); the row header is not a second 'Bron'."""
+    from mkba import views
+
+    nl, en = views.unit_value_view("nl"), views.unit_value_view("en")
+    assert list(nl.columns).count("Bron") == 1 and nl.index.name == "Rekenvoorbeeld"
+    assert "derde uitkeringsjaar" in " ".join(nl["Waarom"]) and "third of a benefit-year" in " ".join(en["Why"])

@@ -92,7 +92,8 @@ def published_vs_model(case: Case) -> list[dict]:
 
 
 def unit_value_reconciliation():
-    """The € 14.000 per ended benefit against FIP's € 15.000 and APP's € 6.250 per exit in year 1."""
+    """The € 14.000 per ended benefit against FIP's € 15.000 and APP's € 6.250 per exit in year 1; ``why``
+    names each row's explanation in the message catalogues (context ``text``)."""
     import pandas as pd
 
     generic = load_case("unit_value_14000")
@@ -105,19 +106,17 @@ def unit_value_reconciliation():
     rows = [
         {"source": "generic rule", "reference": "003_1cff8ea758d15861.txt:1946", "published_eur": 14000.0,
          "model_eur": mg["annual_saving_run_rate_eur"], "benefit_years": 1.0,
-         "explanation": "a full year of an average benefit, no deadweight"},
+         "why": "uv_why_generic"},
         {"source": "generic rule, net of the null alternative", "reference": "003_1cff8ea758d15861.txt:14-15",
          "published_eur": None, "model_eur": mn["gross_benefit_saving_eur"], "benefit_years": mn["gross_benefit_saving_eur"] / b,
-         "explanation": "saving over the year when the benefit ends in month 1 (paid half that month) and the person "
-                        "might have left anyway"},
+         "why": "uv_why_net"},
         {"source": "FIP Sittard-Geleen", "reference": "003_1cff8ea758d15861.txt:1908", "published_eur": 240000 / 16,
          "model_eur": fip.value("benefit.cost_per_year"), "benefit_years": fip.value("benefit.cost_per_year") / b,
-         "explanation": "7 % above the rule: household mix or rounding of the published € 240.000"},
+         "why": "uv_why_fip"},
         {"source": "APP Zaanstad, year 1", "reference": "003_1cff8ea758d15861.txt:957-958, 975",
          "published_eur": 150000 / 24,
          "model_eur": ma["saving_counting_all_exits_year1_eur"] / ma["exit_events_treatment_year1"],
          "benefit_years": ma["saving_counting_all_exits_year1_eur"] / ma["exit_events_treatment_year1"] / b,
-         "explanation": "entry and exits spread over year 1: each exit saves about a third of a benefit-year in that "
-                        "year; the published 0,45 needs earlier entry (variant entry_at_month0)"},
+         "why": "uv_why_app"},
     ]
     return pd.DataFrame(rows)

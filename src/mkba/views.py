@@ -768,11 +768,12 @@ def unit_value_view(lang: str = "nl"):
     df = unit_value_reconciliation()
     notes = _Footnotes()
     df = df.assign(source=[text(v, lang, default=v) for v in df["source"]],
-                   reference=[notes.cite(r, lang) for r in df["reference"]])
-    df = df.set_index("source")[["published_eur", "model_eur", "benefit_years", "reference"]]
-    out = format_table(df, lang, formats={"benefit_years": "ratio", "reference": "text"})
+                   reference=[notes.cite(r, lang) for r in df["reference"]],
+                   why_col=[text(k, lang) for k in df["why"]])
+    df = df.set_index("source")[["published_eur", "model_eur", "benefit_years", "why_col", "reference"]]
+    out = format_table(df, lang, formats={"benefit_years": "ratio", "reference": "text", "why_col": "text"})
     out = _translate_columns(out, lang)
-    out.index.name = text("source", lang)
+    out.index.name = text("uv_row", lang)
     out.attrs["footnotes"] = notes.files
     return out
 
