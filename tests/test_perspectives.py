@@ -159,3 +159,20 @@ def test_no_programme_cost_means_nothing_to_earn_back():
     assert "terugverdiend in maand" not in nl and nl.count("geen programmakosten om terug te verdienen") == 2
     app = load_case("app_zaanstad")
     assert "terugverdiend in maand 12" in views.answer_markdown(app, views.results(app), "nl")
+
+
+def test_the_answer_says_what_each_other_reading_gives():
+    """Next to the headline: the NPV under each other reading of the source (the case's variants), the
+    same figure as the variant run on its own: FIP's pilot period alone gives € 26.333, not € 552.489."""
+    from mkba import views
+    from mkba.model import summarise
+
+    case = load_case("fip_sittard_geleen")
+    nl = views.answer_markdown(case, views.results(case), "nl")
+    para = next(p for p in nl.split("\n\n") if p.startswith("**Wat een andere lezing geeft.**"))
+    for k, v in case.variants.items():
+        npv = summarise(load_case("fip_sittard_geleen", variant=k))["metrics"]["npv_eur"]
+        assert views.eur(npv, "nl") in para, (k, para)
+    assert "‘alleen de pilotperiode van 24 maanden’ € 26.333" in para
+    buurt = load_case("buurt_mv_dordrecht")
+    assert "**Wat een andere lezing geeft.**" not in views.answer_markdown(buurt, views.results(buurt), "nl")   # no variants

@@ -1370,6 +1370,19 @@ def _on_programme_jobs(case: Case, res: dict) -> float | None:
     return float(rows.loc[rows["month"] == month, "nominal"].sum())
 
 
+def _other_readings(case: Case, lang: str) -> list[str]:
+    """What each of the case's named variants (another reading of the source) gives for the headline NPV,
+    on top of everything else this report assumes (its scenario and overrides)."""
+    from .model import summarise
+
+    out = []
+    for k, v in case.variants.items():
+        other = case.with_overrides(v.overrides, source=f"{case.source_file}#variants.{k}", dated=True)
+        title = (v.title_nl or v.title) if lang == "nl" else v.title
+        out.append(text("answer_variant_item", lang, title=safe_md(title), npv=eur(summarise(other)["metrics"]["npv_eur"], lang)))
+    return out
+
+
 def _counted_when(case: Case, lang: str) -> str:
     """When the extra people off benefit are counted: ``evaluation.month``, 0 meaning the horizon's end."""
     m = int(case.value("evaluation.month") or 0)
@@ -1430,6 +1443,10 @@ def answer_markdown(case: Case, res: dict, lang: str = "nl", *, prob: Any = None
                   for r in case.readings]
         paras.append(text("answer_readings", lang, n=len(topics), topics="; ".join(topics),
                           section=text("readings", lang)))
+    others = _other_readings(case, lang)
+    if others:
+        paras.append(text("answer_variants", lang, persp=text("perspective_word_" + case.perspective, lang),
+                          npv=eur(res["metrics"]["npv_eur"], lang), items="; ".join(others)))
     items = _largest_societal_items(res, lang)
     retention = pct(case.value("benefit.retention_share"), lang, 0)
     if items:
