@@ -272,7 +272,6 @@ def _chunk(g, n, T, municipality, control):
     mc_parts = cost_row(lambda i: g[f"sharing.{i}.municipality"])
     sc_parts = cost_row(lambda i: sum(payers[i]))
     need_take = any(np.any(np.asarray(p[1]) != 0.0) for p in (mc_parts, sc_parts))
-    need_place = any(np.any(np.asarray(p[2]) != 0.0) for p in (mc_parts, sc_parts))
     if need_take:
         TAKE = taking * (0.5 * ((B[:-1] + B[1:]) + (1.0 - stops) * (W[:-1] + W[1:])))
 

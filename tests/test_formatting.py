@@ -349,7 +349,7 @@ def test_assumption_dates_read_as_dates():
     nl, en = views.assumptions_table(case, "nl"), views.assumptions_table(case, "en")
     assert "1 juni 2019" in nl.to_string() and "2019-06-01" not in nl.to_string()
     assert "1 June 2019" in en.to_string()
-    assert views._date_words(2016, "nl") == "2016"
+    assert fmt.date_words(2016, "nl") == "2016"
 
 
 def test_index_formats_metrics_as_the_reports_do():

@@ -176,3 +176,14 @@ def test_the_answer_says_what_each_other_reading_gives():
     assert "‘alleen de pilotperiode van 24 maanden’ € 26.333" in para
     buurt = load_case("buurt_mv_dordrecht")
     assert "**Wat een andere lezing geeft.**" not in views.answer_markdown(buurt, views.results(buurt), "nl")   # no variants
+
+
+def test_the_variants_table_and_the_answer_read_each_variant_alike():
+    """Both show a variant through views.variant_of: the table's row for FIP's pilot period is the € 26.333
+    the answer names."""
+    from mkba import views
+
+    case = load_case("fip_sittard_geleen")
+    table = views.variants_table(case, "nl")
+    row = next(i for i in table.index if "pilotperiode" in i)
+    assert views.eur(26333.37, "nl") in table.loc[row].to_list()

@@ -276,7 +276,7 @@ def _kind_for(name: str) -> str:
         return "eur"
     if n.startswith("p_"):          # a probability, e.g. p_npv_positive
         return "pct"
-    if n == "bcr" or n.endswith("_ratio"):
+    if n == "bcr" or n.endswith("_bcr") or n.endswith("_ratio"):
         return "ratio"
     if n.endswith("_month") or n == "month":
         return "month"
@@ -288,23 +288,49 @@ def _kind_for(name: str) -> str:
 
 
 def format_metric(key: str, value: Any, lang: str = "nl") -> str:
-    """A headline metric as reports and the index show it: euros whole, ratios with two decimals,
-    months whole, shares as percentages, people and benefit months with one decimal; a missing
-    month is 'not within the horizon', any other missing value :data:`MISSING`."""
+    """A headline metric as reports, the CLI and the index show it: :func:`format_value` by the kind of
+    its name (:func:`_kind_for`), people and benefit months with one decimal; a missing month is 'not
+    within the horizon', any other missing value :data:`MISSING`."""
     from .i18n import message
 
-    k = str(key)
+    kind = _kind_for(key)
     if _is_missing(value):
-        return message("text", "never_within_horizon", lang) if k.endswith("month") else MISSING[lang]
-    if k.endswith("_eur") or k.startswith("npv_"):
-        return eur(value, lang)
-    if k == "bcr" or k.endswith("_bcr") or k.endswith("_ratio"):
-        return number(value, lang, 2)
-    if k.endswith("month"):
-        return number(value, lang, 0)
-    if k.endswith("share") or k.startswith("p_"):
-        return pct(value, lang)
-    return number(value, lang, 1)
+        return message("text", "never_within_horizon", lang) if kind == "month" else MISSING[lang]
+    return format_value(value, kind, lang, 1 if kind == "number" else None)
+
+
+def date_long(d: Any, lang: str = "nl") -> str:
+    """A day in words: ``1 juni 2019`` / ``1 June 2019``."""
+    from babel.dates import format_date
+
+    check_lang(lang)
+    return format_date(d, "d MMMM y", locale=LOCALES[lang])
+
+
+def date_words(d: Any, lang: str = "nl") -> str:
+    """A parameter's date as readers write it: a year stays a year, a day (2019-06-01) in words."""
+    if d is None:
+        return ""
+    if isinstance(d, _dt.date):
+        return date_long(d, lang)
+    try:
+        return date_long(_dt.date.fromisoformat(str(d)), lang)
+    except ValueError:
+        return str(d)
+
+
+def time_words(stamp: str, lang: str = "nl") -> str:
+    """An ISO time stamp in words, in UTC (``4 december 2026 02:06 UTC``); as given if it is not one."""
+    from babel.dates import format_datetime
+
+    check_lang(lang)
+    try:
+        t = _dt.datetime.fromisoformat(stamp)
+    except (TypeError, ValueError):
+        return str(stamp).replace("T", " ")[:19]
+    if t.tzinfo is not None:
+        t = t.astimezone(_dt.timezone.utc)
+    return format_datetime(t.replace(tzinfo=None), "d MMMM y HH:mm", locale=LOCALES[lang]) + " UTC"
 
 
 def format_value(x: Any, kind: str, lang: str = "nl", decimals: int | None = None) -> str:

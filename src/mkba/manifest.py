@@ -464,24 +464,9 @@ _PERSPECTIVE_KEYS = frozenset({"npv_eur", "net_result_eur", "bcr", "break_even_m
                                "p_npv_positive"})
 
 
-def _when_words(stamp: str, lang: str) -> str:
-    """An ISO time stamp as readers write it (4 december 2026 02:06 UTC); as given if it is not one."""
-    from babel.dates import format_datetime
-
-    from mkba.formatting import LOCALES
-
-    try:
-        t = _dt.datetime.fromisoformat(stamp)
-    except (TypeError, ValueError):
-        return stamp.replace("T", " ")[:19]
-    if t.tzinfo is not None:
-        t = t.astimezone(_dt.timezone.utc)
-    return format_datetime(t.replace(tzinfo=None), "d MMMM y HH:mm", locale=LOCALES[lang]) + " UTC"
-
-
 def render_index(manifest: Mapping, lang: str = "nl", *, title: str | None = None) -> str:
     """Self-contained index.html (inline CSS and JS, no external resources)."""
-    from mkba.formatting import label
+    from mkba.formatting import label, time_words
 
     esc = html.escape
     reports = list(manifest.get("reports", {}).values())
@@ -531,7 +516,7 @@ def render_index(manifest: Mapping, lang: str = "nl", *, title: str | None = Non
             else:
                 tds.append('<td data-sort=""></td>')
         when = r.get("rendered_at") or ""
-        tds.append(f'<td data-sort="{esc(when)}" class="small">{esc(_when_words(when, lang))}</td>')
+        tds.append(f'<td data-sort="{esc(when)}" class="small">{esc(time_words(when, lang))}</td>')
         dur = (r.get("timings") or {}).get("total_s")
         if isinstance(dur, (int, float)):
             from mkba.formatting import number
@@ -544,7 +529,7 @@ def render_index(manifest: Mapping, lang: str = "nl", *, title: str | None = Non
     summary = label("batch_summary", lang).format(**counts)
     meta = []
     if manifest.get("generated_at"):
-        meta.append(f'{esc(label("rendered_at", lang))}: {esc(_when_words(str(manifest["generated_at"]), lang))}')
+        meta.append(f'{esc(label("rendered_at", lang))}: {esc(time_words(str(manifest["generated_at"]), lang))}')
     if manifest.get("mkba_version"):
         meta.append(f"mkba {esc(str(manifest['mkba_version']))}")
     if manifest.get("git_commit"):

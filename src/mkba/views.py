@@ -14,8 +14,8 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from .cases import Case, load_case
-from .formatting import (actor_label, eur, format_metric, format_table, item_label, label, month_label, number,  # noqa: F401
-                         param_label, param_value, pct)
+from .formatting import (actor_label, date_long, date_words, eur, format_metric, format_table, item_label,  # noqa: F401
+                         label, month_label, number, param_label, param_value, pct)
 from .i18n import has_message, message
 from .reporting import case_text, safe_markdown  # noqa: F401  (case_text is used by notebooks: untrusted case text)
 from .reporting import tight_layout as _tight_layout
@@ -191,10 +191,14 @@ def results(case: Case) -> dict:
 
 
 # ------------------------------------------------------------------ tables
+def _nothing_to_earn_back(figures: Mapping[str, Any]) -> bool:
+    """No programme cost, so no break-even month (the € 14.000 rule would show 'month 1')."""
+    return not figures.get("programme_cost_eur")
+
+
 def _metric_cell(key: str, figures: Mapping[str, Any], lang: str) -> str:
-    """A metric of one perspective's figures; with no programme cost there is nothing to earn back, so
-    no break-even month (the € 14.000 rule would show 'month 1')."""
-    if key.endswith("break_even_month") and not figures.get("programme_cost_eur"):
+    """A metric of one perspective's figures, for a table."""
+    if key.endswith("break_even_month") and _nothing_to_earn_back(figures):
         return text("no_cost_short", lang)
     return format_metric(key, figures.get(key), lang)
 
@@ -308,7 +312,7 @@ def assumptions_table(case: Case, lang: str = "nl", *, cells: dict | None = None
             key, words = None, None
         if words is None:
             words = (param_label(r.parameter, lang), param_value(r.parameter, r.value, lang),
-                     unit_label(r.unit, lang), _date_words(r.date, lang), _cite_parts(r.reference, lang))
+                     unit_label(r.unit, lang), date_words(r.date, lang), _cite_parts(r.reference, lang))
             if cells is not None and key is not None:
                 cells[key] = words
         rows.append(words[:4] + (notes.mark(*words[4]),))
@@ -728,6 +732,7 @@ def compare_answer(lang: str = "nl", n_draws: int = 1000, seed: int = 20191) -> 
     from .sensitivity import probabilistic
 
     blocks = {"municipality": [], "society": []}
+    displaced = []                 # the approaches that book displaced regular work
     for name in approaches():
         c = load_case(name).with_overrides(comparison_overrides(), source="mkba compare")
         res = summarise(c)
@@ -739,10 +744,13 @@ def compare_answer(lang: str = "nl", n_draws: int = 1000, seed: int = 20191) -> 
                                metrics=("npv_eur", "break_even_month", "municipal_npv_eur", "societal_npv_eur"))
             sure = {p: text("compare_sure", lang, p=pct(float(np.mean(np.asarray(pr.values[k]) > 0)), lang, 0))
                     for p, k in (("municipality", "municipal_npv_eur"), ("society", "societal_npv_eur"))}
+        title = text("compare_title_runs", lang, title=safe_md(case_title(c, lang)), m=int(c.value("programme.months")),
+                     py=c.price_year)
+        if c.value("secondment.share") > 0 and c.value("secondment.displacement_share") > 0:
+            displaced.append(text("compare_displaced_case", lang, title=safe_md(case_title(c, lang)),
+                                  pct=pct(c.value("secondment.displacement_share"), lang, 0)))
         for persp in blocks:
             f = figs[persp]
-            title = text("compare_title_runs", lang, title=safe_md(case_title(c, lang)), m=int(c.value("programme.months")),
-                         py=c.price_year)
             blocks[persp].append(text("compare_line", lang, title=title, net=eur(f["net_result_eur"], lang),
                                       npv=eur(f["npv_eur"], lang), bcr=_ratio(f["bcr"], lang),
                                       be=_be_words(f["break_even_month"], lang))
@@ -751,12 +759,8 @@ def compare_answer(lang: str = "nl", n_draws: int = 1000, seed: int = 20191) -> 
     for persp, key in (("municipality", "compare_muni"), ("society", "compare_soc")):
         out.append(text(key, lang) + "\n\n" + "\n".join(f"- {line}" for line in blocks[persp]))
     out.append(text("compare_why", lang))
-    displaced = [(load_case(n), load_case(n).value("secondment.displacement_share")) for n in approaches()]
-    displaced = [(c, d) for c, d in displaced if c.value("secondment.share") > 0 and d > 0]
     if displaced:
-        out.append(text("compare_displacement", lang, cases=_join(
-            [text("compare_displaced_case", lang, title=safe_md(case_title(c, lang)), pct=pct(d, lang, 0))
-             for c, d in displaced], lang)))
+        out.append(text("compare_displacement", lang, cases=_join(displaced, lang)))
     return keep_amounts_together("\n\n".join(out))
 
 
@@ -809,6 +813,13 @@ def two_way_figures(case: Case, points: int = 21, lang: str = "nl"):
     return figs
 
 
+def variant_of(case: Case, name: str) -> Case:
+    """The case read the other way its variant ``name`` says, on top of everything else this case
+    assumes (a report's scenario and overrides): what the answer and the variants table both show."""
+    v = case.variants[name]
+    return case.with_overrides(v.overrides, source=f"{case.source_file or case.name}#variants.{name}", dated=True)
+
+
 def variants_table(case: Case, lang: str = "nl"):
     """Headline metrics of the case and each named variant (the source's other readings)."""
     import pandas as pd
@@ -816,8 +827,7 @@ def variants_table(case: Case, lang: str = "nl"):
     from .model import summarise
 
     rows = [(text("as_published", lang), case)]
-    rows += [((v.title_nl or v.title) if lang == "nl" else v.title, load_case(case.source_file or case.name, variant=k))
-             for k, v in case.variants.items()]
+    rows += [((v.title_nl or v.title) if lang == "nl" else v.title, variant_of(case, k)) for k, v in case.variants.items()]
     out = []
     for title, c in rows:
         m = summarise(c)["metrics"]
@@ -1365,9 +1375,7 @@ def _on_programme_jobs(case: Case, res: dict) -> float | None:
         return None
     t = res["table"]
     rows = t[(t["unit"] == "persons") & (t["item"] == "programme_job") & (t["group"] == "treatment")]
-    m = int(case.value("evaluation.month") or 0)
-    month = case.months - 1 if m <= 0 or m >= case.months else m - 1
-    return float(rows.loc[rows["month"] == month, "nominal"].sum())
+    return float(rows.loc[rows["month"] == _counting_month(case) - 1, "nominal"].sum())
 
 
 def _other_readings(case: Case, lang: str) -> list[str]:
@@ -1377,18 +1385,23 @@ def _other_readings(case: Case, lang: str) -> list[str]:
 
     out = []
     for k, v in case.variants.items():
-        other = case.with_overrides(v.overrides, source=f"{case.source_file}#variants.{k}", dated=True)
         title = (v.title_nl or v.title) if lang == "nl" else v.title
-        out.append(text("answer_variant_item", lang, title=safe_md(title), npv=eur(summarise(other)["metrics"]["npv_eur"], lang)))
+        npv = summarise(variant_of(case, k))["metrics"]["npv_eur"]
+        out.append(text("answer_variant_item", lang, title=safe_md(title), npv=eur(npv, lang)))
     return out
 
 
-def _counted_when(case: Case, lang: str) -> str:
-    """When the extra people off benefit are counted: ``evaluation.month``, 0 meaning the horizon's end."""
+def _counting_month(case: Case) -> int:
+    """The month (1 = first) in which the extra people off benefit are counted: ``evaluation.month``,
+    0 (or past the horizon) meaning its last month, as the kernel reads it."""
     m = int(case.value("evaluation.month") or 0)
-    if m <= 0 or m >= case.months:
-        return text("counted_at_end", lang, m=case.months)
-    return text("counted_in_month", lang, m=m)
+    return case.months if m <= 0 or m >= case.months else m
+
+
+def _counted_when(case: Case, lang: str) -> str:
+    """When the extra people off benefit are counted, in words."""
+    m = _counting_month(case)
+    return text("counted_at_end", lang, m=m) if m == case.months else text("counted_in_month", lang, m=m)
 
 
 def _be_words(be: float, lang: str) -> str:
@@ -1430,7 +1443,7 @@ def answer_markdown(case: Case, res: dict, lang: str = "nl", *, prob: Any = None
                   rate=rate_text(case.value("discount.rate"), lang), scenario=_scenario_words(case, scenario, lang))]
     for key, persp in (("muni", "municipality"), ("soc", "society")):
         f = figs[persp]
-        be = (text("be_no_cost", lang) if not f.get("programme_cost_eur") else _be_words(f.get("break_even_month"), lang))
+        be = text("be_no_cost", lang) if _nothing_to_earn_back(f) else _be_words(f.get("break_even_month"), lang)
         paras.append(text(key, lang, net=eur(f.get("net_result_eur"), lang), npv=eur(f.get("npv_eur"), lang),
                           bcr=_ratio(f.get("bcr"), lang), be=be))
     paras.append(text("people", lang, people=number(figs["municipality"]["people"], lang, 1),
@@ -1443,9 +1456,10 @@ def answer_markdown(case: Case, res: dict, lang: str = "nl", *, prob: Any = None
                   for r in case.readings]
         paras.append(text("answer_readings", lang, n=len(topics), topics="; ".join(topics),
                           section=text("readings", lang)))
+    persp = text("perspective_word_" + case.perspective, lang)
     others = _other_readings(case, lang)
     if others:
-        paras.append(text("answer_variants", lang, persp=text("perspective_word_" + case.perspective, lang),
+        paras.append(text("answer_variants", lang, persp=persp,
                           npv=eur(res["metrics"]["npv_eur"], lang), items="; ".join(others)))
     items = _largest_societal_items(res, lang)
     retention = pct(case.value("benefit.retention_share"), lang, 0)
@@ -1453,7 +1467,6 @@ def answer_markdown(case: Case, res: dict, lang: str = "nl", *, prob: Any = None
         paras.append(text("why_differ", lang, retention=retention, items=items))
     else:
         paras.append(text("why_differ_none", lang, retention=retention))
-    persp = text("perspective_word_" + case.perspective, lang)
     if prob is not None:
         v = np.asarray(prob.npv, dtype=float)
         v = v[np.isfinite(v)]
@@ -1600,34 +1613,12 @@ def _title_block(kicker: str, title: str, subtitle: str, price_year: str, lang: 
 
     from . import __version__
 
-    meta = text("title_page_meta", lang, date=format_date_long(dt.date.today(), lang),
+    meta = text("title_page_meta", lang, date=date_long(dt.date.today(), lang),
                 price_year=price_year, version=__version__)
     return HTML(f'<div class="mkba-title-page"><p class="mkba-kicker">{html.escape(kicker)}'
                 f'</p><h1 class="mkba-title">{html.escape(title)}</h1>'
                 f'<p class="mkba-subtitle">{html.escape(subtitle)}</p>'
                 f'<p class="mkba-meta">{html.escape(meta)}</p></div>')
-
-
-def _date_words(d: Any, lang: str) -> str:
-    """A parameter's date as readers write it: a year stays a year, a day (2019-06-01) in words (1 juni 2019)."""
-    import datetime as dt
-
-    if d is None:
-        return ""
-    if isinstance(d, dt.date):
-        return format_date_long(d, lang)
-    try:
-        return format_date_long(dt.date.fromisoformat(str(d)), lang)
-    except ValueError:
-        return str(d)
-
-
-def format_date_long(d, lang: str = "nl") -> str:
-    from babel.dates import format_date
-
-    from .formatting import LOCALES
-
-    return format_date(d, "d MMMM y", locale=LOCALES[lang])
 
 
 def footnotes_markdown(footnotes: list[str], lang: str = "nl") -> str:
