@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from mkba.cases import load_case, parse_set_values
 from mkba.cli import app
-from mkba.compare import COMPARE_PERSPECTIVES, compare_cases, comparison_overrides
+from mkba.compare import COMPARE_PERSPECTIVES, compare_cases, comparison_overrides, on_footing
 from mkba.model import summarise
 
 runner = CliRunner()
@@ -78,7 +78,7 @@ def test_compare_has_one_block_per_perspective(compared):
 
 def test_compare_bcr_is_the_bcr_of_its_own_block(compared):
     for name in ("fip_sittard_geleen", "buurt_mv_dordrecht"):
-        m = summarise(load_case(name).with_overrides(comparison_overrides(), source="test"))["metrics"]
+        m = summarise(on_footing(name))["metrics"]
         rows = compared[compared["case"] == name].set_index("perspective")
         assert rows.loc["municipality", "bcr"] == pytest.approx(m["municipal_bcr"], abs=1e-9)
         assert rows.loc["society", "bcr"] == pytest.approx(m["societal_bcr"], abs=1e-9)
@@ -137,7 +137,7 @@ def test_a_case_kind_that_is_not_one_is_refused(tmp_path):
 def test_the_comparison_counts_people_at_one_moment_and_says_what_differs():
     """Costs per person compare when the people are counted at the same moment (FIP's own month 20 made
     its € 16.580 look cheaper than at the end of the five years); each line says how long the approach
-    runs and in which prices, and the title page does not claim one price level."""
+    runs and in which prices, and the title page names the one price level they are converted to."""
     from mkba import views
     from mkba.compare import compare_cases
     from mkba.model import summarise
@@ -152,9 +152,39 @@ def test_the_comparison_counts_people_at_one_moment_and_says_what_differs():
     assert at_end < own - 1                                                   # the effect fades after the pilot
     answer = views.compare_answer("nl", n_draws=0)
     assert "geteld aan het eind van de vijf jaar" in answer
-    assert "FIP Sittard\\-Geleen (aanpak loopt 24 maanden; prijspeil 2019)" in answer
-    assert "Flextensie Zaanstad (aanpak loopt 36 maanden; prijspeil 2015)" in answer
-    assert "prijspeil 2019 ·" not in views.compare_title_page("nl").data
+    assert "FIP Sittard\\-Geleen (aanpak loopt 24 maanden; in de casus zelf prijspeil 2019)" in answer
+    assert "Flextensie Zaanstad (aanpak loopt 36 maanden; in de casus zelf prijspeil 2015)" in answer
+    assert "bedragen in prijzen van 2024" in answer
+    assert "prijspeil 2024 ·" in views.compare_title_page("nl").data
+
+
+def test_the_comparison_states_every_amount_in_one_price_year():
+    """FIP's euros are of 2019, Flextensie's of 2015, APP's of 2018: side by side they are expressed in
+    prices of the latest CPI year, 2024. By hand, with the CBS 83131NED yearly CPI (2015 = 100;
+    data/raw/cbs/83131NED_yearly.csv): 2015 100,0; 2018 103,44; 2019 106,16; 2024 130,31. Every amount
+    of the model scales with its price level and the people do not, so each euro figure of the comparison
+    is the same case's figure on the same footing in its own prices times CPI(2024) / CPI(own year)."""
+    from mkba.compare import comparison_price_year, on_footing
+
+    cpi = {2015: 100.0, 2018: 103.44, 2019: 106.16, 2024: 130.31}
+    assert comparison_price_year() == 2024
+    df = compare_cases(["fip_sittard_geleen", "flextensie_zaanstad", "app_zaanstad"]).set_index(["perspective", "case"])
+    assert set(df["price_year"]) == {2024}
+    for name, own_year in (("fip_sittard_geleen", 2019), ("flextensie_zaanstad", 2015), ("app_zaanstad", 2018)):
+        own = load_case(name).with_overrides(comparison_overrides(), source="test")
+        assert own.price_year == own_year and on_footing(name).price_year == 2024
+        m = summarise(own)["metrics"]
+        f = cpi[2024] / cpi[own_year]
+        row = df.loc[("municipality", name)]
+        assert row["case_price_year"] == own_year
+        for k in ("npv_eur", "programme_cost_eur", "gross_saving_eur", "net_result_eur"):
+            assert row[k] == pytest.approx(m[f"municipal_{k}" if k in ("npv_eur", "net_result_eur") else k] * f,
+                                           rel=1e-9, abs=1e-6), (name, k)
+        assert row["extra_ended_benefits"] == pytest.approx(m["extra_ended_benefits"], rel=1e-12)
+    # Flextensie's 2015 euros gain the most: 30,3 % more than in its own report
+    assert df.loc[("municipality", "flextensie_zaanstad"), "npv_eur"] == pytest.approx(
+        summarise(load_case("flextensie_zaanstad").with_overrides(comparison_overrides(), source="test"))
+        ["metrics"]["municipal_npv_eur"] * 1.3031, rel=1e-9)
 
 
 def test_the_comparison_says_which_case_counts_displacement():

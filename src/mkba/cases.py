@@ -281,6 +281,15 @@ class Case:
         check_consistency(new, file=source)
         return new
 
+    def in_price_year(self, year: int, *, source: str = "price year") -> "Case":
+        """A copy with every amount in euro in prices of ``year`` (CBS CPI, :mod:`mkba.prices`); the
+        conversions are kept (composed with those made on load), so a report can say what was converted."""
+        if year == self.price_year:
+            return self
+        params, conversions = _in_price_year(dict(self.parameters), year, self.price_conversions, list(self.parameters),
+                                             file=source, dated=True)
+        return Case(**{**self.__dict__, "parameters": params, "price_conversions": conversions, "price_year": year})
+
     def assumptions_table(self):
         import pandas as pd
 

@@ -232,7 +232,8 @@ def _published_lines(c, lang: str, width: int) -> list[str]:
 
 @app.command("compare")
 def compare_cmd(fmt: str = typer.Option("table", "--format", help="table | json | csv")) -> None:
-    """All cases on a common footing (5 years, 2,25 %): one block per perspective (municipality, society)."""
+    """All cases on a common footing (5 years, 2,25 %, amounts in the latest CPI year's prices): one block per
+    perspective (municipality, society)."""
     try:
         _check_format(fmt, ("table", "json", "csv"))
     except InputError as exc:
@@ -271,9 +272,13 @@ def compare_cmd(fmt: str = typer.Option("table", "--format", help="table | json 
     else:
         import pandas as pd
 
+        from .prices import price_year_note
+
         with pd.option_context("display.width", 200, "display.max_columns", 20):
+            typer.echo(price_year_note(int(df["price_year"].iloc[0]), "en")
+                       + "; case_price_year: the prices the case itself is stated in")
             for i, view in enumerate(COMPARE_PERSPECTIVES):
-                block = df[df["perspective"] == view].drop(columns=["title", "perspective"])
+                block = df[df["perspective"] == view].drop(columns=["title", "perspective", "price_year"])
                 typer.echo(("\n" if i else "") + f"== perspective: {view} - {label(f'perspective_{view}', 'en')} ==")
                 typer.echo(block.round(2).to_string(index=False))
     _report_broken(broken)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from .cases import Case, list_cases, load_case, published_kind
 from .model import summarise
+from .prices import cpi_years
 
 COMPARE_METRICS = ("extra_ended_benefits", "programme_cost_eur", "gross_saving_eur", "net_result_eur",
                    "cost_per_extra_ended_benefit_eur", "bcr", "break_even_month", "npv_eur")
@@ -24,6 +25,21 @@ def comparison_overrides() -> dict:
     }
 
 
+def comparison_price_year() -> int:
+    """The year whose prices the comparison states every amount in: the latest year of the CBS consumer
+    price index in ``data/raw/cbs/`` (:mod:`mkba.prices`). Each case keeps its own price year in its own
+    report; side by side, FIP's euros of 2019 and Flextensie's of 2015 would not add up."""
+    return cpi_years()[1]
+
+
+def on_footing(case: Case | str) -> Case:
+    """A case (or case name) on the comparison's common footing: its horizon, discount rate and counting
+    month (:func:`comparison_overrides`), and its amounts in prices of :func:`comparison_price_year`."""
+    case = load_case(case) if isinstance(case, str) else case
+    case = case.with_overrides(comparison_overrides(), source="mkba compare")
+    return case.in_price_year(comparison_price_year(), source="mkba compare")
+
+
 #: The blocks of `mkba compare`, in order: the municipality's cash, then society (all actors; transfers cancel).
 COMPARE_PERSPECTIVES = ("municipality", "society")
 #: Figures that do not depend on the perspective (people, and the benefit saving as published).
@@ -40,8 +56,9 @@ def compare_cases(names: list[str] | None = None, perspectives: tuple[str, ...] 
 
     Each row holds the headline metrics on the common footing in that perspective, so a BCR is
     always the BCR of its own block; ``perspective`` names the block and ``case_perspective``
-    the view the case itself is published in. Each case is run once; the perspectives are two
-    readings of the same ledger (:meth:`mkba.metrics.Ledger.view`).
+    the view the case itself is published in; amounts are in prices of ``price_year`` (the same for
+    every row), ``case_price_year`` is the one the case itself is stated in. Each case is run once;
+    the perspectives are two readings of the same ledger (:meth:`mkba.metrics.Ledger.view`).
     """
     import dataclasses
 
@@ -55,13 +72,16 @@ def compare_cases(names: list[str] | None = None, perspectives: tuple[str, ...] 
                          fix=did_you_mean(unknown[0], COMPARE_PERSPECTIVES))
     rows: dict[str, list[dict]] = {p: [] for p in perspectives}
     for name in names or approaches():
-        case = load_case(name).with_overrides(comparison_overrides(), source="mkba compare")
+        own = load_case(name)
+        own_year = own.price_year
+        case = on_footing(own)
         table = None
         for view in perspectives:
             res = summarise(dataclasses.replace(case, perspective=view), table)
             table = res["table"]
             m = res["metrics"]
-            row = {"perspective": view, "case": name, "title": case.title, "case_perspective": case.perspective}
+            row = {"perspective": view, "case": name, "title": case.title, "case_perspective": case.perspective,
+                   "price_year": case.price_year, "case_price_year": own_year}
             row.update({k: m[k] for k in COMPARE_METRICS})
             row.update({k: m[k] for k in PERSPECTIVE_FREE if k not in row})
             rows[view].append(row)

@@ -714,7 +714,8 @@ def compare_view(lang: str = "nl") -> dict:
 
 def _compare_block(df, lang: str):
     titles = [case_title(load_case(n), lang) for n in df["case"]]
-    df = df.assign(title=titles).set_index("title").drop(columns=[c for c in ("case", "perspective", "case_perspective")
+    df = df.assign(title=titles).set_index("title").drop(columns=[c for c in ("case", "perspective", "case_perspective",
+                                                                              "price_year", "case_price_year")
                                                                     if c in df.columns])
     out = format_table(df, lang).T
     out.index = [label(i, lang, default=text(i, lang, default=i)) if isinstance(i, str) else i for i in out.index]
@@ -727,14 +728,16 @@ def compare_answer(lang: str = "nl", n_draws: int = 1000, seed: int = 20191) -> 
     """The comparison report's opening: the question, then one block per perspective with a line per case."""
     from functools import partial
 
-    from .compare import COMPARE_DISCOUNT_RATE, COMPARE_HORIZON_MONTHS, approaches, comparison_overrides
+    from .compare import (COMPARE_DISCOUNT_RATE, COMPARE_HORIZON_MONTHS, approaches, comparison_price_year,
+                          on_footing)
     from .model import evaluate_batch, summarise
     from .sensitivity import probabilistic
 
     blocks = {"municipality": [], "society": []}
     displaced = []                 # the approaches that book displaced regular work
     for name in approaches():
-        c = load_case(name).with_overrides(comparison_overrides(), source="mkba compare")
+        own = load_case(name)
+        c = on_footing(own)
         res = summarise(c)
         figs = perspective_figures(c, res)
         sure = ""
@@ -745,7 +748,7 @@ def compare_answer(lang: str = "nl", n_draws: int = 1000, seed: int = 20191) -> 
             sure = {p: text("compare_sure", lang, p=pct(float(np.mean(np.asarray(pr.values[k]) > 0)), lang, 0))
                     for p, k in (("municipality", "municipal_npv_eur"), ("society", "societal_npv_eur"))}
         title = text("compare_title_runs", lang, title=safe_md(case_title(c, lang)), m=int(c.value("programme.months")),
-                     py=c.price_year)
+                     py=own.price_year)
         if c.value("secondment.share") > 0 and c.value("secondment.displacement_share") > 0:
             displaced.append(text("compare_displaced_case", lang, title=safe_md(case_title(c, lang)),
                                   pct=pct(c.value("secondment.displacement_share"), lang, 0)))
@@ -755,7 +758,8 @@ def compare_answer(lang: str = "nl", n_draws: int = 1000, seed: int = 20191) -> 
                                       npv=eur(f["npv_eur"], lang), bcr=_ratio(f["bcr"], lang),
                                       be=_be_words(f["break_even_month"], lang))
                                  + (sure.get(persp, "") if isinstance(sure, dict) else ""))
-    out = [text("compare_question", lang, years=COMPARE_HORIZON_MONTHS // 12, rate=rate_text(COMPARE_DISCOUNT_RATE, lang))]
+    out = [text("compare_question", lang, years=COMPARE_HORIZON_MONTHS // 12, rate=rate_text(COMPARE_DISCOUNT_RATE, lang),
+                py=comparison_price_year())]
     for persp, key in (("municipality", "compare_muni"), ("society", "compare_soc")):
         out.append(text(key, lang) + "\n\n" + "\n".join(f"- {line}" for line in blocks[persp]))
     out.append(text("compare_why", lang))
@@ -1364,8 +1368,7 @@ def _scenario_words(case: Case, scenario: str | None, lang: str) -> str:
 
 
 def _price_year(case: Case) -> str:
-    p = case.parameters.get("benefit.cost_per_year")
-    return str(getattr(p, "date", None) or case.start_date.year)
+    return str(case.price_year or case.appraisal_date.year)
 
 
 def _on_programme_jobs(case: Case, res: dict) -> float | None:
@@ -1600,9 +1603,11 @@ def title_page(case: Case, lang: str = "nl"):
 
 
 def compare_title_page(lang: str = "nl"):
-    """The comparison report's title block (each case in its own prices: they are not converted)."""
+    """The comparison report's title block (every case's amounts in the comparison's one price year)."""
+    from .compare import comparison_price_year
+
     return _title_block(text("compare_kicker", lang), text("compare", lang), text("compare_subtitle", lang),
-                        text("price_year_per_case", lang), lang)
+                        str(comparison_price_year()), lang)
 
 
 def _title_block(kicker: str, title: str, subtitle: str, price_year: str, lang: str):
