@@ -297,11 +297,21 @@ def test_citation_names_document_year_and_lines():
                                       "mostly eligibility, 003_1cff8ea758d15861.txt:776-777, 834-835", "nl", short=True)
     assert text == "gekalibreerd; Significant (2019), r. 821-822; Significant (2019), r. 776-777,834-835"
     assert files == ["003_1cff8ea758d15861.txt:821-822", "003_1cff8ea758d15861.txt:776-777, 834-835"]
-    # Dutch reports do not show the English remark; English ones do
+    # reports show neither the Dutch nor the English reader the analysts' remark (code names, seed lines,
+    # numbers in one language's notation): kind and citations only; the command line keeps it in English
     assert "eligibility" not in text
-    en, _ = fmt.human_reference("assumption: set per case", "en")
-    assert en == "assumption: set per case"
+    en, _ = fmt.human_reference("calibrated: 16 more ended benefits (71 vs 55, 003_1cff8ea758d15861.txt:821-822)",
+                                "en", short=True)
+    assert en == "calibrated; Significant (2019), l. 821-822"
+    assert fmt.human_reference("assumption: set per case", "en")[0] == "assumption"
+    assert fmt.human_reference("assumption: set per case", "en", remark=True)[0] == "assumption: set per case"
     assert fmt.human_reference("assumption: set per case", "nl")[0] == "aanname"
+
+
+def test_a_source_cited_twice_in_one_reference_is_cited_once():
+    ref = "003_1cff8ea758d15861.txt:526-530 the jobs, 003_1cff8ea758d15861.txt:526-530"
+    assert fmt.citations(ref, short=True) == [("Significant (2019), r. 526-530", "003_1cff8ea758d15861.txt:526-530")]
+    assert fmt.human_reference(ref, "nl", short=True)[0] == "Significant (2019), r. 526-530"
 
 
 def test_every_seed_file_has_a_title_and_year():

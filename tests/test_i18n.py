@@ -91,7 +91,7 @@ def test_known_texts_come_from_the_catalogue():
     assert views.text("headline", "nl") == "Kerncijfers" and views.text("headline", "en") == "Key figures"
     assert views.text("title_case", "nl", title="FIP") == "Businesscase: FIP"
     assert fmt.label("bcr", "nl") == "Baten-kostenverhouding"
-    assert fmt.param_label("sharing.job_wages.rijk", "nl") == "Deel van de lonen programmabanen betaald door het Rijk"
+    assert fmt.param_label("sharing.job_wages.rijk", "nl") == "Deel van de lonen van de programmabanen betaald door het Rijk"
     assert describe.parameter_description("discount.rate", "nl") == "Reële discontovoet per jaar"
     assert describe.parameter_description("discount.rate", "en") == SCHEMA["discount.rate"].description
     assert describe.group_heading("baseline", "nl") == "Zonder de aanpak (nulalternatief)"
@@ -135,3 +135,14 @@ def test_catalogues_are_package_data():
     assert "labels.yaml" not in patterns
     # and they are read as package resources, not from the source tree
     assert str(i18n.po_path("nl")).endswith("mkba/locale/nl/LC_MESSAGES/mkba.po")
+
+
+def test_a_one_year_case_says_one_year():
+    """The € 14.000 case runs 12 months: 'Computed over 1 year', not '1 years'."""
+    from mkba import views
+    from mkba.cases import load_case
+
+    case = load_case("unit_value_14000")
+    res = views.results(case)
+    assert "Computed over 1 year (12 months)" in views.answer_markdown(case, res, "en")
+    assert "Gerekend over 1 jaar (12 maanden)" in views.answer_markdown(case, res, "nl")

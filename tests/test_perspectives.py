@@ -147,7 +147,7 @@ def test_a_case_with_only_transfers_says_so_instead_of_listing_no_items():
     assert "grootste posten zijn" not in nl and "–." not in nl
     assert "en die heeft deze casus niet" in nl
     fip = load_case("fip_sittard_geleen")
-    assert "de grootste posten zijn personeel aanpak" in views.answer_markdown(fip, views.results(fip), "nl")
+    assert "de grootste posten zijn personeelskosten van de aanpak" in views.answer_markdown(fip, views.results(fip), "nl")
 
 
 def test_no_programme_cost_means_nothing_to_earn_back():

@@ -223,7 +223,7 @@ def _published_lines(c, lang: str, width: int) -> list[str]:
         st = (status["derived"] if r.get("kind") == "derived" else status["other"]) if r["ok"] else status["missed"]
         if not r["ok"] and r.get("expected") == "missed":
             st += " " + views.text("missed_expected", lang)
-        cite = human_reference(r["reference"], lang, short=True)[0]
+        cite = human_reference(r["reference"], lang, short=True, remark=True)[0]
         line = (f"  {kind.split(':')[0]:<12} {name}: {sign} {format_metric(r['metric'], r['published'], lang)}, "
                 f"model {format_metric(r['metric'], r['model'], lang)}, {st} ({cite})")
         out += textwrap.wrap(line, width, subsequent_indent=" " * 15)

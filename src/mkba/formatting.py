@@ -493,19 +493,22 @@ def sources(lang: str = "nl") -> dict[str, dict]:
     return {f: source_title(f, lang) for f in keys("source-title", lang)}
 
 
-def citations(reference: str | None, *, short: bool = False) -> list[tuple[str, str]]:
+def citations(reference: str | None, *, short: bool = False, lang: str = "nl") -> list[tuple[str, str]]:
     """The seed references in a reference text as (human citation, file reference).
 
     ``"003_1cff8ea758d15861.txt:1909 ('2 fte ...')"`` ->
-    ``[("Significant, Kansrijke ... (2019), r. 1909", "003_1cff8ea758d15861.txt:1909")]``.
+    ``[("Significant, Kansrijke ... (2019), r. 1909", "003_1cff8ea758d15861.txt:1909")]``
+    ("r." for regel; in English "l." for line).
     """
+    line_word = message("text", "cite_line", lang)
     out = []
     for m in _seed_ref_re().finditer(str(reference or "")):
         meta = source_title(m.group(1))
         lines = (m.group(2) or "").replace(" ", "")
         name = (f"{meta['short'] if short else meta['title']} ({meta['year']})") if meta else m.group(1)
-        human = name + (f", r. {lines}" if lines else "")
-        out.append((human, m.group(0)))
+        human = name + (f", {line_word} {lines}" if lines else "")
+        if (human, m.group(0)) not in out:        # a reading's source cited in its reason too: once
+            out.append((human, m.group(0)))
     return out
 
 
@@ -522,21 +525,23 @@ def reference_kind(reference: str | None) -> str:
     return "source"
 
 
-def human_reference(reference: str | None, lang: str = "nl", *, short: bool = False) -> tuple[str, list[str]]:
+def human_reference(reference: str | None, lang: str = "nl", *, short: bool = False,
+                    remark: bool = False) -> tuple[str, list[str]]:
     """(citation text for a table cell, file references for footnotes).
 
-    Dutch: the kind of value and the cited documents (the free-text English remark in the
-    case file is not shown). English: the kind, the remark and the citations.
+    The kind of value and the cited documents. The free-text remark of the case or parameter file
+    (written in English, for analysts: code names, seed lines) is not for a report's reader in either
+    language; ``remark=True`` (the command line, in English) adds it after the kind.
     """
     check_lang(lang)
     kind = reference_kind(reference)
-    cites = citations(reference, short=short)
+    cites = citations(reference, short=short, lang=lang)
     import re
 
     cbs = sorted(set(re.findall(r"\b\d{5}(?:NED|ned|ENG|eng)\b|\b37789ksz\b", str(reference or ""))))
     parts = [c[0] for c in cites] + [f"CBS {t}" for t in cbs]
     head = message("kind-word", kind, lang)
-    if lang == "en" and kind in ("assumption", "calibrated", "reading", "derived"):
+    if remark and lang == "en" and kind in ("assumption", "calibrated", "reading", "derived"):
         remark = re.sub(r"^\w+:\s*", "", str(reference or "")).strip()
         remark = _seed_ref_re().sub(lambda m: "", remark)
         remark = re.sub(r"\(\s*[,;]?\s*\)", "", remark).strip(" ;,")

@@ -124,7 +124,7 @@ def tornado(table: Any, metric: str = "npv_eur", *, top: int | None = 15, ax: An
                         for p, lo, hi in zip(df["parameter"], df["low"], df["high"], strict=True)], fontsize=8)
     ax.set_xlabel(_label(metric, labels))
     if metric.endswith("_eur"):
-        _eur_formatter(ax.xaxis, None if lang == "en" else lang)
+        _eur_formatter(ax.xaxis, lang)
     from mkba.formatting import format_value
 
     base_txt = format_value(base, "eur" if metric.endswith("_eur") else "number", lang)
@@ -165,7 +165,7 @@ def heatmap(result: Any, metric: str = "npv_eur", *, contour_metric: str = "npv_
         if finite.size and finite.min() < level < finite.max():
             cs = ax.contour(x, y, C, levels=[level], colors="black", linewidths=2)
             ax.clabel(cs, fmt={level: f"{_label(contour_metric, labels)} = {level:g}"}, fontsize=8)
-    if metric.endswith("_eur") and lang != "en":
+    if metric.endswith("_eur"):
         _eur_formatter(cb.ax.yaxis, lang)
     handles = []
     if np.ma.is_masked(Z) and Z.mask.any():

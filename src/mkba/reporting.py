@@ -14,6 +14,8 @@ Nothing heavy is imported at module import time.
 """
 from __future__ import annotations
 
+import functools
+
 import json
 import math
 import os
@@ -265,6 +267,65 @@ def pct_axis(ax: Any, lang: str | None = None, *, axis: str = "y", decimals: int
 
     lang = lang or _state["lang"]
     return _set_formatter(ax, axis, lambda v: pct(v, lang, decimals))
+
+
+def localise_axes(fig: Any, lang: str | None = None) -> Any:
+    """Give every axis of ``fig`` that still has matplotlib's default number formatter the report
+    language's decimal sign and grouping (``0,5`` and ``1.000`` in Dutch; ``0.5`` and ``1,000`` in English),
+    with the decimals the ticks need. Axes formatted on purpose (euro, percentages) are
+    left alone. Called on every figure a report shows (:mod:`mkba.views`)."""
+    from matplotlib.ticker import ScalarFormatter
+
+    lang = lang or _state["lang"]
+    for ax in fig.axes:                       # colour bars are axes of the figure too
+        for axis in (ax.xaxis, ax.yaxis):
+            if type(axis.get_major_formatter()) is ScalarFormatter:
+                axis.set_major_formatter(_locale_formatter(lang))
+    return fig
+
+
+#: most decimals a tick label gets (assumption: no report axis needs finer steps than 0,000001)
+MAX_TICK_DECIMALS = 6
+
+
+def tick_decimals(locs) -> int:
+    """The fewest decimals that write every tick value exactly (0, 0.2, 0.4 -> 1; 0, 500, 1000 -> 0)."""
+    vals = [float(v) for v in locs if math.isfinite(float(v))]
+    if not vals:
+        return 0
+    span = (max(vals) - min(vals)) or max(abs(v) for v in vals) or 1.0
+    for d in range(MAX_TICK_DECIMALS + 1):
+        if all(abs(v - round(v, d)) < 1e-9 * span for v in vals):
+            return d
+    return MAX_TICK_DECIMALS
+
+
+@functools.lru_cache(maxsize=1)
+def _scalar_formatter_class():
+    from matplotlib.ticker import Formatter
+
+    class LocaleNumberFormatter(Formatter):
+        """Tick values written by :func:`mkba.formatting.number` in the report language, with the
+        decimals the ticks need (:func:`tick_decimals`)."""
+
+        def __init__(self, lang: str) -> None:
+            self.lang = lang
+            self.decimals = 0
+
+        def set_locs(self, locs) -> None:
+            super().set_locs(locs)
+            self.decimals = tick_decimals(locs)
+
+        def __call__(self, x, pos=None):
+            from mkba.formatting import number
+
+            return number(x, self.lang, self.decimals)
+
+    return LocaleNumberFormatter
+
+
+def _locale_formatter(lang: str):
+    return _scalar_formatter_class()(lang)
 
 
 def number_axis(ax: Any, lang: str | None = None, *, axis: str = "y", decimals: int = 0) -> Any:

@@ -280,7 +280,7 @@ def _cite_parts(reference: str | None, lang: str) -> tuple[str, list[str]]:
     from .formatting import citations, human_reference
 
     text_, _files = human_reference(reference, lang, short=True)
-    return text_, [f"{human} — {f}" for human, f in citations(reference, short=True)]
+    return text_, [f"{human} — {f}" for human, f in citations(reference, short=True, lang=lang)]
 
 
 def _SUPERSCRIPT(n: int) -> str:
@@ -353,10 +353,15 @@ def readings_table(case: Case, lang: str = "nl"):
 CHART_FIGSIZE = (8, 3.6)
 
 
-def _ax(figsize=CHART_FIGSIZE):
+def _ax(lang: str, figsize=CHART_FIGSIZE):
+    """A report chart's figure and axes, numbers on its axes written in ``lang`` (:func:`mkba.reporting.localise_axes`)."""
     import matplotlib.pyplot as plt
 
-    return plt.subplots(figsize=figsize)
+    from .reporting import localise_axes
+
+    fig, ax = plt.subplots(figsize=figsize)
+    localise_axes(fig, lang)
+    return fig, ax
 
 
 #: zlib level of the live chart's PNG (assumption: the chart is opaque, so RGB; at level 1 its 800 x 360 px
@@ -384,11 +389,14 @@ class CashChart:
             from matplotlib.backends.backend_agg import FigureCanvasAgg
             from matplotlib.figure import Figure
 
+            from .reporting import localise_axes
+
             self.fig = Figure(figsize=CHART_FIGSIZE)
             FigureCanvasAgg(self.fig)
             ax = self.fig.add_subplot()
+            localise_axes(self.fig, lang)
         else:
-            self.fig, ax = _ax()
+            self.fig, ax = _ax(lang)
         self.ax = ax
         (self.line,) = ax.plot([], [], color="#1f5f8b", lw=2)
         ax.axhline(0, color="grey", lw=0.8)
@@ -543,7 +551,7 @@ def table_context(case: Case, lang: str = "nl", *, perspective: bool = True, sce
 
 def caseload_figure(case: Case, res: dict, lang: str = "nl"):
     t = res["table"]
-    fig, ax = _ax()
+    fig, ax = _ax(lang)
     # persons with a benefit (full or partial; end of month) as persons; full-benefit equivalents
     # (average during the month) labelled as such
     items = ["on_benefit", "partial_benefit"] + (["programme_job"] if case.value("jobs.benefit_saving") < 1 else [])
@@ -569,11 +577,13 @@ def tornado(case: Case, lang: str = "nl", metric: str = "npv_eur", top: int = 12
 
     from . import plots
     from .model import evaluate_batch
+    from .reporting import localise_axes
     from .sensitivity import case_one_way
 
     table = case_one_way(case, metrics=(metric,))  # documented ranges only; not_varied in table.attrs
     names = {k: param_label(k, lang) for k in set(table["parameter"])}
     fig = plots.tornado(table, metric, top=top, labels={**names, metric: label(metric, lang)}, lang=lang)
+    localise_axes(fig, lang)
     import matplotlib
 
     # over the whole figure, from its left edge: over the bars only (right of the long parameter
@@ -593,7 +603,7 @@ def scenarios_view(case: Case, lang: str = "nl"):
                   "break_even_month"]].set_index("scenario")
     table = _translate_columns(format_table(shown, lang, formats={"years": "text", "multiplier": "ratio"}), lang)
     replay = replay_table(case)
-    fig, ax = _ax()
+    fig, ax = _ax(lang)
     ax.bar(replay["start_year"], replay["npv_eur"], color=np.where(replay["npv_eur"] >= 0, "#1f5f8b", "#c0392b"))
     ax.set_title(text("replay", lang))
     ax.set_xlabel(text("start_year", lang))
@@ -644,7 +654,7 @@ def probabilistic_view(case: Case, n: int = 10_000, seed: int = 20191, lang: str
                             name=label("value", lang)).to_frame()
     if not figure:  # municipal reports: the chances table only
         return res, None
-    fig, ax = _ax()
+    fig, ax = _ax(lang)
     ax.hist(res.npv, bins=50, color="#1f5f8b")
     ax.axvline(0, color="#c0392b", lw=1)
     ax.set_title(text("p_positive", lang, p=pct(res.p_positive, lang)))
@@ -792,6 +802,7 @@ def two_way_figures(case: Case, points: int = 21, lang: str = "nl"):
 
     from . import plots
     from .model import evaluate_batch
+    from .reporting import localise_axes
     from .sensitivity import two_way
 
     model = partial(evaluate_batch, case)
@@ -813,7 +824,7 @@ def two_way_figures(case: Case, points: int = 21, lang: str = "nl"):
                  **{k: text(k, lang) if has_message("text", k, (lang,)) else param_label(k, lang, with_unit=True)
                     for k in (res.x_name, res.y_name)}}
         for metric in ("npv_eur", "break_even_month"):
-            figs.append(plots.heatmap(res, metric, labels=names, lang=lang))
+            figs.append(localise_axes(plots.heatmap(res, metric, labels=names, lang=lang), lang))
     return figs
 
 
@@ -880,9 +891,14 @@ def acceptability_view(case: Case, n: int = 2000, seed: int = 20191, lang: str =
     costs = np.linspace(0.0, top, points)
     curve = acceptability_curve(partial(evaluate_batch, case), case.values, dists, "programme.cost_per_participant",
                                 costs, n=n, seed=seed)
+    from .reporting import eur_axis, localise_axes, pct_axis
+
     fig = plots.acceptability_curve(curve, cost_label=text("extra_cost_per_participant", lang))
     fig.axes[0].set_title(text("acceptability", lang))
     fig.axes[0].set_ylabel(text("p_pays_off", lang))
+    eur_axis(fig.axes[0], lang, axis="x")
+    pct_axis(fig.axes[0], lang)
+    localise_axes(fig, lang)
     return curve, fig
 
 
@@ -1440,7 +1456,8 @@ def answer_markdown(case: Case, res: dict, lang: str = "nl", *, prob: Any = None
     """The opening of a case report, in prose generated from the figures (issue 12, point 1)."""
     figs = perspective_figures(case, res)
     years = case.months / 12
-    years_txt = text("years_word", lang, n=number(years, lang, 0 if years == int(years) else 1))
+    years_txt = (text("one_year_word", lang) if years == 1
+                 else text("years_word", lang, n=number(years, lang, 0 if years == int(years) else 1)))
     paras = [text("question", lang, title=safe_md(case_title(case, lang)), years=years_txt, months=case.months,
                   start=month_label(case.start_date, lang), price_year=_price_year(case),
                   rate=rate_text(case.value("discount.rate"), lang), scenario=_scenario_words(case, scenario, lang))]
@@ -1735,13 +1752,13 @@ def cycle_channel_view(case: Case, lang: str = "nl"):
 
     from .scenarios import SCENARIO_ORDER, channel_table
 
-    raw = channel_table(case, lang)
-    if lang == "nl":   # the case file's reason is English: show its kind and sources, as the assumptions table does
-        from .formatting import human_reference
-        from .scenarios import BASE_CHANNEL
+    from .formatting import human_reference
+    from .scenarios import BASE_CHANNEL
 
-        raw = raw.assign(why=[w if ch == BASE_CHANNEL else human_reference(w, lang, short=True)[0]
-                              for ch, w in zip(raw["channel"], raw["why"])])
+    raw = channel_table(case, lang)
+    # the case file's reason is written for analysts: show its kind and sources, as the assumptions table does
+    raw = raw.assign(why=[w if ch == BASE_CHANNEL else human_reference(w, lang, short=True)[0]
+                          for ch, w in zip(raw["channel"], raw["why"])])
     shown = raw.set_index("description")[["sensitivity", *SCENARIO_ORDER, "why"]]
     table = format_table(shown, lang, formats={"sensitivity": "ratio", **{n: "ratio" for n in SCENARIO_ORDER},
                                                "why": "text"})
@@ -1773,7 +1790,7 @@ def replay_view(case: Case, lang: str = "nl"):
                                                "path_source": "text"})
     table.columns = _cycle_columns(shown.columns, lang)
     table.index.name = _cycle_text("col_start_year", lang)
-    fig, ax = _ax()
+    fig, ax = _ax(lang)
     ax.bar(raw["start_year"], raw["npv_eur"], color=np.where(raw["npv_eur"] >= 0, "#1f5f8b", "#c0392b"))
     ax.axhline(0, color="#555555", linewidth=0.8)
     ax.set_title(_cycle_text("replay_title", lang, year=case.measured_in))
