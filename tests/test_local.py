@@ -137,9 +137,11 @@ def test_unknown_municipality_gets_closest_matches(fip):
 
 
 def test_no_caseload_is_a_clear_error_not_a_zero(fip):
-    with pytest.raises(InputError, match="0 algemene bijstand benefits") as exc:
+    with pytest.raises(InputError, match=r"had no general social-assistance \(algemene bijstand\) benefits in 2024") as exc:
         local.localise(fip, "Ameland")
     assert "participants" in exc.value.fix
+    # a municipal report says it in its own language (mkba.notes)
+    assert exc.value.note.text("nl").startswith("Ameland (GM0060) had in 2024 geen uitkeringen algemene bijstand")
     case, facts = local.localise(fip, "Ameland", participants=5)
     assert case.value("cohort.initial_participants") == 5 and facts["participants_rule"] == "given"
 
@@ -189,7 +191,7 @@ def test_evaluate_all_reports_municipalities_without_caseload(fip):
     df = local.evaluate_municipalities(fip, "all", 0.10, {"gemiddeld": 1.0})
     assert len(df) == 342
     ameland = df[df["name"] == "Ameland"].iloc[0]
-    assert math.isnan(ameland["npv_eur"]) and "0 algemene bijstand" in ameland["notes"]
+    assert math.isnan(ameland["npv_eur"]) and "no general social-assistance" in ameland["notes"]
     assert df["npv_eur"].notna().sum() == 341
 
 
@@ -498,3 +500,36 @@ def test_new_cli_takes_several_municipalities(tmp_path):
     assert c.value("cohort.initial_participants") == 578 and c.perspective == "society"
     assert c.start_date == datetime.date(2026, 3, 1)
     assert any(x.topic == "Area" and "Zaanstad, Leiden" in x.choice for x in c.readings)
+
+
+def test_data_notes_are_written_in_the_report_language():
+    """A Dutch municipal report showed the CBS data notes in English with '9.0%' and '46.127'; they are
+    worded from their key and fields (mkba.notes): Amsterdam's 2018 figure sums Amsterdam 46.127 and
+    Weesp 448 (84590NED), its 2015 outflow Amsterdam 4.720 of 48.850 recipients, 9,0 % (83450NED)."""
+    from mkba import views
+
+    _c, facts = views.municipality_case("GM0363", "fip_sittard_geleen", 0.1)
+    nl, en = views.data_notes(facts, "nl"), views.data_notes(facts, "en")
+    assert "personen met bijstand eind 2018 (84590NED): de som van de voorgangers Amsterdam (GM0363) 46.127, " \
+           "Weesp (GM0457) 448" in nl
+    assert "Amsterdam 48.850 / 4.720 / 9,0 %" in nl and "n.v.t." in nl
+    assert "sum of" not in nl and "predecessors" not in nl and "persons_bijstand" not in nl
+    assert "Amsterdam (GM0363) 46,127" in en and "Amsterdam 48,850 / 4,720 / 9.0%" in en
+    # no caseload: the reason in the report's language, and the CBS notes still shown
+    _c, facts = views.municipality_case("GM0060", "fip_sittard_geleen", 0.1)
+    assert _c is None
+    assert "geen uitkeringen algemene bijstand" in views.data_notes(facts, "nl")
+    assert "no general social-assistance" in views.data_notes(facts, "en")
+
+
+def test_cbs_classes_are_in_the_report_language():
+    """CBS 85755NED labels its classes in Dutch ('250 000 inwoners of meer', 'Zeer sterk stedelijk'); an
+    English report showed them untranslated. Amsterdam: size class 8, urbanisation 1."""
+    from mkba import views
+
+    _c, facts = views.municipality_case("GM0363", "fip_sittard_geleen", 0.1)
+    assert (facts["size_class_code"], facts["urbanisation_code"]) == (8, 1)
+    en = views.local_facts_table(facts, "en").iloc[:, 0].tolist()
+    nl = views.local_facts_table(facts, "nl").iloc[:, 0].tolist()
+    assert "250,000 inhabitants or more" in en and "very highly urbanised" in en
+    assert "250.000 inwoners of meer" in nl and "zeer sterk stedelijk" in nl

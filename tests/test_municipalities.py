@@ -124,9 +124,13 @@ def test_missing_percentages_stay_nan_with_note(table):
     assert math.isnan(ameland["outflow_to_work_pct_2015"]) and ameland["outflow_to_work_2015"] == 0
     assert "CBS gives no percentage" in ameland["notes"]
     pct_cols = [c for c in table.columns if c.startswith("outflow_to_work_pct")]
-    for col in pct_cols:
+    for col in pct_cols:                  # each empty percentage has a note about that column and year
+        year = int(col.rsplit("_", 1)[1])
         for idx in table.index[table[col].isna()]:
-            assert col in table.loc[idx, "notes"], (table.loc[idx, "name"], col)
+            notes = table.loc[idx, "notes"].items
+            assert any(n.fields.get("column") == {"kind": "outflow_pct", "year": year}
+                       or (n.key.startswith("outflow_summed") and n.fields["column"]["year"] == year) for n in notes), \
+                (table.loc[idx, "name"], col, [n.key for n in notes])
     # 84066NED publishes Meierijstad 2017 as 0.0 % next to 120 leaving for work: left empty, noted
     mei = row(table, "Meierijstad")
     assert math.isnan(mei["outflow_to_work_pct_2017"]) and mei["outflow_to_work_2017"] == 120

@@ -28,8 +28,8 @@ def test_the_peer_rule_is_in_the_report_language():
     _p, nl, table = views.peers_view("fip_sittard_geleen", "GM0546", 0.10, "nl")
     assert table.index.name == "Gemeente"
     _p, en, _t = views.peers_view("fip_sittard_geleen", "GM0546", 0.10, "en")
-    assert "grootteklasse ‘100 000 tot 150 000 inwoners’ en stedelijkheid" in nl and "size class" not in nl
-    assert "size class ‘100 000 tot 150 000 inwoners’ and urbanisation" in en
+    assert "grootteklasse ‘100.000 tot 150.000 inwoners’ en stedelijkheid" in nl and "size class" not in nl
+    assert "size class ‘100,000 to 150,000 inhabitants’ and urbanisation" in en and "inwoners" not in en
 
 
 def test_a_case_under_a_scenario_says_so_in_every_note():

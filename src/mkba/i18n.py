@@ -20,6 +20,7 @@ context            msgid                                  used by
 ``unit``           schema unit (``EUR/person-year``)      :func:`mkba.formatting.unit_label`
 ``group``          parameter prefix (``baseline``)        :func:`mkba.describe.group_heading`
 ``kind-word``      kind of value (``calibrated``)          :func:`mkba.formatting.human_reference`
+``note``           a data note (``renamed``)               :class:`mkba.notes.Note`
 ``source-short``,  seed file name                         :func:`mkba.formatting.source_title`
 ``source-title``,
 ``source-year``
@@ -132,7 +133,7 @@ def keys(context: str, lang: str = "nl") -> list[str]:
 #: (Parameter labels and units come from the schema extractor; babel's Python extractor mixes up the
 #: arguments of a ``param_label`` call nested inside a ``text`` call, so those are not listed.)
 KEY_FUNCTIONS = {"text": "text", "heading": "text", "label": "label", "_cycle_text": "cycle",
-                 "cycle_heading": "cycle"}
+                 "cycle_heading": "cycle", "Note": "note"}
 
 
 def extract_keys(fileobj, keywords, comment_tags, options) -> Iterator[tuple[int, str, tuple[str, str], list[str]]]:

@@ -81,6 +81,7 @@ import numpy as np
 
 from .cases import Case, Reading, case_path, cases_dir, load_case
 from .errors import InputError
+from .notes import Note, Notes
 from .parameters import Parameter, parameter_set_path, read_yaml
 from .schema import SCHEMA
 
@@ -200,8 +201,7 @@ def _area(spec: str | Sequence[str]) -> dict[str, Any]:
         out[f"bijstand_recipients_{y}"] = float(sum(rec_n)) if ok else float("nan")
         out[f"outflow_to_work_pct_{y}"] = (sum(a * b for a, b in zip(rec_n, pct)) / sum(rec_n)
                                            if ok and sum(rec_n) > 0 else float("nan"))
-    out["notes"] = (f"sum of {len(recs)} municipalities ({', '.join(r['name'] for r in recs)}): caseload and "
-                    "recipients added, outflow-to-work % weighted by recipients")
+    out["notes"] = Notes([Note("area_summed", municipalities_n=len(recs), names=[r["name"] for r in recs])])
     return out
 
 
@@ -271,7 +271,7 @@ def _plan(case: Case, muni: Mapping[str, Any], share: float, *, participants: in
     v = case.values
     P_ = case.parameters
     name, gm = str(muni["name"]), str(muni["gm_code"])
-    notes: list[str] = []
+    notes: list[Note] = []
     readings: list[dict] = []
     leaves: dict[str, dict] = {}
     raw_n = muni.get(PARTICIPANTS_FIELD)
@@ -279,10 +279,11 @@ def _plan(case: Case, muni: Mapping[str, Any], share: float, *, participants: in
     cite_n = f"CBS {PARTICIPANTS_TABLE} {PARTICIPANTS_COLUMN} ({PARTICIPANTS_YEAR}, Definitief)"
     facts: dict[str, Any] = {
         "gm_code": gm, "name": name, "province": muni.get("province"), "size_class": muni.get("size_class"),
-        "urbanisation": muni.get("urbanisation"), "population": muni.get("population"),
+        "size_class_code": muni.get("size_class_code"), "urbanisation": muni.get("urbanisation"),
+        "urbanisation_code": muni.get("urbanisation_code"), "population": muni.get("population"),
         "bijstand_2024_algemeen": N, "bijstand_2024_total": muni.get("bijstand_2024_total"),
         "share_reached": share, "from_case": case.name, "from_variant": case.variant,
-        "notes": notes, "data_notes": str(muni.get("notes") or ""),
+        "notes": notes, "data_notes": muni.get("notes") or Notes(),
         "sources": [f"Bron: CBS StatLine, tabel {PARTICIPANTS_TABLE}"],
         "members": list(muni.get("members") or []), "area_kind": muni.get("area_kind", "municipality"),
     }
@@ -301,22 +302,23 @@ def _plan(case: Case, muni: Mapping[str, Any], share: float, *, participants: in
         p_ref = f"assumption: {P} participants given by the user for {name} ({gm})"
         if not math.isnan(N):
             p_ref += f"; for comparison {cite_n}: {_fmt_int(N)} benefits"
-        notes.append(f"participants: {P}, given by the user (not share x caseload)")
+        notes.append(Note("participants_given", participants_n=P))
         rule = "given"
     else:
-        if math.isnan(N):
-            raise InputError(f"no algemene bijstand figure for {name} ({gm}) in {cite_n}", field="municipality",
-                             value=gm, fix="give the number of participants yourself (participants=... / --participants)")
-        if N <= 0:
-            raise InputError(f"{name} ({gm}) had 0 algemene bijstand benefits in {PARTICIPANTS_YEAR} ({cite_n}; CBS "
-                             "rounds to tens): there is no caseload to scale the case to", field="municipality",
-                             value=gm, fix="give the number of participants yourself (participants=... / --participants)")
+        if math.isnan(N) or N <= 0:
+            # the note says it in a report's language (mkba.views: a municipality without a caseload)
+            note = (Note("no_caseload_figure", name=f"{name} ({gm})", cites=cite_n) if math.isnan(N) else
+                    Note("zero_caseload", name=f"{name} ({gm})", year=PARTICIPANTS_YEAR, cites=cite_n))
+            exc = InputError(str(note), field="municipality", value=gm,
+                             fix="give the number of participants yourself (participants=... / --participants)")
+            exc.note = note
+            raise exc
         P = int(math.floor(share * N + 0.5))  # half up, not Python's half-to-even
         rule = "share x caseload"
         if P < 1:
             P = 1
             rule = "share x caseload, raised to 1"
-            notes.append(f"participants: {share:g} x {_fmt_int(N)} rounds to 0; set to 1")
+            notes.append(Note("participants_raised", share=share, caseload_n=N))
         p_ref = f"{cite_n}: {_fmt_int(N)} benefits in {name} x share reached {share:g} = {P}"
     P0 = _case_participants(v)
     k = P / P0
@@ -379,14 +381,10 @@ def _plan(case: Case, muni: Mapping[str, Any], share: float, *, participants: in
     facts["case_years"] = case_years
     if not national:
         cbs_years = sorted(national_all)
-        why = (f"CBS gives outflow to work per municipality only for {cbs_years[0]}-{cbs_years[-1]} "
-               f"({_cite_outflow(cbs_years)}); the exit chances of {case.name} describe "
-               f"{case_years[0]}-{case_years[-1]}" if len(case_years) > 1 else
-               f"CBS gives outflow to work per municipality only for {cbs_years[0]}-{cbs_years[-1]} "
-               f"({_cite_outflow(cbs_years)}); the exit chances of {case.name} describe {case_years[0]}")
-        notes.append(f"baseline.work_exit_rate kept at the national level of {case.name} "
-                     f"({v['baseline.work_exit_rate']:g} a year): {why}; a ratio from other years would mix labour "
-                     "markets")
+        notes.append(Note("rate_kept_national", parameters=("baseline.work_exit_rate",), case=case.title,
+                          work_rate=v["baseline.work_exit_rate"], cbs_years=f"{cbs_years[0]}-{cbs_years[-1]}",
+                          cites=_cite_outflow(cbs_years), years=(f"{case_years[0]}-{case_years[-1]}"
+                                                                 if len(case_years) > 1 else str(case_years[0]))))
         facts.update(outflow_to_work_pct={}, outflow_years_used=[], outflow_recipients_mean=float("nan"),
                      outflow_national_pct={}, outflow_local_pct=float("nan"), outflow_ratio=float("nan"),
                      work_exit_rate_from=v["baseline.work_exit_rate"], work_exit_rate=v["baseline.work_exit_rate"])
@@ -405,18 +403,17 @@ def _plan(case: Case, muni: Mapping[str, Any], share: float, *, participants: in
     facts["sources"] += [f"Bron: CBS StatLine, tabel {_outflow_sources()[y][0]}" for y in sorted(national)]
     facts["outflow_years_cbs"] = sorted(national_all)
     if missing:
-        notes.append(f"outflow to work: CBS gives no percentage for {name} in {', '.join(map(str, missing))} "
-                     f"({_cite_outflow(missing)}); " + ("left out of the mean" if used else "no local figure"))
+        key = "outflow_missing_left_out" if used else "outflow_missing"
+        notes.append(Note(key, name=name, names=[str(y) for y in missing], cites=_cite_outflow(missing)))
     if not national:
         pass
     elif not used:
-        notes.append("baseline.work_exit_rate left as in the case: no local outflow-to-work figure")
+        notes.append(Note("rate_as_case_no_local", parameters=("baseline.work_exit_rate",)))
     elif mean_rec < MIN_RECIPIENTS_FOR_LOCAL_RATE:
-        notes.append(f"baseline.work_exit_rate left as in the case: {name} had {mean_rec:.0f} bijstand recipients a "
-                     f"year on average ({', '.join(map(str, used))}), fewer than {MIN_RECIPIENTS_FOR_LOCAL_RATE}; "
-                     "too few for a local rate")
+        notes.append(Note("rate_as_case_few", parameters=("baseline.work_exit_rate",), name=name, recipients_n=mean_rec,
+                          names=[str(y) for y in used], minimum_n=MIN_RECIPIENTS_FOR_LOCAL_RATE))
     elif v["baseline.work_exit_rate"] == 0:
-        notes.append(f"baseline.work_exit_rate stays 0 as in {case.name} (the case assumes no exits to work anyway)")
+        notes.append(Note("rate_stays_zero", parameters=("baseline.work_exit_rate",), case=case.title))
     else:
         local, nat = facts["outflow_local_pct"], float(np.mean([national[y] for y in used]))
         ratio = local / nat
@@ -426,7 +423,7 @@ def _plan(case: Case, muni: Mapping[str, Any], share: float, *, participants: in
                             f"of {', '.join(map(str, used))} ({_cite_outflow(used)}; 15 jaar of ouder)", date=yrs)
         if leaf["value"] > 1:  # cannot happen with CBS percentages, but never write an impossible rate
             leaf["value"] = 1
-            notes.append("baseline.work_exit_rate capped at 1")
+            notes.append(Note("rate_capped", parameters=("baseline.work_exit_rate",)))
         leaves["baseline.work_exit_rate"] = leaf
         facts.update(outflow_ratio=ratio, work_exit_rate=float(leaf["value"]))
         readings.append({"topic": "Exit to work without the approach",
@@ -448,7 +445,7 @@ def _plan(case: Case, muni: Mapping[str, Any], share: float, *, participants: in
     for note in notes:
         readings.append({"topic": "Local data", "choice": note,
                          "why": "what CBS does not give (or gives for too few people) is reported, never taken as 0",
-                         "values": {k2: float(v[k2]) for k2 in _named(note) if k2 not in leaves}})
+                         "values": {k2: float(v[k2]) for k2 in note.parameters if k2 not in leaves}})
     facts["overrides"] = {k2: (v[k2], float(leaf["value"])) for k2, leaf in leaves.items()}
     return _Plan(leaves=leaves, facts=facts, readings=readings)
 

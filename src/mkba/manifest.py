@@ -500,8 +500,8 @@ def render_index(manifest: Mapping, lang: str = "nl", *, title: str | None = Non
             cell += f' <span class="small">(<a href="{esc(out["pdf"])}">{label("pdf", lang)}</a>)</span>'
         if status == "failed" and link_target:
             cell += f' <span class="small">({esc(label("stale_report", lang))})</span>'
-        if str(r.get("title") or "") not in ("", str(r.get("name"))):
-            cell += f'<div class="small">{esc(str(r.get("name")))}</div>'
+        if str(r.get("title") or "") not in ("", str(r.get("name"))):   # the report's name, labelled (mkba render NAME)
+            cell += f'<div class="small">{esc(label("report_name", lang))}: {esc(str(r.get("name")))}</div>'
         st = f'<span class="status status-{esc(status)}">{esc(label(status, lang, default=status))}</span>'
         err = r.get("error")
         if status == "failed" and err:

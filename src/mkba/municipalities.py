@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from . import cbs
 from .errors import InputError, closest
+from .notes import Note, Notes
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -316,12 +317,6 @@ def _resolve(table: str, boundary_year: int, names: list[str], current_codes: di
     return links
 
 
-def _fmt(v: float) -> str:
-    if v != v:  # NaN
-        return "n/a"
-    return f"{v:,.0f}".replace(",", ".")
-
-
 def _group(links: dict[str, Link], codes_by_name: dict[str, str]) -> tuple[dict[str, list[str]], dict[str, BoundaryChange]]:
     """(2024 code -> older names that make it up, split older name -> its change)."""
     groups: dict[str, list[str]] = {}
@@ -339,15 +334,21 @@ def _sum(values: list[float]) -> float:
     return float(sum(present)) if present else float("nan")
 
 
-def _split_notes(splits: dict[str, BoundaryChange], codes_by_name: dict[str, str], label: str,
-                 described: dict[str, str]) -> dict[str, list[str]]:
-    notes: dict[str, list[str]] = {}
+def _split_notes(splits: dict[str, BoundaryChange], codes_by_name: dict[str, str], key: str, column: dict,
+                 table: str, described: dict[str, dict]) -> dict[str, list[Note]]:
+    """Notes for the municipalities a split one went to: its figure is not allocated to them."""
+    notes: dict[str, list[Note]] = {}
     for name, ch in splits.items():
         for r in ch.recipients:
             notes.setdefault(codes_by_name[normalise_name(r)], []).append(
-                f"{label}: excludes the part of {name} (split {ch.date.isoformat()} over {', '.join(ch.recipients)}; "
-                f"{name}: {described[name]}; not allocated)")
+                Note(key, column=column, table=table, name=name, date=ch.date.isoformat(), names=list(ch.recipients),
+                     **described[name]))
     return notes
+
+
+def _count(v: float) -> float | None:
+    """A count for a note: None where CBS gives none (JSON has no NaN)."""
+    return None if v != v else float(v)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -397,7 +398,7 @@ def build_municipalities(write: bool = True) -> "pd.DataFrame":
                          fix="use the CBS exports of the same boundary year (2024)")
     for col, src in FVW_COLUMNS.items():
         df[col] = fvw_gm.loc[df.index, src].to_numpy(float)
-    notes: dict[str, list[str]] = {c: [] for c in df.index}
+    notes: dict[str, list[Note]] = {c: [] for c in df.index}
     name_2024 = dict(zip(df["gm_code"], df["name"]))
 
     checks: dict[str, Any] = {}
@@ -423,22 +424,23 @@ def build_municipalities(write: bool = True) -> "pd.DataFrame":
         links = _resolve(table, byear, list(vals.index), codes_2024)
         groups, splits = _group(links, codes_2024)
         name = f"persons_bijstand_{year}"
+        column = {"kind": "persons", "year": year}
         tag = lambda n: f"{n} ({then[normalise_name(n)]})"  # noqa: E731
         df[name] = [_sum([float(vals[n]) for n in groups[c]]) if c in groups else float("nan") for c in df.index]
         for code, names in groups.items():
             if len(names) > 1:
-                parts = ", ".join(f"{tag(n)} {_fmt(float(vals[n]))}" for n in names)
-                notes[code].append(f"{name} ({table}): sum of predecessors {parts}")
+                notes[code].append(Note("persons_summed", column=column, table=table,
+                                        parts=[{"name": tag(n), "persons_n": _count(float(vals[n]))} for n in names]))
             missing = [n for n in names if float(vals[n]) != float(vals[n])]
             if missing:
-                notes[code].append(f"{name} ({table}): CBS gives no value for {', '.join(map(tag, missing))}"
-                                   + (" (left out of the sum)" if len(missing) < len(names) else ""))
-        for code, lst in _split_notes(splits, codes_2024, f"{name} ({table})",
-                                      {n: f"{_fmt(float(vals[n]))} persons" for n in splits}).items():
+                key = "persons_missing_left_out" if len(missing) < len(names) else "persons_missing"
+                notes[code].append(Note(key, column=column, table=table, names=[tag(n) for n in missing]))
+        for code, lst in _split_notes(splits, codes_2024, "split_persons", column, table,
+                                      {n: {"persons_n": _count(float(vals[n]))} for n in splits}).items():
             notes[code].extend(lst)
         for c in df.index:
             if c not in groups:
-                notes[c].append(f"{name}: no municipality of {byear} maps here")
+                notes[c].append(Note("unmapped", column=column, year=byear))
         unalloc = {f"{n} ({then[normalise_name(n)]})": float(vals[n]) for n in splits}
         checks[name] = {"cbs_national": _national(table, "RegioS", col),
                         "sum_of_source_municipalities": float(vals.sum()),
@@ -452,7 +454,7 @@ def build_municipalities(write: bool = True) -> "pd.DataFrame":
         groups, splits = _group(links, codes_2024)
         s_name, n_name, p_name = (f"bijstand_recipients_{year}", f"outflow_to_work_{year}",
                                   f"outflow_to_work_pct_{year}")
-        label = f"{year} ({table})"
+        column, pct_column = {"kind": "outflow", "year": year}, {"kind": "outflow_pct", "year": year}
         pct: dict[str, float] = {}
         # a published 0.0 % next to a positive outflow-to-work count cannot both be right
         inconsistent = set(vals.index[(vals[pct_col] == 0) & (vals[n_col] > 0)])
@@ -461,34 +463,36 @@ def build_municipalities(write: bool = True) -> "pd.DataFrame":
             if len(names) == 1:
                 pct[code] = float(sub[pct_col].iloc[0])
                 if normalise_name(names[0]) != normalise_name(name_2024[code]):
-                    notes[code].append(f"{label}: published as {names[0]} (renamed {name_2024[code]})")
+                    notes[code].append(Note("renamed", column=column, table=table, old=names[0], new=name_2024[code]))
                 if pct[code] != pct[code]:
-                    notes[code].append(f"{p_name} ({table}): CBS gives no percentage (outflow to work "
-                                       f"{_fmt(float(sub[n_col].iloc[0]))})")
+                    notes[code].append(Note("no_percentage", column=pct_column, table=table,
+                                            outflow_n=_count(float(sub[n_col].iloc[0]))))
                 elif names[0] in inconsistent:
                     pct[code] = float("nan")
-                    notes[code].append(f"{p_name} ({table}): left empty: CBS gives 0.0 % while "
-                                       f"{_fmt(float(sub[n_col].iloc[0]))} left for work (inconsistent record)")
+                    notes[code].append(Note("inconsistent_percentage", column=pct_column, table=table, zero_pct=0.0,
+                                            outflow_n=_count(float(sub[n_col].iloc[0]))))
                 continue
             ok = sub[pct_col].notna() & (sub[stock_col] > 0) & ~sub.index.isin(inconsistent)
             pct[code] = (float((sub.loc[ok, pct_col] * sub.loc[ok, stock_col]).sum() / sub.loc[ok, stock_col].sum())
                          if ok.any() else float("nan"))
-            parts = ", ".join(f"{n} {_fmt(float(sub.loc[n, stock_col]))}/{_fmt(float(sub.loc[n, n_col]))}/"
-                              f"{sub.loc[n, pct_col] if sub.loc[n, pct_col] == sub.loc[n, pct_col] else 'n/a'}%"
-                              for n in names)
-            notes[code].append(f"{label}: sum of predecessors (recipients/outflow to work/%) {parts}; "
-                               f"{p_name} = recipient-weighted mean of their CBS percentages"
-                               + ("" if ok.all() else f" (without {', '.join(sub.index[~ok])})"))
+            parts = [{"name": n, "recipients_n": _count(float(sub.loc[n, stock_col])),
+                      "outflow_n": _count(float(sub.loc[n, n_col])), "outflow_pct": _count(float(sub.loc[n, pct_col]))}
+                     for n in names]
+            if ok.all():
+                notes[code].append(Note("outflow_summed", column=column, table=table, parts=parts))
+            else:
+                notes[code].append(Note("outflow_summed_without", column=column, table=table, parts=parts,
+                                        names=list(sub.index[~ok])))
         df[s_name] = [_sum(list(vals.loc[groups[c], stock_col])) if c in groups else float("nan") for c in df.index]
         df[n_name] = [_sum(list(vals.loc[groups[c], n_col])) if c in groups else float("nan") for c in df.index]
         df[p_name] = [pct.get(c, float("nan")) for c in df.index]
-        described = {n: f"recipients {_fmt(float(vals.loc[n, stock_col]))}, outflow to work "
-                        f"{_fmt(float(vals.loc[n, n_col]))}" for n in splits}
-        for code, lst in _split_notes(splits, codes_2024, label, described).items():
+        described = {n: {"recipients_n": _count(float(vals.loc[n, stock_col])),
+                         "outflow_n": _count(float(vals.loc[n, n_col]))} for n in splits}
+        for code, lst in _split_notes(splits, codes_2024, "split_outflow", column, table, described).items():
             notes[code].extend(lst)
         for c in df.index:
             if c not in groups:
-                notes[c].append(f"{label}: no municipality of {byear} maps here")
+                notes[c].append(Note("unmapped", column=column, year=byear))
         un_n = {n: float(vals.loc[n, n_col]) for n in splits}
         un_s = {n: float(vals.loc[n, stock_col]) for n in splits}
         checks[n_name] = {"cbs_national": _national(table, rc, n_col, {"Leeftijd": OUTFLOW_AGE}),
@@ -500,7 +504,7 @@ def build_municipalities(write: bool = True) -> "pd.DataFrame":
                           "sum_of_2024_municipalities": float(df[s_name].sum()),
                           "unallocated_splits": un_s}
 
-    df["notes"] = ["; ".join(notes[c]) for c in df.index]
+    df["notes"] = [Notes(notes[c]) for c in df.index]
     df = df.reset_index(drop=True)
     df = df[["gm_code", "name", "province", "province_code", "arbeidsmarktregio", "arbeidsmarktregio_code",
              "size_class", "size_class_code", "urbanisation", "urbanisation_code"]
@@ -510,7 +514,7 @@ def build_municipalities(write: bool = True) -> "pd.DataFrame":
     if write:
         out = cbs.processed_dir()
         out.mkdir(parents=True, exist_ok=True)
-        df.to_csv(out / CSV_NAME, index=False, float_format="%.10g")
+        df.assign(notes=[n.to_json() for n in df["notes"]]).to_csv(out / CSV_NAME, index=False, float_format="%.10g")
         (out / PROVENANCE_NAME).write_text(json.dumps(_provenance(df, checks), indent=2, ensure_ascii=False) + "\n",
                                            encoding="utf-8")
         _cached_table.cache_clear()
@@ -576,7 +580,7 @@ def load_municipalities() -> "pd.DataFrame":
         return build_municipalities(write=True)
     df = pd.read_csv(path, dtype={"gm_code": str, "province_code": str, "arbeidsmarktregio_code": str},
                      keep_default_na=True)
-    df["notes"] = df["notes"].fillna("")
+    df["notes"] = [Notes.from_json(n) for n in df["notes"]]    # JSON in the file (mkba.notes)
     return df
 
 

@@ -1178,7 +1178,8 @@ def _municipality_case(gm_code: str, approach: str, share_reached: float, scenar
     except InputError as exc:
         row = dict(find_municipality(gm_code))       # an unknown municipality still raises here
         row.setdefault("name", gm_code)
-        row["notes"] = [exc.problem]
+        row["data_notes"] = row.get("notes")          # the CBS data's own notes (mkba.notes.Notes)
+        row["notes"] = [getattr(exc, "note", None) or exc.problem]    # a Note is worded in the report's language
         row["participants"] = None
         return None, row
     if scenario:
@@ -1186,6 +1187,18 @@ def _municipality_case(gm_code: str, approach: str, share_reached: float, scenar
 
         case = scenario_case(case, scenario)
     return case, facts
+
+
+def cbs_class(row: Mapping[str, Any], kind: str, lang: str = "nl") -> str:
+    """A municipality's CBS size class or urbanisation (``kind``: ``size_class`` / ``urbanisation``, 85755NED)
+    in the report's words, from its code (the CBS label is Dutch, with '250 000' for 250.000); '–' if none."""
+    code = row.get(f"{kind}_code")
+    raw = row.get(kind)
+    try:
+        code = int(code)
+    except (TypeError, ValueError):
+        return str(raw) if raw else "–"
+    return label(f"{kind}_{code}", lang, default=str(raw) if raw else "–")
 
 
 def local_facts_table(facts: Mapping[str, Any], lang: str = "nl"):
@@ -1196,7 +1209,7 @@ def local_facts_table(facts: Mapping[str, Any], lang: str = "nl"):
     local = facts.get("outflow_local_pct")
     rows = [
         ("name", f"{facts['name']} ({facts['gm_code']})"), ("province", facts.get("province") or "–"),
-        ("size_class", facts.get("size_class") or "–"), ("urbanisation", facts.get("urbanisation") or "–"),
+        ("size_class", cbs_class(facts, "size_class", lang)), ("urbanisation", cbs_class(facts, "urbanisation", lang)),
         ("population", number(facts.get("population", facts.get("population_2024")), lang)),
         ("bijstand_2024_algemeen", number(facts.get("bijstand_2024_algemeen"), lang)),
         ("participants_reached", number(facts.get("participants"), lang)),
@@ -1208,9 +1221,10 @@ def local_facts_table(facts: Mapping[str, Any], lang: str = "nl"):
 
 
 def data_notes(facts: Mapping[str, Any], lang: str = "nl") -> str:
-    notes = list(facts.get("notes") or [])
-    if facts.get("data_notes"):
-        notes.append(str(facts["data_notes"]))
+    """The notes on a municipality's data (:mod:`mkba.notes`), one per line, in the report's language."""
+    from .notes import words
+
+    notes = words(list(facts.get("notes") or []) + [facts.get("data_notes") or ""], lang)
     if not notes:
         return text("no_data_notes", lang)
     return "\n".join(f"- {n}" for n in notes)
@@ -1244,7 +1258,8 @@ def peers_view(approach: str, gm_code: str, share_reached: float, lang: str = "n
     peers = compare_with_peers(case, gm_code, share_reached, scenario=scenario or "")
     a = peers.attrs
     me = peers[peers["is_self"]].iloc[0]
-    rule = text("peer_rule", lang, size_class=me["size_class"], urbanisation=me["urbanisation"])
+    rule = text("peer_rule", lang, size_class=cbs_class(me, "size_class", lang),
+                urbanisation=cbs_class(me, "urbanisation", lang))
     sentence = text("peer_rank_sentence", lang, rank=a["rank"], size=a["group_size"], rule=rule,
                     persp=_perspective_words(case, lang), scenario=_scenario_words(case, scenario, lang))
     shown = peers.head(top).set_index("name")[["province", "participants", "npv_eur", "npv_per_participant_eur",
