@@ -116,8 +116,9 @@ def test_the_answer_names_the_readings_it_rests_on():
     nl, en = views.answer_markdown(case, res, "nl"), views.answer_markdown(case, res, "en")
     head_nl, head_en = nl.split("**Waarom dat verschilt.**")[0], en.split("**Why they differ.**")[0]
     assert f"rusten op {len(case.readings)} keuzes bij het lezen van de bron" in head_nl
-    assert all(f"‘{r.topic_nl}’" in head_nl for r in case.readings)
-    assert all(f"‘{r.topic}’" in head_en for r in case.readings)
+    # the topics as the answer writes them: case text, Markdown-escaped (a '(' shows as '\\(')
+    assert all(f"‘{views.safe_md(r.topic_nl)}’" in head_nl for r in case.readings)
+    assert all(f"‘{views.safe_md(r.topic)}’" in head_en for r in case.readings)
 
 
 def test_the_answer_says_how_many_of_the_people_are_on_jobs_the_approach_pays_for():

@@ -250,10 +250,11 @@ def test_app_reading_states_the_amounts_the_model_gives():
     r = next(r for r in case.readings if r.topic.startswith("Which reading meets"))
     base = metrics(case)["saving_counting_all_exits_year1_eur"]
     month0 = metrics(load_case("app_zaanstad", variant="entry_at_month0"))["saving_counting_all_exits_year1_eur"]
-    for text in (r.choice, r.choice_nl):
-        amounts = [int(a.replace(".", "")) for a in re.findall(r"€ (\d{3}\.\d{3})", text)]
+    for text, pattern, sep in ((r.choice, r"€(\d{3},\d{3})", ","), (r.choice_nl, r"€ (\d{3}\.\d{3})", ".")):
+        amounts = [int(a.replace(sep, "")) for a in re.findall(pattern, text)]   # English €163,000; Dutch € 163.000
         assert amounts == [round(month0, -3), round(base, -3)], text
-    assert "entry_at_month0" in r.choice       # the English text names the variant for the analyst
+    # both name the variant in words, not by its key (a council member reads the English report too)
+    assert "all 80 entrants at month 0" in r.choice and "entry_at_month0" not in r.choice
     assert "alle 80 deelnemers in maand 0" in r.choice_nl and "entry_at_month0" not in r.choice_nl   # the council reads words
 
 
