@@ -47,12 +47,58 @@ def reports(tmp_path_factory):
                           title=SENSITIVITY))
     jobs.append(RenderJob(name="fip_en", notebook=NOTEBOOKS / "business_case.ipynb",
                           parameters={"case": "fip_sittard_geleen", "n_draws": 300, "lang": "en"}, title="fip_en"))
+    jobs += [RenderJob(name=name, notebook=NOTEBOOKS / nb, parameters={**params, "lang": "en"}, title=name)
+             for name, nb, params in ENGLISH_EXTRA]
     result = render_batch(jobs, out, workers=2, pdf=True)
     assert not result.failed, json.dumps([result.entry(n) for n in result.failed], default=str)[:3000]
     return out
 
 
 DUTCH_REPORTS = CASES + ["vergelijking"]
+#: English reports besides fip_en: the one whose source texts carry most numbers (Flextensie), and a
+#: municipality with merger notes in its CBS data (Amsterdam, with Weesp)
+ENGLISH_EXTRA = (("flextensie_en", "business_case.ipynb", {"case": "flextensie_zaanstad", "n_draws": 300}),
+                 ("amsterdam_en", "municipality.ipynb", {"gm_code": "GM0363", "approach": "fip_sittard_geleen",
+                                                         "n_draws": 300}))
+ENGLISH_REPORTS = ["fip_en"] + [name for name, _nb, _p in ENGLISH_EXTRA]
+#: a code name (snake_case: a metric, a parameter key, a variant or column name) shown to the reader
+CODE_NAME_RE = re.compile(r"(?<![\w/-])[a-z]+(?:[._][a-z0-9]+)*_[a-z0-9]+(?:[._][a-z0-9]+)*(?![\w-])")
+#: numbers in the other language's notation
+DUTCH_NUMBER_RE = re.compile(r"€ ?-?\d{1,3}(?:\.\d{3})+(?![\d,])|(?<![\d.,])\d+,\d+ ?%|(?<![\d.,])\d+,\d+ (?:FTE|pp)\b")
+ENGLISH_NUMBER_RE = re.compile(r"€-?\d{1,3}(?:,\d{3})+(?![\d.])|(?<![\d.,])\d+\.\d+%")
+
+
+def _around(text: str, pattern: re.Pattern) -> list[str]:
+    return [text[max(0, m.start() - 40):m.end() + 40] for m in pattern.finditer(text)]
+
+
+def _body_text(name: str, reports) -> str:
+    """The visible text of the report's body (the tab title is the job title these tests give)."""
+    html = (reports / f"{name}.html").read_text(encoding="utf-8")
+    return visible_text(re.sub(r"<head\b.*?</head\s*>", " ", html, flags=re.S | re.I))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", DUTCH_REPORTS + [MUNICIPAL, SENSITIVITY] + ENGLISH_REPORTS)
+def test_no_code_names_reach_the_reader(reports, name):
+    """Metric names, parameter keys, variant and CBS column names are for analysts; a reader gets words."""
+    from mkba.schema import SCHEMA
+
+    text = _body_text(name, reports)
+    found = _around(text, CODE_NAME_RE)
+    found += [k for k in SCHEMA if re.search(r"(?<![\w.])" + re.escape(k) + r"(?![\w])", text)]   # cycle.multiplier
+    assert not found, f"{len(found)} code name(s) in {name}: {found[:8]}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", DUTCH_REPORTS + [MUNICIPAL, SENSITIVITY] + ENGLISH_REPORTS)
+def test_numbers_are_written_in_the_report_language(reports, name):
+    """€ 133.000 and 5,3 % in Dutch; €133,000 and 5.3% in English, in prose, tables and notes alike."""
+    text = _body_text(name, reports)
+    if name in ENGLISH_REPORTS:   # a quote from a Dutch source keeps its notation; its translation follows it
+        text = re.sub(r"'[^']+' \(", "(", text)
+    found = _around(text, DUTCH_NUMBER_RE if name in ENGLISH_REPORTS else ENGLISH_NUMBER_RE)
+    assert not found, f"{len(found)} number(s) in the other language's notation in {name}: {found[:8]}"
 
 
 @pytest.mark.slow
