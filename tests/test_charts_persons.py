@@ -55,3 +55,12 @@ def test_an_english_tornado_writes_its_amounts_as_euros():
     ticks = _ticks(fig, "x")
     assert ticks and all(t.lstrip("-−").startswith("€") for t in ticks), ticks
     assert not any(t.endswith(("k", "M")) for t in ticks), ticks
+
+
+def test_years_on_an_axis_are_not_grouped():
+    """Grouping every number broke the year axis of 'had the approach started in another year': 2.008 / 2,008."""
+    case = load_case("fip_sittard_geleen")
+    for lang in ("nl", "en"):
+        *_rest, fig = views.scenarios_view(case, lang)
+        ticks = _ticks(fig, "x")
+        assert ticks and all(t.isdigit() and len(t) == 4 for t in ticks), ticks

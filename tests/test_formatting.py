@@ -295,7 +295,7 @@ def test_citation_names_document_year_and_lines():
     assert cites == [("Significant (2019), r. 1909", "003_1cff8ea758d15861.txt:1909")]
     text, files = fmt.human_reference("calibrated: 16 more ended benefits (71 vs 55, 003_1cff8ea758d15861.txt:821-822); "
                                       "mostly eligibility, 003_1cff8ea758d15861.txt:776-777, 834-835", "nl", short=True)
-    assert text == "gekalibreerd; Significant (2019), r. 821-822; Significant (2019), r. 776-777,834-835"
+    assert text == "gekalibreerd; Significant (2019), r. 821-822; Significant (2019), r. 776-777, 834-835"
     assert files == ["003_1cff8ea758d15861.txt:821-822", "003_1cff8ea758d15861.txt:776-777, 834-835"]
     # reports show neither the Dutch nor the English reader the analysts' remark (code names, seed lines,
     # numbers in one language's notation): kind and citations only; the command line keeps it in English
@@ -406,3 +406,13 @@ def test_no_break_even_month_without_programme_cost():
     assert views.headline_table(case, res, "nl").loc["Terugverdienmaand"].iloc[0] == "n.v.t. (geen programmakosten)"
     app = load_case("app_zaanstad")
     assert views.headline_table(app, views.results(app), "nl").loc["Terugverdienmaand"].iloc[0] == "12"
+
+
+def test_the_discount_rate_names_its_documents():
+    """The discount rate's row said only 'bron': its reference cites the 2015 working group and Kamerstuk
+    29 352 nr. 6 and nr. 7, not a seed."""
+    from mkba.cases import load_case
+
+    ref = load_case("fip_sittard_geleen").parameters["discount.rate"].reference
+    text, _files = fmt.human_reference(ref, "nl", short=True)
+    assert text == "Werkgroep discontovoet 2015; Kamerstuk 29 352 nr. 6"

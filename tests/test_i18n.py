@@ -146,3 +146,14 @@ def test_a_one_year_case_says_one_year():
     res = views.results(case)
     assert "Computed over 1 year (12 months)" in views.answer_markdown(case, res, "en")
     assert "Gerekend over 1 jaar (12 maanden)" in views.answer_markdown(case, res, "nl")
+
+
+def test_the_other_readings_table_says_no_cost_as_the_key_figures_do():
+    """The € 14.000 rule has no programme cost: its key figures say 'n.v.t. (geen programmakosten)' for the
+    break-even month, and its other readings table said 'month 1'."""
+    from mkba import views
+    from mkba.cases import load_case
+
+    t = views.variants_table(load_case("unit_value_14000"), "nl")
+    assert set(t.iloc[:, -1]) == {"n.v.t. (geen programmakosten)"}
+    assert "n.v.t." not in " ".join(views.variants_table(load_case("fip_sittard_geleen"), "nl").iloc[:, -1])

@@ -533,3 +533,18 @@ def test_cbs_classes_are_in_the_report_language():
     nl = views.local_facts_table(facts, "nl").iloc[:, 0].tolist()
     assert "250,000 inhabitants or more" in en and "very highly urbanised" in en
     assert "250.000 inwoners of meer" in nl and "zeer sterk stedelijk" in nl
+
+
+def test_the_outflow_rows_name_the_years_they_are_the_mean_of():
+    """FIP's exit chances describe 2017-2019, of which CBS covers 2017: Tilburg's row showed 12,0 % (2017 only,
+    84066NED) under the label '2015-2017', whose mean is 10,8 % (9,0; 11,5; 12,0)."""
+    from mkba import views
+    from mkba.formatting import pct
+
+    _c, facts = views.municipality_case("GM0855", "fip_sittard_geleen", 0.1)
+    assert facts["outflow_years_used"] == [2017]
+    t = views.local_facts_table(facts, "nl").iloc[:, 0]
+    assert t["Uitstroom naar werk 2017 (gemeente)"] == "12,0 %"
+    assert t["Uitstroom naar werk 2017 (Nederland)"] == pct(local.national_outflow_to_work()[2017] / 100, "nl")
+    en = views.local_facts_table(facts, "en").iloc[:, 0]
+    assert en["Outflow to work 2017 (local)"] == "12.0%"

@@ -34,6 +34,7 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import math
+import re
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Mapping
 
@@ -504,7 +505,7 @@ def citations(reference: str | None, *, short: bool = False, lang: str = "nl") -
     out = []
     for m in _seed_ref_re().finditer(str(reference or "")):
         meta = source_title(m.group(1))
-        lines = (m.group(2) or "").replace(" ", "")
+        lines = ", ".join(x.strip() for x in (m.group(2) or "").split(",") if x.strip())   # r. 68, 107
         name = (f"{meta['short'] if short else meta['title']} ({meta['year']})") if meta else m.group(1)
         human = name + (f", {line_word} {lines}" if lines else "")
         if (human, m.group(0)) not in out:        # a reading's source cited in its reason too: once
@@ -525,6 +526,11 @@ def reference_kind(reference: str | None) -> str:
     return "source"
 
 
+#: official documents a reference may cite besides the seeds and CBS tables, named as they are titled
+#: (Dutch in both languages): parliamentary papers and the discount-rate working groups
+OFFICIAL_DOCUMENT_RE = re.compile(r"Kamerstuk \d{2} \d{3} nr\. \d+|[Ww]erkgroep discontovoet \d{4}")
+
+
 def human_reference(reference: str | None, lang: str = "nl", *, short: bool = False,
                     remark: bool = False) -> tuple[str, list[str]]:
     """(citation text for a table cell, file references for footnotes).
@@ -536,16 +542,17 @@ def human_reference(reference: str | None, lang: str = "nl", *, short: bool = Fa
     check_lang(lang)
     kind = reference_kind(reference)
     cites = citations(reference, short=short, lang=lang)
-    import re
 
     cbs = sorted(set(re.findall(r"\b\d{5}(?:NED|ned|ENG|eng)\b|\b37789ksz\b", str(reference or ""))))
-    parts = [c[0] for c in cites] + [f"CBS {t}" for t in cbs]
+    official = list(dict.fromkeys(m.group(0)[0].upper() + m.group(0)[1:]
+                                  for m in OFFICIAL_DOCUMENT_RE.finditer(str(reference or ""))))
+    parts = [c[0] for c in cites] + [f"CBS {t}" for t in cbs] + official
     head = message("kind-word", kind, lang)
     if remark and lang == "en" and kind in ("assumption", "calibrated", "reading", "derived"):
-        remark = re.sub(r"^\w+:\s*", "", str(reference or "")).strip()
-        remark = _seed_ref_re().sub(lambda m: "", remark)
-        remark = re.sub(r"\(\s*[,;]?\s*\)", "", remark).strip(" ;,")
-        head = f"{head}: {remark}" if remark else head
+        said = re.sub(r"^\w+:\s*", "", str(reference or "")).strip()
+        said = _seed_ref_re().sub(lambda m: "", said)
+        said = re.sub(r"\(\s*[,;]?\s*\)", "", said).strip(" ;,")
+        head = f"{head}: {said}" if said else head
     if kind == "source" and parts:
         text_ = "; ".join(parts)
     elif kind == "guideline" and not parts:

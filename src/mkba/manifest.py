@@ -15,6 +15,7 @@ import json
 import os
 import secrets
 import subprocess
+from collections import Counter
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -487,6 +488,7 @@ def render_index(manifest: Mapping, lang: str = "nl", *, title: str | None = Non
     head_cells += [label("rendered_at", lang), label("duration_s", lang)]
 
     rows = []
+    shared_titles = Counter(str(r.get("title") or r.get("name")) for r in reports)
     for r in sorted(reports, key=lambda r: str(r.get("title") or r.get("name"))):
         status = r.get("status", "failed")
         out = r.get("outputs") or {}
@@ -500,8 +502,8 @@ def render_index(manifest: Mapping, lang: str = "nl", *, title: str | None = Non
             cell += f' <span class="small">(<a href="{esc(out["pdf"])}">{label("pdf", lang)}</a>)</span>'
         if status == "failed" and link_target:
             cell += f' <span class="small">({esc(label("stale_report", lang))})</span>'
-        if str(r.get("title") or "") not in ("", str(r.get("name"))):   # the report's name, labelled (mkba render NAME)
-            cell += f'<div class="small">{esc(label("report_name", lang))}: {esc(str(r.get("name")))}</div>'
+        if shared_titles[str(r.get("title") or r.get("name"))] > 1:   # two reports, one title: which is which
+            cell += f'<div class="small">{esc(str(r.get("name")))}</div>'
         st = f'<span class="status status-{esc(status)}">{esc(label(status, lang, default=status))}</span>'
         err = r.get("error")
         if status == "failed" and err:

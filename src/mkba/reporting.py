@@ -328,6 +328,15 @@ def _locale_formatter(lang: str):
     return _scalar_formatter_class()(lang)
 
 
+def year_axis(ax: Any, *, axis: str = "x") -> Any:
+    """Calendar years on an axis: whole years, written without grouping (2008, not 2.008 or 2,008)."""
+    from matplotlib.ticker import MaxNLocator
+
+    for a in _axis(ax, axis):
+        a.set_major_locator(MaxNLocator(integer=True))
+    return _set_formatter(ax, axis, lambda v: str(int(round(v))))
+
+
 def number_axis(ax: Any, lang: str | None = None, *, axis: str = "y", decimals: int = 0) -> Any:
     """Plain number tick labels with Dutch/English grouping and decimal sign."""
     from mkba.formatting import number

@@ -607,9 +607,10 @@ def scenarios_view(case: Case, lang: str = "nl"):
     ax.bar(replay["start_year"], replay["npv_eur"], color=np.where(replay["npv_eur"] >= 0, "#1f5f8b", "#c0392b"))
     ax.set_title(text("replay", lang))
     ax.set_xlabel(text("start_year", lang))
-    from .reporting import eur_axis
+    from .reporting import eur_axis, year_axis
 
     eur_axis(ax, lang)
+    year_axis(ax)
     _tight_layout(fig)
     return table, scen, replay, fig
 
@@ -843,13 +844,19 @@ def variants_table(case: Case, lang: str = "nl"):
 
     rows = [(text("as_published", lang), case)]
     rows += [((v.title_nl or v.title) if lang == "nl" else v.title, variant_of(case, k)) for k, v in case.variants.items()]
-    out = []
+    out, no_cost = [], []
     for title, c in rows:
         m = summarise(c)["metrics"]
         out.append({text("variant", lang): title, **{k: m[k] for k in ("extra_ended_benefits", "gross_saving_eur",
                                                                      "programme_cost_eur", "net_result_eur", "npv_eur",
                                                                      "break_even_month")}})
-    return format_table(pd.DataFrame(out).set_index(text("variant", lang)), lang)
+        no_cost.append(_nothing_to_earn_back(m))
+    table = format_table(pd.DataFrame(out).set_index(text("variant", lang)), lang)
+    be = list(out[0]).index("break_even_month") - 1          # its column (the first key is the index)
+    for i, free in enumerate(no_cost):                       # the same no-cost rule as the key figures
+        if free:
+            table.iloc[i, be] = text("no_cost_short", lang)
+    return table
 
 
 def family_view(case: Case, lang: str = "nl"):
@@ -1205,7 +1212,17 @@ def local_facts_table(facts: Mapping[str, Any], lang: str = "nl"):
     import pandas as pd
 
     nat = facts.get("outflow_national_pct") or {}
-    nat_mean = float(np.mean(list(nat.values()))) / 100 if nat else float("nan")
+    # the years the local figure is the mean of (the case's own years that CBS covers, where it gives one),
+    # and the national figure of the same years
+    years = list(facts.get("outflow_years_used") or []) or sorted(nat)
+    in_both = [y for y in years if y in nat]
+    nat_mean = float(np.mean([nat[y] for y in in_both])) / 100 if in_both else float("nan")
+    if not years:
+        years_txt = "–"
+    elif years == list(range(years[0], years[-1] + 1)) and len(years) > 1:
+        years_txt = f"{years[0]}-{years[-1]}"
+    else:
+        years_txt = _join([str(y) for y in years], lang)
     local = facts.get("outflow_local_pct")
     rows = [
         ("name", f"{facts['name']} ({facts['gm_code']})"), ("province", facts.get("province") or "–"),
@@ -1217,7 +1234,8 @@ def local_facts_table(facts: Mapping[str, Any], lang: str = "nl"):
         ("outflow_national", pct(nat_mean, lang)),
         ("work_exit_rate", pct(facts.get("work_exit_rate"), lang)),
     ]
-    return pd.DataFrame([(text(k, lang), v) for k, v in rows], columns=["", label("value", lang)]).set_index("")
+    return pd.DataFrame([(text(k, lang, years=years_txt), v) for k, v in rows],
+                        columns=["", label("value", lang)]).set_index("")
 
 
 def data_notes(facts: Mapping[str, Any], lang: str = "nl") -> str:
@@ -1581,7 +1599,8 @@ def _published_sentence(case: Case, lang: str) -> str:
                           pub=pub, model=format_metric(r["metric"], r["model"], lang),
                           kind=text("kind_" + kind, lang) + ", " + (text("within", lang) if r["ok"] else text("outside", lang))
                           + (" " + text("missed_expected", lang) if not r["ok"] and r.get("expected") == "missed" else "")))
-    return "; ".join(items) + "."
+    out = "; ".join(items) + "."
+    return out[:1].upper() + out[1:]          # it opens a sentence (the labels are lower case mid-sentence)
 
 
 def answer(case: Case, res: dict, lang: str = "nl", **kw):
@@ -1791,7 +1810,7 @@ def replay_view(case: Case, lang: str = "nl"):
     from IPython.display import Markdown
 
     from .cycle import _quarter_data
-    from .reporting import eur_axis
+    from .reporting import eur_axis, year_axis
     from .scenarios import replay_table
 
     raw = replay_table(case)
@@ -1811,6 +1830,7 @@ def replay_view(case: Case, lang: str = "nl"):
     ax.set_title(_cycle_text("replay_title", lang, year=case.measured_in))
     ax.set_xlabel(_cycle_text("col_start_year", lang))
     eur_axis(ax, lang)
+    year_axis(ax)
     _tight_layout(fig)
     caption = Markdown(_cycle_text("replay_caption", lang, year=facts["year"], idx=facts["idx"],
                                    lq=f"{lq[0]} {text('quarter_abbr', lang)}{lq[1]}"))
