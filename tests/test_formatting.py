@@ -341,11 +341,17 @@ def test_index_says_whose_perspective_each_report_takes():
           "societal_npv_eur": 84010.0, "societal_bcr": 1.51}
     manifest = {"reports": {"buurt": {"name": "buurt", "title": "Buurt", "status": "ok", "key_figures": kf}}}
     nl, en = render_index(manifest, "nl"), render_index(manifest, "en")
-    assert "<th>Perspectief</th>" in nl and ">samenleving<" in nl and "<th>NCW gemeente</th>" in nl
+    assert "<th>Perspectief</th>" in nl and ">samenleving<" in nl and "<th>Netto contante waarde gemeente</th>" in nl
     assert "€ -239.362" in nl and "perspectief van het rapport" in nl
-    assert "<th>Perspective</th>" in en and ">society<" in en and "<th>Municipal NPV</th>" in en
+    assert "<th>Perspective</th>" in en and ">society<" in en and "<th>Municipal net present value</th>" in en
     assert "municipal_npv_eur" not in nl.split("<tbody>")[0] and "societal_bcr" not in en.split("<tbody>")[0]
-    assert nl.index("<th>NCW gemeente</th>") < nl.index("<th>Netto contante waarde</th>")
+    assert nl.index("<th>Netto contante waarde gemeente</th>") < nl.index("<th>Netto contante waarde</th>")
+    # the columns in one perspective for all are named, and only those the index has
+    assert "De kolommen Netto contante waarde gemeente, Maatschappelijke netto contante waarde, Maatschappelijke " \
+           "baten-kostenverhouding gelden voor alle rapporten vanuit hetzelfde perspectief." in nl
+    one = {"reports": {"b": {"name": "b", "title": "B", "status": "ok",
+                             "key_figures": {"perspective": "municipality", "npv_eur": 1.0}}}}
+    assert "hetzelfde perspectief" not in render_index(one, "nl")
 
 
 def test_assumption_dates_read_as_dates():
