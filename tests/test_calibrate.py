@@ -236,6 +236,8 @@ def test_kinds_of_the_published_cases():
 
     fip = kinds("fip_sittard_geleen")
     assert fip[("extra_exit_events", None)] == "calibrated"
+    # the published 16 ended benefits is the figure the exit events are fitted to: not a reproduction
+    assert fip[("extra_ended_benefits", None)] == "calibrated"
     assert fip[("annual_saving_run_rate_eur", None)] == "input"
     assert fip[("programme_cost_per_year_eur", None)] == "input"
     assert set(kinds("buurt_mv_dordrecht").values()) == {"calibrated"}
