@@ -510,11 +510,13 @@ def test_data_notes_are_written_in_the_report_language():
 
     _c, facts = views.municipality_case("GM0363", "fip_sittard_geleen", 0.1)
     nl, en = views.data_notes(facts, "nl"), views.data_notes(facts, "en")
-    assert "personen met bijstand eind 2018 (84590NED): de som van de voorgangers Amsterdam (GM0363) 46.127, " \
-           "Weesp (GM0457) 448" in nl
-    assert "Amsterdam 48.850 / 4.720 / 9,0 %" in nl and "n.v.t." in nl
-    assert "sum of" not in nl and "predecessors" not in nl and "persons_bijstand" not in nl
-    assert "Amsterdam (GM0363) 46,127" in en and "Amsterdam 48,850 / 4,720 / 9.0%" in en
+    assert "uitstroom naar werk 2015 (83450NED): de som van de voorgangers (ontvangers / uitgestroomd naar werk / %) " \
+           "Amsterdam 48.850 / 4.720 / 9,0 %, Weesp 490 / 40 / 7,0 %" in nl
+    assert "sum of" not in nl and "predecessors" not in nl and "outflow_to_work" not in nl
+    assert "Amsterdam 48,850 / 4,720 / 9.0%" in en
+    # the persons-with-bijstand counts (84590NED: Amsterdam 46.127 + Weesp 448) are not in the report: nor their notes
+    assert "46.127" not in nl and "personen met bijstand" not in nl
+    assert "46,127" in str(facts["data_notes"])            # the table keeps them
     # no caseload: the reason in the report's language, and the CBS notes still shown
     _c, facts = views.municipality_case("GM0060", "fip_sittard_geleen", 0.1)
     assert _c is None

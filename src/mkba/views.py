@@ -1238,11 +1238,21 @@ def local_facts_table(facts: Mapping[str, Any], lang: str = "nl"):
                         columns=["", label("value", lang)]).set_index("")
 
 
-def data_notes(facts: Mapping[str, Any], lang: str = "nl") -> str:
-    """The notes on a municipality's data (:mod:`mkba.notes`), one per line, in the report's language."""
-    from .notes import words
+#: the CBS columns whose data notes a municipal report shows: those it uses (the outflow to work sets the
+#: local exit rate; the 2024 caseload has no notes); the persons-with-bijstand counts of 2018-2021 are in
+#: the municipalities table but not in the report
+REPORT_NOTE_COLUMNS = frozenset({"outflow", "outflow_pct"})
 
-    notes = words(list(facts.get("notes") or []) + [facts.get("data_notes") or ""], lang)
+
+def data_notes(facts: Mapping[str, Any], lang: str = "nl") -> str:
+    """The notes on a municipality's data (:mod:`mkba.notes`) that concern what the report shows, one per
+    line, in the report's language."""
+    from .notes import Notes, words
+
+    cbs = facts.get("data_notes") or Notes()
+    if isinstance(cbs, Notes):
+        cbs = Notes(n for n in cbs.items if (n.fields.get("column") or {}).get("kind", "outflow") in REPORT_NOTE_COLUMNS)
+    notes = words(list(facts.get("notes") or []) + [cbs], lang)
     if not notes:
         return text("no_data_notes", lang)
     return "\n".join(f"- {n}" for n in notes)
