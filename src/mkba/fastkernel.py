@@ -1,8 +1,10 @@
 """The model kernel: every mechanism of the model, written once, compiled by numba.
 
 One scalar kernel simulates one scenario (treatment and control, every sub-group): first the people,
-month by month, then the money per (actor, item, category), each flow over all months at once, every
-month's additions in its booking order. It serves both uses:
+month by month, then the money per (actor, item, category). The money rows the metrics read are linear
+in a few people series per month (benefit equivalents, people in work, costs per participant, ...):
+each flow is a coefficient times one such series, and each money row receives, per series, the sum of
+the coefficients of the flows booked on it (see ``_flow``). It serves both uses:
 
 * **record mode** (``run``): it also writes the monthly people states and every flow into
   preallocated arrays, from which :mod:`mkba.model` builds the tidy table;
@@ -399,8 +401,8 @@ def _group(p, T, path, pcol, rows, F, PPL, record, C, coef):
     month), the effect weight by age, and per month what the money reads (rows ``M_*``).
 
     Two passes over the months: first the people (the state carried from month to month), then the
-    money of each month from the people of that month. Every figure is computed as in one pass, in the
-    same order; the split only keeps the state of the first pass in registers.
+    money of each month from the people of that month, series by series (see _flow). The split keeps
+    the state of the first pass in registers.
     """
     has_path = path.shape[1] > 0
     mult = p[K_CYCLE]
