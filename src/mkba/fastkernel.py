@@ -222,7 +222,9 @@ _BLOCK = 64          # scenarios per parallel task
  M_SECONDED) = range(8, 21)
 # flow values per month, computed just before they are booked (see _flow)
 (M_BENEFIT, M_GROSS, M_PROD, M_WJ, M_BP, M_TMP, M_TMP2, M_ONES) = range(21, 29)
-N_SCRATCH = M_ONES + 1
+# people per month that only ledger rows derived after the people pass read (see _group)
+(M_OFF_T, M_OFF_C, M_CIN) = range(29, 32)
+N_SCRATCH = M_CIN + 1
 # the five money rows each flow enters with its coefficients COEF[0..4] (see _flow)
 _MONEY_ROWS = (R_MN, R_MC, R_SN, R_SC, R_SEC)
 assert _MONEY_ROWS == tuple(range(5))
@@ -611,10 +613,7 @@ def _group(p, T, path, pcol, rows, F, PPL, record, C, coef):
         rows[R_EV_T, m] += ev_t; rows[R_EV_C, m] += ev_c
         rows[R_RET_T, m] += ret_t; rows[R_RET_C, m] += ret_c
         rows[R_CIN, m] += cin
-        rows[R_GBS, m] += (beq_c - beq_t) * b_month
-        rows[R_ALLEX, m] += (cin - beq_t) * b_month
-        rows[R_RUN_M, m] += (off_t - off_c) * b_month * MONTHS_PER_YEAR * retention
-        rows[R_RUN_S, m] += (off_t - off_c) * b_month * MONTHS_PER_YEAR
+        C[M_OFF_T, m] = off_t; C[M_OFF_C, m] = off_c; C[M_CIN, m] = cin
         rows[R_TAKE, m] += take
         # --- secondment (programme time: the pool builds up over secondment.ramp_months, and is there
         # only while the programme runs: with its overhead no longer paid, no one is seconded)
@@ -634,6 +633,14 @@ def _group(p, T, path, pcol, rows, F, PPL, record, C, coef):
         C[M_BEQ_T, m] = beq_t; C[M_BA_T, m] = Ba_t; C[M_PA_T, m] = Pa_t; C[M_WA_T, m] = Wa_t; C[M_JA_T, m] = Ja_t
         C[M_BEQ_C, m] = beq_c; C[M_BA_C, m] = Ba_c; C[M_PA_C, m] = Pa_c; C[M_WA_C, m] = Wa_c
         C[M_NEW, m] = new; C[M_TAKE, m] = take; C[M_PLACED, m] = placed; C[M_SECONDED, m] = seconded
+    # ledger rows that follow from the month's people alone: over all months at once, out of the
+    # month-to-month loop (the same figures as in it, to the bit)
+    for m in range(T):
+        beq_t = C[M_BEQ_T, m]; beq_c = C[M_BEQ_C, m]; d_off = C[M_OFF_T, m] - C[M_OFF_C, m]
+        rows[R_GBS, m] += (beq_c - beq_t) * b_month
+        rows[R_ALLEX, m] += (C[M_CIN, m] - beq_t) * b_month
+        rows[R_RUN_M, m] += d_off * b_month * MONTHS_PER_YEAR * retention
+        rows[R_RUN_S, m] += d_off * b_month * MONTHS_PER_YEAR
 
     # ---- second pass: the money, series by series over all months (see _flow)
     for m in range(T):
