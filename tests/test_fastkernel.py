@@ -63,8 +63,9 @@ def test_no_second_copy_of_the_model_in_src():
 def test_ledger_rows_are_the_booked_flows(name):
     """The money rows the metrics read are every booked flow with its coefficient (fastkernel.COEF),
     treatment minus control, month by month: municipal net and programme cost, societal net and
-    programme cost, and the secondment result (less the benefit of the seconded). The kernel books
-    flow by flow over all months; this adds the recorded flows up again in the catalogue's order."""
+    programme cost, and the secondment result (less the benefit of the seconded). The kernel adds, per
+    people series, the summed coefficients of the flows booked on it; this adds the recorded flows up
+    again one by one, in the catalogue's order (the same figures up to rounding)."""
     from mkba import fastkernel as fk
     from mkba.model import simulate_case
 

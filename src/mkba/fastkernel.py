@@ -1,8 +1,10 @@
 """The model kernel: every mechanism of the model, written once, compiled by numba.
 
 One scalar kernel simulates one scenario (treatment and control, every sub-group): first the people,
-month by month, then the money per (actor, item, category), each flow over all months at once, every
-month's additions in its booking order. It serves both uses:
+month by month, then the money per (actor, item, category). The money rows the metrics read are linear
+in a few people series per month (benefit equivalents, people in work, costs per participant, ...):
+each flow is a coefficient times one such series, and each money row receives, per series, the sum of
+the coefficients of the flows booked on it (see ``_flow``). It serves both uses:
 
 * **record mode** (``run``): it also writes the monthly people states and every flow into
   preallocated arrays, from which :mod:`mkba.model` builds the tidy table;
@@ -218,10 +220,14 @@ _BLOCK = 64          # scenarios per parallel task
 # scratch rows of a group's simulation (see _group): 0..5 cohorts, 6 effect weight, 7 spare, then per month
 (M_BEQ_T, M_BA_T, M_PA_T, M_WA_T, M_JA_T, M_BEQ_C, M_BA_C, M_PA_C, M_WA_C, M_NEW, M_TAKE, M_PLACED,
  M_SECONDED) = range(8, 21)
-M_ACC = 21                # 5 rows: each month's ledger accumulators (see _book)
-# flow values per month, computed just before they are booked
-(M_BENEFIT, M_GROSS, M_PROD, M_WJ, M_BP, M_TMP, M_ONES) = range(M_ACC + 5, M_ACC + 12)
-N_SCRATCH = M_ONES + 1
+# flow values per month, computed just before they are booked (see _flow)
+(M_BENEFIT, M_GROSS, M_PROD, M_WJ, M_BP, M_TMP, M_TMP2, M_ONES) = range(21, 29)
+# people per month that only ledger rows derived after the people pass read (see _group)
+(M_OFF_T, M_OFF_C, M_CIN) = range(29, 32)
+N_SCRATCH = M_CIN + 1
+# the five money rows each flow enters with its coefficients COEF[0..4] (see _flow)
+_MONEY_ROWS = (R_MN, R_MC, R_SN, R_SC, R_SEC)
+assert _MONEY_ROWS == tuple(range(5))
 _LOCK = threading.Lock()
 
 
@@ -322,70 +328,70 @@ def age_mature(p, T):
 
 # ------------------------------------------------------------------ one group, one scenario
 @njit(cache=True, inline="always")
-def _accumulate(k, m, sv, C):
-    """Flow ``k``'s signed amount ``sv`` in month ``m`` into the five running totals (municipal net,
-    municipal cost, societal net, societal cost, secondment). ``k`` is a constant where the flow is
-    named, so the tests fold away at compile time (a zero coefficient is not skipped by the compiler
-    itself: 0 * x is not 0 for every float x)."""
+def _coef(k, arm, s, c):
+    """Coefficients ``c`` (municipal net, municipal programme cost, societal net, societal programme
+    cost, secondment result) of a series after flow ``k`` of arm ``arm`` adds ``s`` times the series:
+    treatment minus control, each flow with its coefficients COEF. ``k`` is a constant where the flow
+    is named, so the tests fold away at compile time."""
+    if arm != 0:
+        s = -s
+    c0, c1, c2, c3, c4 = c
     if _C_MUNI[k] != 0.0:
-        C[M_ACC, m] += _C_MUNI[k] * sv
+        c0 += _C_MUNI[k] * s
     if _C_MCOST[k] != 0.0:
-        C[M_ACC + 1, m] += _C_MCOST[k] * sv
-    C[M_ACC + 2, m] += sv
+        c1 += _C_MCOST[k] * s
+    c2 += s
     if _C_SCOST[k] != 0.0:
-        C[M_ACC + 3, m] += _C_SCOST[k] * sv
+        c3 += _C_SCOST[k] * s
     if _C_SEC[k] != 0.0:
-        C[M_ACC + 4, m] += _C_SEC[k] * sv
+        c4 += _C_SEC[k] * s
+    return (c0, c1, c2, c3, c4)
 
 
 @njit(cache=True, inline="always")
-def _book(k, arm, scale, V, lo, hi, C, F, record, use_cond, cond):
-    """Book flow ``k`` of arm (0 treatment, 1 control) in months ``lo <= m < hi``, valued
-    ``scale * V[m]``: into the months' ledger accumulators (rows ``M_ACC..M_ACC+4`` of the scratch
-    ``C``: municipal net, municipal programme cost, societal net, societal programme cost, secondment
-    result; treatment minus control) and, in record mode, into ``F``. ``use_cond``: only months with
-    ``cond[m] > 0`` (the programme contracts' flows).
+def _flow(k, arm, scale, V, lo, hi, F, record, c):
+    """Flow ``k`` of arm (0 treatment, 1 control), valued ``scale * V[m]`` in months ``lo <= m < hi``:
+    in record mode written into ``F``; its coefficient added to ``c``, the money rows' coefficients
+    of the series ``V`` (see _coef, _apply). Returns the new ``c``.
 
-    One flow over all months at a time (flow-major): a month's accumulators still receive the flows in
-    the order of the month's bookings, so every sum is the same to the bit as booking month by month,
-    but the months are independent, so they overlap (and vectorise) instead of forming one long chain
-    of dependent additions per month.
+    The money rows are linear in each month's people series, so each row receives, per series, the
+    sum of the coefficients of every flow booked on it, once per scenario (_apply), instead of every
+    flow one by one: the same figures up to rounding (transfers between actors cancel exactly in the
+    societal row), and record mode and metrics mode share this code, so they agree to the bit.
     """
-    neg = arm != 0
-    for m in range(lo, hi):
-        v = scale * V[m]
-        if use_cond and not cond[m] > 0.0:
-            continue
-        if record:
-            F[k, arm, m] += v
-        _accumulate(k, m, -v if neg else v, C)
+    if record:
+        for m in range(lo, hi):
+            F[k, arm, m] += scale * V[m]
+    return _coef(k, arm, scale, c)
 
 
 @njit(cache=True, inline="always")
-def _book_shared(item, arm, scale, V, lo, hi, p, C, F, record, use_cond, cond):
-    """A programme cost (positive, ``scale * V[m]``) of ``item``, split over the payers; a month
-    with no cost books nothing."""
+def _flow_shared(item, arm, scale, V, lo, hi, p, F, record, c):
+    """A programme cost (positive, ``scale * V[m]``) of ``item``, split over the payers by their
+    shares: flow ``-share * cost`` per payer (a payer with no share books nothing)."""
     base = K_SHARING + item * N_PAYERS
     for q in range(N_PAYERS):
         share = p[base + q]
         if share != 0.0:
-            # -share * (scale * V[m]), as booked month by month; a month with no cost is skipped
-            _book_share(F_SHARED + item * N_PAYERS + q, arm, share, scale, V, lo, hi, C, F, record, use_cond, cond)
+            k = F_SHARED + item * N_PAYERS + q
+            if record:
+                for m in range(lo, hi):
+                    cost = scale * V[m]
+                    if cost != 0.0:
+                        F[k, arm, m] += -share * cost
+            c = _coef(k, arm, -share * scale, c)
+    return c
 
 
 @njit(cache=True, inline="always")
-def _book_share(k, arm, share, scale, V, lo, hi, C, F, record, use_cond, cond):
-    neg = arm != 0
-    for m in range(lo, hi):
-        cost = scale * V[m]
-        if cost == 0.0:
-            continue
-        if use_cond and not cond[m] > 0.0:
-            continue
-        v = -share * cost
-        if record:
-            F[k, arm, m] += v
-        _accumulate(k, m, -v if neg else v, C)
+def _apply(c, V, lo, hi, rows):
+    """Add ``c[r] * V[m]`` to money row r (_MONEY_ROWS) in months ``lo <= m < hi``; a row whose
+    coefficient is 0 (no flow of the series enters it, or they cancel) is left alone."""
+    for r in range(5):
+        cr = c[r]
+        if cr != 0.0:
+            for m in range(lo, hi):
+                rows[r, m] += cr * V[m]
 
 
 @njit(cache=True, error_model="numpy")
@@ -397,8 +403,8 @@ def _group(p, T, path, pcol, rows, F, PPL, record, C, coef):
     month), the effect weight by age, and per month what the money reads (rows ``M_*``).
 
     Two passes over the months: first the people (the state carried from month to month), then the
-    money of each month from the people of that month. Every figure is computed as in one pass, in the
-    same order; the split only keeps the state of the first pass in registers.
+    money of each month from the people of that month, series by series (see _flow). The split keeps
+    the state of the first pass in registers.
     """
     has_path = path.shape[1] > 0
     mult = p[K_CYCLE]
@@ -607,10 +613,7 @@ def _group(p, T, path, pcol, rows, F, PPL, record, C, coef):
         rows[R_EV_T, m] += ev_t; rows[R_EV_C, m] += ev_c
         rows[R_RET_T, m] += ret_t; rows[R_RET_C, m] += ret_c
         rows[R_CIN, m] += cin
-        rows[R_GBS, m] += (beq_c - beq_t) * b_month
-        rows[R_ALLEX, m] += (cin - beq_t) * b_month
-        rows[R_RUN_M, m] += (off_t - off_c) * b_month * MONTHS_PER_YEAR * retention
-        rows[R_RUN_S, m] += (off_t - off_c) * b_month * MONTHS_PER_YEAR
+        C[M_OFF_T, m] = off_t; C[M_OFF_C, m] = off_c; C[M_CIN, m] = cin
         rows[R_TAKE, m] += take
         # --- secondment (programme time: the pool builds up over secondment.ramp_months, and is there
         # only while the programme runs: with its overhead no longer paid, no one is seconded)
@@ -630,17 +633,23 @@ def _group(p, T, path, pcol, rows, F, PPL, record, C, coef):
         C[M_BEQ_T, m] = beq_t; C[M_BA_T, m] = Ba_t; C[M_PA_T, m] = Pa_t; C[M_WA_T, m] = Wa_t; C[M_JA_T, m] = Ja_t
         C[M_BEQ_C, m] = beq_c; C[M_BA_C, m] = Ba_c; C[M_PA_C, m] = Pa_c; C[M_WA_C, m] = Wa_c
         C[M_NEW, m] = new; C[M_TAKE, m] = take; C[M_PLACED, m] = placed; C[M_SECONDED, m] = seconded
+    # ledger rows that follow from the month's people alone: over all months at once, out of the
+    # month-to-month loop (the same figures as in it, to the bit)
+    for m in range(T):
+        beq_t = C[M_BEQ_T, m]; beq_c = C[M_BEQ_C, m]; d_off = C[M_OFF_T, m] - C[M_OFF_C, m]
+        rows[R_GBS, m] += (beq_c - beq_t) * b_month
+        rows[R_ALLEX, m] += (C[M_CIN, m] - beq_t) * b_month
+        rows[R_RUN_M, m] += d_off * b_month * MONTHS_PER_YEAR * retention
+        rows[R_RUN_S, m] += d_off * b_month * MONTHS_PER_YEAR
 
-    # ---- second pass: the money, flow by flow over all months, in each month's booking order
-    for r in range(M_ACC, M_ACC + 5):
-        for m in range(T):
-            C[r, m] = 0.0
+    # ---- second pass: the money, series by series over all months (see _flow)
     for m in range(T):
         C[M_ONES, m] = 1.0
     n_act = 0                                       # months with the programme running (t < prog_m)
     while n_act < T and float(n_act) < prog_m:
         n_act += 1
     nsd = ns if ns > 0.0 else 1.0
+    Z = (0.0, 0.0, 0.0, 0.0, 0.0)                   # no coefficients yet
     for arm in range(2):
         o = 0 if arm == 0 else M_BEQ_C - M_BEQ_T    # the arm's rows of people per month
         for m in range(T):
@@ -653,17 +662,23 @@ def _group(p, T, path, pcol, rows, F, PPL, record, C, coef):
             C[M_WJ, m] = Wa + (C[M_JA_T, m] if arm == 0 else 0.0)
             C[M_BP, m] = C[M_BA_T + o, m] + Pa
         V = C[M_BENEFIT]; NO = C[M_ONES]
-        _book(F_MUNI_BENEFIT, arm, -1.0, V, 0, T, C, F, record, False, NO)
-        _book(F_PART_BENEFIT, arm, 1.0, V, 0, T, C, F, record, False, NO)
-        _book(F_MUNI_BUIG, arm, (1.0 - retention), V, 0, T, C, F, record, False, NO)
-        _book(F_RIJK_BUIG, arm, -(1.0 - retention), V, 0, T, C, F, record, False, NO)
+        c = _flow(F_MUNI_BENEFIT, arm, -1.0, V, 0, T, F, record, Z)
+        c = _flow(F_PART_BENEFIT, arm, 1.0, V, 0, T, F, record, c)
+        c = _flow(F_MUNI_BUIG, arm, (1.0 - retention), V, 0, T, F, record, c)
+        c = _flow(F_RIJK_BUIG, arm, -(1.0 - retention), V, 0, T, F, record, c)
+        _apply(c, V, 0, T, rows)
         V = C[M_GROSS]
-        _book(F_EMPL_WAGES, arm, -1.0, V, 0, T, C, F, record, False, NO)
-        _book(F_PART_WAGES, arm, ns, V, 0, T, C, F, record, False, NO)
-        _book(F_RIJK_WAGES, arm, (1.0 - ns), V, 0, T, C, F, record, False, NO)
-        _book(F_CARE, arm, care, C[M_WJ], 0, T, C, F, record, False, NO)
-        _book(F_WELLBEING, arm, wellbeing, C[M_WJ], 0, T, C, F, record, False, NO)
-        _book(F_EXECUTION, arm, -execution, C[M_BP], 0, T, C, F, record, False, NO)
+        c = _flow(F_EMPL_WAGES, arm, -1.0, V, 0, T, F, record, Z)
+        c = _flow(F_PART_WAGES, arm, ns, V, 0, T, F, record, c)
+        c = _flow(F_RIJK_WAGES, arm, (1.0 - ns), V, 0, T, F, record, c)
+        _apply(c, V, 0, T, rows)
+        V = C[M_WJ]
+        c = _flow(F_CARE, arm, care, V, 0, T, F, record, Z)
+        c = _flow(F_WELLBEING, arm, wellbeing, V, 0, T, F, record, c)
+        _apply(c, V, 0, T, rows)
+        V = C[M_BP]
+        c = _flow(F_EXECUTION, arm, -execution, V, 0, T, F, record, Z)
+        _apply(c, V, 0, T, rows)
         if arm == 0:
             # the approach's own costs (treatment only)
             X = C[M_TMP]
@@ -672,45 +687,59 @@ def _group(p, T, path, pcol, rows, F, PPL, record, C, coef):
                 if cpf > 0.0:
                     fte += C[M_TAKE, m] / cpf
                 X[m] = fte
-            _book_shared(S_STAFF, 0, cost_fte, X, 0, n_act, p, C, F, record, False, NO)
-            _book_shared(S_OTHER, 0, other_cost, NO, 0, n_act, p, C, F, record, False, NO)
-            _book_shared(S_OTHER, 0, setup, NO, 0, min(T, 1), p, C, F, record, False, NO)
+            c = _flow_shared(S_STAFF, 0, cost_fte, X, 0, n_act, p, F, record, Z)
+            _apply(c, X, 0, n_act, rows)
+            c = _flow_shared(S_OTHER, 0, other_cost, NO, 0, n_act, p, F, record, Z)
+            _apply(c, NO, 0, n_act, rows)
+            c = _flow_shared(S_OTHER, 0, setup, NO, 0, min(T, 1), p, F, record, Z)
+            _apply(c, NO, 0, min(T, 1), rows)
             for m in range(T):
                 X[m] = cost_part * C[M_NEW, m] + cost_pm * C[M_TAKE, m]
-            _book_shared(S_PARTICIPANTS, 0, 1.0, X, 0, T, p, C, F, record, False, NO)
-            _book_shared(S_PLACEMENTS, 0, cost_place, C[M_PLACED], 0, T, p, C, F, record, False, NO)
+            c = _flow_shared(S_PARTICIPANTS, 0, 1.0, X, 0, T, p, F, record, Z)
+            _apply(c, X, 0, T, rows)
+            V = C[M_PLACED]
+            c = _flow_shared(S_PLACEMENTS, 0, cost_place, V, 0, T, p, F, record, Z)
+            _apply(c, V, 0, T, rows)
             if sec_share > 0.0:
                 for m in range(T):
                     X[m] = tariff * (C[M_SECONDED, m] * sec_hours)     # fees
                     C[M_PROD, m] += prod_ratio * X[m]
-                _book(F_EMPL_SEC_FEES, 0, -1.0, X, 0, T, C, F, record, False, NO)
-                _book(F_MUNI_SEC_FEES, 0, 1.0, X, 0, T, C, F, record, False, NO)
+                c = _flow(F_EMPL_SEC_FEES, 0, -1.0, X, 0, T, F, record, Z)
+                c = _flow(F_MUNI_SEC_FEES, 0, 1.0, X, 0, T, F, record, c)
                 # the part of that work regular workers would have done anyway is no societal gain
-                _book(F_DISPLACEMENT, 0, -sec_disp * prod_ratio, X, 0, T, C, F, record, False, NO)
-                _book(F_MUNI_TOPUP, 0, -top_up_rate, C[M_SECONDED], 0, T, C, F, record, False, NO)
-                _book(F_PART_TOPUP, 0, top_up_rate, C[M_SECONDED], 0, T, C, F, record, False, NO)
+                c = _flow(F_DISPLACEMENT, 0, -sec_disp * prod_ratio, X, 0, T, F, record, c)
+                _apply(c, X, 0, T, rows)
+                V = C[M_SECONDED]
+                c = _flow(F_MUNI_TOPUP, 0, -top_up_rate, V, 0, T, F, record, Z)
+                c = _flow(F_PART_TOPUP, 0, top_up_rate, V, 0, T, F, record, c)
+                _apply(c, V, 0, T, rows)
                 for m in range(T):
                     hours = C[M_SECONDED, m] * sec_hours
                     X[m] = (ovh_month if m < n_act else 0.0) + ovh_hour * hours
-                _book_shared(S_SEC_OVERHEAD, 0, 1.0, X, 0, T, p, C, F, record, False, NO)
+                c = _flow_shared(S_SEC_OVERHEAD, 0, 1.0, X, 0, T, p, F, record, Z)
+                _apply(c, X, 0, T, rows)
                 # the secondment result after the benefit of the seconded
                 for m in range(T):
                     rows[R_SEC, m] -= C[M_SECONDED, m] * b_month
             if has_jobs:
-                Ja = C[M_JA_T]
+                # the contracts' flows only in months with people on a contract
+                Ja = C[M_TMP2]
                 for m in range(T):
-                    X[m] = job_wage_month * Ja[m]
-                _book(F_EMPL_JOB_WAGES, 0, -j_empl, X, 0, T, C, F, record, True, Ja)
-                _book_shared(S_JOB_WAGES, 0, (1.0 - j_empl), X, 0, T, p, C, F, record, True, Ja)
-                _book(F_PART_JOB_WAGES, 0, ns, X, 0, T, C, F, record, True, Ja)
-                _book(F_RIJK_JOB_WAGES, 0, (1.0 - ns), X, 0, T, C, F, record, True, Ja)
-                _book(F_JOB_PRODUCTION, 0, job_prod, Ja, 0, T, C, F, record, True, Ja)
-                _book(F_EMPL_JOB_FEES, 0, -j_fee, Ja, 0, T, C, F, record, True, Ja)
-                _book(F_MUNI_JOB_FEES, 0, j_fee, Ja, 0, T, C, F, record, True, Ja)
-        _book(F_PRODUCTION, arm, 1.0, C[M_PROD], 0, T, C, F, record, False, NO)
-    for m in range(T):
-        rows[R_MN, m] += C[M_ACC, m]; rows[R_MC, m] += C[M_ACC + 1, m]; rows[R_SN, m] += C[M_ACC + 2, m]
-        rows[R_SC, m] += C[M_ACC + 3, m]; rows[R_SEC, m] += C[M_ACC + 4, m]
+                    ja = C[M_JA_T, m]
+                    Ja[m] = ja if ja > 0.0 else 0.0
+                    X[m] = job_wage_month * ja if ja > 0.0 else 0.0
+                c = _flow(F_EMPL_JOB_WAGES, 0, -j_empl, X, 0, T, F, record, Z)
+                c = _flow_shared(S_JOB_WAGES, 0, (1.0 - j_empl), X, 0, T, p, F, record, c)
+                c = _flow(F_PART_JOB_WAGES, 0, ns, X, 0, T, F, record, c)
+                c = _flow(F_RIJK_JOB_WAGES, 0, (1.0 - ns), X, 0, T, F, record, c)
+                _apply(c, X, 0, T, rows)
+                c = _flow(F_JOB_PRODUCTION, 0, job_prod, Ja, 0, T, F, record, Z)
+                c = _flow(F_EMPL_JOB_FEES, 0, -j_fee, Ja, 0, T, F, record, c)
+                c = _flow(F_MUNI_JOB_FEES, 0, j_fee, Ja, 0, T, F, record, c)
+                _apply(c, Ja, 0, T, rows)
+        V = C[M_PROD]
+        c = _flow(F_PRODUCTION, arm, 1.0, V, 0, T, F, record, Z)
+        _apply(c, V, 0, T, rows)
 
 
 # ------------------------------------------------------------------ metrics of one scenario
