@@ -356,3 +356,34 @@ def test_a_secondment_pool_stops_with_the_programme_that_pays_for_it():
     t = run(longer)
     after = t[(t["month"] >= 36) & t["item"].str.startswith("secondment") & (t["unit"] == "EUR")]
     assert len(after) and float(after["nominal"].abs().max()) == 0.0
+
+
+# ---------------------------------------------------------------- effects beyond the benefit
+def test_execution_care_and_wellbeing_follow_the_people_off_benefit(tmp_path):
+    """No case in data/cases/ books these three effects (all zero), so they are pinned here by hand.
+
+    The synthetic case has nobody leaving without the approach, no returns and no other exits: every
+    benefit-month saved is a month someone is in work. With execution costs of EUR 1.200 per benefit-year,
+    care savings of EUR 600 and wellbeing of EUR 2.400 per worker-year, each saved benefit-month adds
+    EUR 100 for the municipality (execution) and EUR 100 + 50 + 200 = 350 for society (execution, care,
+    wellbeing; the benefit itself is a transfer). Saved benefit-months = sum over 24 months of
+    (100 - average on benefit during the month), from the hand-written path."""
+    path = hand_path(24, weight=lambda t: 1.0 if t < 12 else 0.0)
+    saved = sum(100.0 - 0.5 * (b0 + b1) for b0, b1, _ in path)
+    leaf = 'date: 2019, reference: "test"'
+    base = summarise(synthetic(tmp_path))["metrics"]
+    case = synthetic(tmp_path, f"""
+        effects.execution_saving_per_ended_year: {{value: 1200, unit: EUR/person-year, {leaf}}}
+        effects.care_saving_per_worker_year: {{value: 600, unit: EUR/person-year, {leaf}}}
+        effects.wellbeing_per_worker_year: {{value: 2400, unit: EUR/person-year, {leaf}}}
+    """, name="effects")
+    res = summarise(case)
+    m = res["metrics"]
+    assert m["municipal_net_result_eur"] - base["municipal_net_result_eur"] == pytest.approx(100.0 * saved, rel=1e-9)
+    assert m["societal_net_result_eur"] - base["societal_net_result_eur"] == pytest.approx(350.0 * saved, rel=1e-9)
+    t = res["table"]
+    for actor, item, per_month in (("municipality", "execution_costs", 100.0), ("care", "care_costs", 50.0),
+                                   ("participant", "wellbeing", 200.0)):
+        rows = t[(t["actor"] == actor) & (t["item"] == item)]
+        net = rows[rows["group"] == "treatment"]["nominal"].sum() - rows[rows["group"] == "control"]["nominal"].sum()
+        assert net == pytest.approx(per_month * saved, rel=1e-9), (actor, item)
