@@ -15,7 +15,6 @@ Nothing heavy is imported at module import time.
 from __future__ import annotations
 
 import functools
-
 import json
 import math
 import os
@@ -301,7 +300,7 @@ def tick_decimals(locs) -> int:
 
 
 @functools.lru_cache(maxsize=1)
-def _scalar_formatter_class():
+def _locale_formatter_class():
     from matplotlib.ticker import Formatter
 
     class LocaleNumberFormatter(Formatter):
@@ -325,7 +324,7 @@ def _scalar_formatter_class():
 
 
 def _locale_formatter(lang: str):
-    return _scalar_formatter_class()(lang)
+    return _locale_formatter_class()(lang)
 
 
 def year_axis(ax: Any, *, axis: str = "x") -> Any:

@@ -851,8 +851,9 @@ def variants_table(case: Case, lang: str = "nl"):
                                                                      "programme_cost_eur", "net_result_eur", "npv_eur",
                                                                      "break_even_month")}})
         no_cost.append(_nothing_to_earn_back(m))
-    table = format_table(pd.DataFrame(out).set_index(text("variant", lang)), lang)
-    be = list(out[0]).index("break_even_month") - 1          # its column (the first key is the index)
+    df = pd.DataFrame(out).set_index(text("variant", lang))
+    table = format_table(df, lang)
+    be = list(df.columns).index("break_even_month")
     for i, free in enumerate(no_cost):                       # the same no-cost rule as the key figures
         if free:
             table.iloc[i, be] = text("no_cost_short", lang)
