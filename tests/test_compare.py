@@ -205,3 +205,13 @@ def test_the_rule_of_thumb_table_says_why_in_the_report_language():
     nl, en = views.unit_value_view("nl"), views.unit_value_view("en")
     assert list(nl.columns).count("Bron") == 1 and nl.index.name == "Rekenvoorbeeld"
     assert "derde uitkeringsjaar" in " ".join(nl["Waarom"]) and "third of a benefit-year" in " ".join(en["Why"])
+
+
+def test_a_break_even_beyond_the_horizon_says_so_in_the_tables():
+    """Buurt-m/v never earns its cost back for the municipality within the five years: the answer says
+    'binnen de horizon niet terugverdiend', and the table said 'n.v.t.' as for a figure that does not exist."""
+    from mkba import views
+
+    row = views.compare_view("nl")["municipality"].loc["Terugverdienmaand"]
+    assert row["Buurt-m/v, MKBA Dordrecht (PBL 2014)"] == "niet binnen de horizon"
+    assert row["FIP Sittard-Geleen"] == "21"
