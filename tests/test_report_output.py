@@ -243,7 +243,7 @@ def test_pdf_has_page_numbers_a_title_page_and_no_heading_alone_at_a_page_bottom
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", DUTCH_REPORTS)
+@pytest.mark.parametrize("name", DUTCH_REPORTS + [MUNICIPAL])
 def test_pdf_tables_fit_the_page_width(reports, name):
     for i, p in enumerate(_pdf_pages(reports / f"{name}.pdf"), start=1):
         over = [t for x, t in p["xs"] if x > p["width"] - 5]
