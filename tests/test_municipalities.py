@@ -268,3 +268,24 @@ def test_select_arbeidsmarktregio():
     assert "Assen" in set(mun.select_municipalities(["arbeidsmarktregio Groningen"])["name"])
     with pytest.raises(InputError, match="unknown arbeidsmarktregio.*Rijnmond"):
         mun.select_municipalities(["arbeidsmarktregio Rijnmund"])
+
+
+def test_a_municipalities_file_of_an_older_version_is_a_clear_error(tmp_path, monkeypatch):
+    """The notes column holds JSON (mkba.notes); a file written before, with English text there, says so
+    and how to rebuild it."""
+    import shutil
+
+    from mkba.errors import InputError
+
+    src = cbs.processed_dir() / mun.CSV_NAME
+    dst = tmp_path / mun.CSV_NAME
+    shutil.copy(src, dst)
+    text = dst.read_text(encoding="utf-8")
+    first = text.splitlines()[1]
+    dst.write_text(text.replace(first, first.rsplit(",", 1)[0] + ",sum of predecessors Amsterdam 46.127", 1),
+                   encoding="utf-8")
+    monkeypatch.setattr(cbs, "processed_dir", lambda: tmp_path)
+    with pytest.raises(InputError) as e:
+        mun.load_municipalities()
+    msg = str(e.value)
+    assert str(dst) in msg and "notes" in msg and "build_municipalities(write=True)" in msg

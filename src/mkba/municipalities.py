@@ -580,7 +580,12 @@ def load_municipalities() -> "pd.DataFrame":
         return build_municipalities(write=True)
     df = pd.read_csv(path, dtype={"gm_code": str, "province_code": str, "arbeidsmarktregio_code": str},
                      keep_default_na=True)
-    df["notes"] = [Notes.from_json(n) for n in df["notes"]]    # JSON in the file (mkba.notes)
+    try:
+        df["notes"] = [Notes.from_json(n) for n in df["notes"]]    # JSON in the file (mkba.notes)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"the notes column is not the JSON this version of mkba writes ({exc})", file=str(path),
+                         field="notes", fix="rebuild the file: python -c \"from mkba import municipalities; "
+                                            "municipalities.build_municipalities(write=True)\"") from None
     return df
 
 
