@@ -59,6 +59,14 @@ def test_all_municipalities_draws_in_one_call_equal_each_municipality_alone(clea
         c, facts = views.municipality_case(gm, APPROACH, SHARE)
         alone, alone_facts = views._municipality_case(gm, APPROACH, SHARE)
         assert repr(facts) == repr(alone_facts)   # (NaN fields: compare the written form)
+        if c is not None:   # the answer's other perspective, shared: equal to the case's own run
+            import dataclasses
+
+            shared = views._OTHER_PERSPECTIVE[id(c)][2]
+            own = model.evaluate_batch(dataclasses.replace(alone, perspective="society"))
+            assert shared["npv_eur"] == pytest.approx(float(own["npv_eur"][0]), rel=1e-12, abs=1e-6)
+            assert shared["break_even_month"] == float(own["break_even_month"][0]) or (
+                np.isnan(shared["break_even_month"]) and np.isnan(own["break_even_month"][0]))
         if gm == "GM0060":
             assert c is None and alone is None
             continue

@@ -143,6 +143,25 @@ def test_report_opens_with_the_answer_for_both_perspectives(reports, name):
 
 
 @pytest.mark.slow
+def test_a_municipal_report_opens_with_the_answer(reports):
+    """A council member of Leiden reads first whether FIP would pay off there, for the municipality and for
+    society, how sure, and what it rests on; before, the report opened with the CBS facts."""
+    from mkba import views
+
+    text = visible_text((reports / f"{MUNICIPAL}.html").read_text(encoding="utf-8"))
+    i = text.index("Het antwoord")
+    assert i < text.index(views.text("local_facts", "nl"))          # before the CBS facts
+    opening = text[i:text.index(views.text("local_facts", "nl"))]
+    c, _facts = views.municipality_case("GM0546", "fip_sittard_geleen", 0.10)
+    m = summarise(c)["metrics"]
+    assert f"netto contante waarde {eur(m['municipal_npv_eur'])}" in opening
+    assert f"netto contante waarde {eur(m['societal_npv_eur'])}" in opening
+    for phrase in ("Vraag.", "prijspeil", "discontovoet", "Voor de gemeente", "Voor de samenleving", "Hoe zeker",
+                   "Waar dit op rust", "FIP Sittard-Geleen"):
+        assert phrase in opening, phrase
+
+
+@pytest.mark.slow
 def test_comparison_report_opens_with_one_block_per_perspective(reports):
     text = visible_text((reports / "vergelijking.html").read_text(encoding="utf-8"))
     muni, soc = text.index("Voor de gemeente"), text.index("Voor de samenleving")

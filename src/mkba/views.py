@@ -1022,8 +1022,10 @@ def municipal_state() -> dict:
     One object, so that pickling keeps a draw's case the very case :func:`municipality_case` returns."""
     from . import local
 
+    cases = {id(c): c for c, _facts in _MUNICIPAL_CASES.values() if c is not None}
+    other = [(cases[key], entry[1][0], entry[2]) for key, entry in _OTHER_PERSPECTIVE.items() if key in cases]
     return {"cases": dict(_MUNICIPAL_CASES), "tables": dict(local._SHARED_TABLES),
-            "draws": [(key[1:], value) for key, value in _MUNICIPAL_DRAWS.items()]}
+            "draws": [(key[1:], value) for key, value in _MUNICIPAL_DRAWS.items()], "other": other}
 
 
 def install_municipal_state(state: dict) -> None:
@@ -1035,6 +1037,8 @@ def install_municipal_state(state: dict) -> None:
     local._SHARED_TABLES.update(state["tables"])
     for (n, seed), (case, design, values) in state["draws"]:
         _MUNICIPAL_DRAWS[(id(case), n, seed)] = (case, design, values)
+    for case, persp, figures in state.get("other", ()):
+        _per_case(_OTHER_PERSPECTIVE, case, persp, lambda figures=figures: figures)
 
 
 def share_municipal_draws(approach: str, share_reached: float, n_draws: int, seed: Any = 20191,
@@ -1073,6 +1077,7 @@ def share_municipal_draws(approach: str, share_reached: float, n_draws: int, see
                or np.ptp(first[k]) > 0]
     c0 = next(iter(designs.values()))[0]
     stacked = {k: np.concatenate([ch[k] for ch in chunks.values()]) for k in varying}
+    _share_other_perspective([c for c, _d in designs.values()])
     out = evaluate_batch(c0, stacked, chunk_size=MUNICIPAL_DRAWS_CHUNK)   # one compiled call: municipalities x draws
     lo = 0
     for gm, (c, d) in designs.items():
@@ -1080,6 +1085,29 @@ def share_municipal_draws(approach: str, share_reached: float, n_draws: int, see
         _MUNICIPAL_DRAWS[(id(c), n, repr(seed))] = (c, d, {m: out[m][lo:lo + n].copy() for m in d.metrics})
         lo += n
     return lo
+
+
+def _share_other_perspective(cases: list[Case]) -> None:
+    """The headline figures of every municipal case in the perspective it is not published in (the
+    answer states both), in one compiled call: a row per case, the parameters that differ between
+    the cases passed as arrays (element-wise, so each row equals the case's own run); kept where
+    :func:`_other_perspective` finds them."""
+    import dataclasses
+
+    from .model import evaluate_batch
+
+    if not cases:
+        return
+    c0 = cases[0]
+    if any(c.perspective != c0.perspective or c.groups or c.months != c0.months for c in cases):
+        return                       # not one batch: each report computes its own
+    persp = "society" if c0.perspective == "municipality" else "municipality"
+    keys = [k for k, v in c0.values.items() if any(c.values[k] != v for c in cases)]
+    out = evaluate_batch(dataclasses.replace(c0, perspective=persp),
+                         {k: np.array([c.values[k] for c in cases], dtype=float) for k in keys})
+    for i, c in enumerate(cases):
+        figures = {k: float(np.asarray(v).ravel()[i]) for k, v in out.items()}
+        _per_case(_OTHER_PERSPECTIVE, c, persp, lambda figures=figures: figures)
 
 
 def rehearse_municipal(approach: str, share_reached: float, lang: str = "nl", n_draws: int = 100,
@@ -1123,9 +1151,11 @@ def rehearse_municipal(approach: str, share_reached: float, lang: str = "nl", n_
         else:
             return
         render(heading("title_municipality", lang, level=1, approach=load_case(approach).title, name=facts["name"]))
+        res = results(c)
+        prob, _ = probabilistic_view(c, n_draws, seed, lang, figure=False)
+        answer_markdown(c, res, lang, prob=prob, scenario=scenario, source_case=load_case(approach))
         render(local_facts_table(facts, lang))
         render(case_text(data_notes(facts, lang)))
-        res = results(c)
         render(headline_table(c, res, lang))
         figures_note(c, lang, scenario)
         chart = CashChart(lang, live=True).update(c, res)   # drawn once here; each kernel updates its copy
@@ -1133,7 +1163,6 @@ def rehearse_municipal(approach: str, share_reached: float, lang: str = "nl", n_
         _PREPARED_CHARTS[lang] = chart.restart()
         scen_raw, scen_table = municipal_scenarios(approach, facts["gm_code"], share_reached, lang, scenario)
         render(scen_table)
-        prob, _ = probabilistic_view(c, n_draws, seed, lang, figure=False)
         render(prob.chances)
         probabilistic_note(c, res, prob, lang, scenario)
         peers, _sentence, peer_table = peers_view(approach, facts["gm_code"], share_reached, lang, scenario=scenario)
@@ -1496,8 +1525,12 @@ def _largest_societal_items(res: dict, lang: str, n: int = 3) -> str:
 
 
 def answer_markdown(case: Case, res: dict, lang: str = "nl", *, prob: Any = None, tornado_table: Any = None,
-                    scenario: str | None = None) -> str:
-    """The opening of a case report, in prose generated from the figures (issue 12, point 1)."""
+                    scenario: str | None = None, source_case: Case | None = None) -> str:
+    """The opening of a case report, in prose generated from the figures (issue 12, point 1).
+
+    ``source_case``: a municipal report's answer (the approach of ``source_case`` applied locally): the
+    question, both perspectives, the people, how sure, and what it rests on; the source's readings,
+    variants, calibrations and published figures belong to that case's own report, which it names."""
     figs = perspective_figures(case, res)
     years = case.months / 12
     years_txt = (text("one_year_word", lang) if years == 1
@@ -1515,13 +1548,13 @@ def answer_markdown(case: Case, res: dict, lang: str = "nl", *, prob: Any = None
     jobs = _on_programme_jobs(case, res)
     if jobs is not None:
         paras.append(text("people_on_jobs", lang, j=number(jobs, lang, 1), end=int(case.value("jobs.end_month"))))
-    if case.readings:
+    if case.readings and source_case is None:
         topics = [text("quoted", lang, q=safe_md((r.topic_nl or r.topic) if lang == "nl" else r.topic))
                   for r in case.readings]
         paras.append(text("answer_readings", lang, n=len(topics), topics="; ".join(topics),
                           section=text("readings", lang)))
     persp = text("perspective_word_" + case.perspective, lang)
-    others = _other_readings(case, lang)
+    others = _other_readings(case, lang) if source_case is None else []
     if others:
         paras.append(text("answer_variants", lang, persp=persp,
                           npv=eur(res["metrics"]["npv_eur"], lang), items="; ".join(others)))
@@ -1540,6 +1573,9 @@ def answer_markdown(case: Case, res: dict, lang: str = "nl", *, prob: Any = None
             paras.append(text("sure", lang, n=number(v.size, lang), persp=persp, p=pct(prob.p_positive, lang, 0),
                               p5=eur(p5, lang), p95=eur(p95, lang), mean=eur(v.mean(), lang), point=eur(point, lang),
                               why_mean=_why_mean(case, point, float(v.mean()), p5, p95, lang)))
+    if source_case is not None:
+        paras.append(text("answer_local_source", lang, case=safe_md(case_title(source_case, lang))))
+        return "\n\n".join(paras)
     fits = fits_sentence(case, lang)
     if fits:
         paras.append(fits)
@@ -1590,7 +1626,7 @@ def _why_mean(case: Case, point: float, mean: float, p5: float, p95: float, lang
     if not skew:
         return text("why_mean_close", lang)
     _s, k, lo, hi, v = max(skew)
-    return text("why_mean_skew", lang, param=param_label(k, lang), lo=param_value(k, lo, lang),
+    return text("why_mean_skew", lang, param=_mid_sentence(param_label(k, lang)), lo=param_value(k, lo, lang),
                 hi=param_value(k, hi, lang), val=param_value(k, v, lang))
 
 
