@@ -229,8 +229,9 @@ def published_table(case: Case, lang: str = "nl"):
                      text("model_col", lang): format_metric(r["metric"], r["model"], lang),
                      text("kind_col", lang): text("kind_" + r["kind"], lang),
                      # only a derived figure is reproduced; an input or calibrated one is met by construction
-                     text("ok_col", lang): ("✓" if r["ok"] else "✗") + (" " + text("reproduced", lang)
-                                                                         if r["ok"] and r["kind"] == "derived" else "")
+                     text("ok_col", lang): ("✓" if r["ok"] else "✗")
+                     + ((" " + text("reproduced", lang) if r["kind"] == "derived" else " " + text("by_construction", lang))
+                        if r["ok"] else "")
                      + (" " + text("missed_expected", lang) if not r["ok"] and r.get("expected") == "missed" else ""),
                      label("reference", lang): notes.cite(r["reference"], lang)})
     out = pd.DataFrame(rows).set_index(text("metric", lang))
