@@ -188,3 +188,20 @@ def test_the_variants_table_and_the_answer_read_each_variant_alike():
     table = views.variants_table(case, "nl")
     row = next(i for i in table.index if "pilotperiode" in i)
     assert views.eur(26333.37, "nl") in table.loc[row].to_list()
+
+
+def test_a_case_that_stops_with_its_paid_jobs_says_what_happens_after():
+    """Buurt-m/v runs 24 months, exactly as long as its paid jobs: 5,1 extra people off benefit at month 24,
+    5,9 of them on those jobs. Over the comparison's five years the effect reverses (-0,55: the comparison's
+    own figure), and the answer says so instead of leaving the month-24 figure as the effect."""
+    from mkba import views
+    from mkba.compare import compare_cases
+
+    case = load_case("buurt_mv_dordrecht")
+    after = float(compare_cases(["buurt_mv_dordrecht"])["extra_ended_benefits"].iloc[0])
+    assert after == pytest.approx(-0.55, abs=0.01)
+    nl = views.answer_markdown(case, views.results(case), "nl")
+    assert "Over vijf jaar gerekend, dus ook na afloop daarvan (zoals in de vergelijking), zijn er dan 0,6 mensen " \
+           "méér in de uitkering dan zonder de aanpak." in nl
+    fip = load_case("fip_sittard_geleen")       # no paid jobs: nothing to say
+    assert "Betaalde banen" not in views.answer_markdown(fip, views.results(fip), "nl")

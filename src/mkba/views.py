@@ -1549,6 +1549,10 @@ def answer_markdown(case: Case, res: dict, lang: str = "nl", *, prob: Any = None
     jobs = _on_programme_jobs(case, res)
     if jobs is not None:
         paras.append(text("people_on_jobs", lang, j=number(jobs, lang, 1), end=int(case.value("jobs.end_month"))))
+        after = _people_after_paid_jobs(case)
+        if after is not None:   # fewer off benefit than without the approach is said as such
+            key = "people_after_jobs" if after >= 0 else "people_after_jobs_fewer"
+            paras.append(text(key, lang, end=int(case.value("jobs.end_month")), p=number(abs(after), lang, 1)))
     if case.readings and source_case is None:
         topics = [text("quoted", lang, q=safe_md((r.topic_nl or r.topic) if lang == "nl" else r.topic))
                   for r in case.readings]
@@ -1588,6 +1592,29 @@ def answer_markdown(case: Case, res: dict, lang: str = "nl", *, prob: Any = None
         paras.append(text("rests_on", lang, persp=persp, items=_join(items, lang)))
     paras.append(text("published_intro", lang) + _published_sentence(case, lang))
     return "\n\n".join(paras)
+
+
+def _people_after_paid_jobs(case: Case) -> float | None:
+    """Extra people off benefit at the end of the comparison's five years, for a case whose own horizon
+    stops (about) when its paid jobs end: whether the effect lasts once nobody pays for it. None when the
+    case's horizon already runs that long past the jobs."""
+    from .compare import COMPARE_HORIZON_MONTHS, on_footing
+
+    if case.months >= COMPARE_HORIZON_MONTHS or case.months > case.value("jobs.end_month") + MONTHS_AFTER_JOBS:
+        return None
+
+    def compute():
+        from .model import evaluate_batch
+
+        return float(evaluate_batch(on_footing(case))["extra_ended_benefits"][0])
+
+    return _per_case(_AFTER_JOBS, case, "after_jobs", compute)
+
+
+#: a case horizon ending this many months or less after its paid jobs end says little about whether the
+#: effect lasts (assumption: a year, the horizon of the shortest published case)
+MONTHS_AFTER_JOBS = 12
+_AFTER_JOBS: dict = {}
 
 
 def _mid_sentence(label_: str) -> str:
