@@ -205,3 +205,20 @@ def test_a_case_that_stops_with_its_paid_jobs_says_what_happens_after():
            "méér in de uitkering dan zonder de aanpak." in nl
     fip = load_case("fip_sittard_geleen")       # no paid jobs: nothing to say
     assert "Betaalde banen" not in views.answer_markdown(fip, views.results(fip), "nl")
+
+
+def test_the_answer_says_how_likely_it_earns_back_while_it_runs():
+    """FIP earns back in month 21 at the point estimate, but in under half of the draws within its own 24
+    months; the answer gives that chance (draws whose break-even month is 24 or earlier, never = not)."""
+    import numpy as np
+
+    from mkba import views
+    from mkba.formatting import pct
+
+    case = load_case("fip_sittard_geleen")
+    prob, _ = views.probabilistic_view(case, 300, 20191, "nl", figure=False)
+    be = np.asarray(prob.values["break_even_month"], dtype=float)
+    p = float(np.mean(be <= 24))
+    assert 0.3 < p < 0.6 and np.isnan(be).sum() == 0
+    nl = views.answer_markdown(case, views.results(case), "nl", prob=prob)
+    assert f"De kans dat de aanpak (gemeente) is terugverdiend binnen de 24 maanden dat zij loopt, is {pct(p, 'nl', 0)}." in nl

@@ -1578,6 +1578,11 @@ def answer_markdown(case: Case, res: dict, lang: str = "nl", *, prob: Any = None
             paras.append(text("sure", lang, n=number(v.size, lang), persp=persp, p=pct(prob.p_positive, lang, 0),
                               p5=eur(p5, lang), p95=eur(p95, lang), mean=eur(v.mean(), lang), point=eur(point, lang),
                               why_mean=_why_mean(case, point, float(v.mean()), p5, p95, lang)))
+        be = np.asarray((getattr(prob, "values", None) or {}).get("break_even_month", []), dtype=float)
+        m = int(case.value("programme.months"))
+        if be.size and 0 < m < case.months and not _nothing_to_earn_back(figs[case.perspective]):
+            # NaN (never within the horizon) counts as not earned back
+            paras.append(text("sure_break_even", lang, m=m, persp=persp, p=pct(float(np.mean(be <= m)), lang, 0)))
     if source_case is not None:
         paras.append(text("answer_local_source", lang, case=safe_md(case_title(source_case, lang))))
         return "\n\n".join(paras)
