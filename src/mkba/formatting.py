@@ -288,6 +288,18 @@ def _kind_for(name: str) -> str:
     return "number"
 
 
+def join_words(items: list[str], lang: str = "nl") -> str:
+    """``A, B en C`` / ``A, B and C``: the one way reports list things in a sentence."""
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + f" {message('text', 'and_word', lang)} " + items[-1]
+
+
+def capital(s: str) -> str:
+    """``s`` with its first letter in capitals (a label that opens a sentence or a column)."""
+    return s[:1].upper() + s[1:]
+
+
 def format_metric(key: str, value: Any, lang: str = "nl") -> str:
     """A headline metric as reports, the CLI and the index show it: :func:`format_value` by the kind of
     its name (:func:`_kind_for`), people and benefit months with one decimal; a missing month is 'not
@@ -547,8 +559,7 @@ def human_reference(reference: str | None, lang: str = "nl", *, short: bool = Fa
     cites = citations(reference, short=short, lang=lang)
 
     cbs = sorted(set(re.findall(r"\b\d{5}(?:NED|ned|ENG|eng)\b|\b37789ksz\b", str(reference or ""))))
-    official = list(dict.fromkeys(m.group(0)[0].upper() + m.group(0)[1:]
-                                  for m in OFFICIAL_DOCUMENT_RE.finditer(str(reference or ""))))
+    official = list(dict.fromkeys(capital(m.group(0)) for m in OFFICIAL_DOCUMENT_RE.finditer(str(reference or ""))))
     parts = [c[0] for c in cites] + [f"CBS {t}" for t in cbs] + official
     head = message("kind-word", kind, lang)
     if remark and lang == "en" and kind in ("assumption", "calibrated", "reading", "derived"):

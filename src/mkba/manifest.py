@@ -465,13 +465,9 @@ _PERSPECTIVE_KEYS = frozenset({"npv_eur", "net_result_eur", "bcr", "break_even_m
                                "p_npv_positive"})
 
 
-def _capital(s: str) -> str:
-    return s[:1].upper() + s[1:]
-
-
 def render_index(manifest: Mapping, lang: str = "nl", *, title: str | None = None) -> str:
     """Self-contained index.html (inline CSS and JS, no external resources)."""
-    from mkba.formatting import label, time_words
+    from mkba.formatting import capital, label, time_words
 
     esc = html.escape
     reports = list(manifest.get("reports", {}).values())
@@ -488,7 +484,7 @@ def render_index(manifest: Mapping, lang: str = "nl", *, title: str | None = Non
     title = title or label("index_title", lang)
 
     head_cells = [label("report", lang), label("status", lang)]
-    head_cells += [_capital(label(k, lang, default=k)) for k in keys]   # 'gemeente' is lower case mid-sentence
+    head_cells += [capital(label(k, lang, default=k)) for k in keys]   # 'gemeente' is lower case mid-sentence
     head_cells += [label("rendered_at", lang), label("duration_s", lang)]
 
     rows = []
@@ -546,8 +542,8 @@ def render_index(manifest: Mapping, lang: str = "nl", *, title: str | None = Non
     if "perspective" in keys and any(k in _PERSPECTIVE_KEYS for k in keys):
         from mkba.i18n import message
 
-        shown = ", ".join(_capital(label(k, lang, default=k)) for k in keys if k in _PERSPECTIVE_KEYS)
-        fixed = [_capital(label(k, lang, default=k)) for k in keys if k.startswith(("municipal_", "societal_"))]
+        shown = ", ".join(capital(label(k, lang, default=k)) for k in keys if k in _PERSPECTIVE_KEYS)
+        fixed = [capital(label(k, lang, default=k)) for k in keys if k.startswith(("municipal_", "societal_"))]
         note = message("text", "index_perspective_note", lang).format(figures=shown)
         if fixed:
             note += " " + message("text", "index_fixed_perspective_note", lang).format(figures=", ".join(fixed))

@@ -38,14 +38,14 @@ def note_text(key: str, fields: Mapping[str, Any], lang: str = "en") -> str:
 
 
 def _field(key: str, name: str, v: Any, lang: str) -> str:
-    from .formatting import date_long, number, pct
+    from .formatting import date_long, join_words, number, pct
 
     if name == "parts":
         return ", ".join(note_text(key + "_part", part, lang) for part in v)
     if name == "column":
         return message(CONTEXT, "column_" + v["kind"], lang).format(year=v["year"])
     if name == "names":
-        return _join([str(x) for x in v], lang)
+        return join_words([str(x) for x in v], lang)
     if name == "date":
         import datetime as dt
 
@@ -59,12 +59,6 @@ def _field(key: str, name: str, v: Any, lang: str) -> str:
     if name == "share":
         return pct(v, lang, 0)
     return str(v)
-
-
-def _join(items: list[str], lang: str) -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " " + message(CONTEXT, "and", lang) + " " + items[-1]
 
 
 class Note(str):

@@ -1281,8 +1281,8 @@ def data_notes(facts: Mapping[str, Any], lang: str = "nl") -> str:
     from .notes import Notes, words
 
     cbs = facts.get("data_notes") or Notes()
-    if isinstance(cbs, Notes):
-        cbs = Notes(n for n in cbs.items if (n.fields.get("column") or {}).get("kind", "outflow") in REPORT_NOTE_COLUMNS)
+    if isinstance(cbs, Notes):       # a note about no column (an area's sum) concerns what the report shows
+        cbs = Notes(n for n in cbs.items if "column" not in n.fields or n.fields["column"]["kind"] in REPORT_NOTE_COLUMNS)
     notes = words(list(facts.get("notes") or []) + [cbs], lang)
     if not notes:
         return text("no_data_notes", lang)
@@ -1510,9 +1510,9 @@ def _ratio(x: float, lang: str) -> str:
 
 
 def _join(items: list[str], lang: str) -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + f" {text('and_word', lang)} " + items[-1]
+    from .formatting import join_words
+
+    return join_words(items, lang)
 
 
 def _largest_societal_items(res: dict, lang: str, n: int = 3) -> str:
@@ -1679,8 +1679,9 @@ def _published_sentence(case: Case, lang: str) -> str:
                           pub=pub, model=format_metric(r["metric"], r["model"], lang),
                           kind=text("kind_" + kind, lang) + ", " + (text("within", lang) if r["ok"] else text("outside", lang))
                           + (" " + text("missed_expected", lang) if not r["ok"] and r.get("expected") == "missed" else "")))
-    out = "; ".join(items) + "."
-    return out[:1].upper() + out[1:]          # it opens a sentence (the labels are lower case mid-sentence)
+    from .formatting import capital
+
+    return capital("; ".join(items) + ".")    # it opens a sentence (the labels are lower case mid-sentence)
 
 
 def answer(case: Case, res: dict, lang: str = "nl", **kw):
