@@ -395,7 +395,7 @@ def _apply(c, V, lo, hi, rows):
 
 
 @njit(cache=True, error_model="numpy")
-def _group(p, T, path, pcol, rows, F, PPL, record, C, coef):
+def _group(p, T, path, pcol, rows, F, PPL, record, C):
     """Simulate one group of one scenario (parameters ``p`` in kernel order), adding to ``rows``
     (and, in record mode, to the flows ``F`` (N_FLOWS, 2, T) and people ``PPL`` (N_PEOPLE, 2, T)).
 
@@ -816,7 +816,7 @@ def _metrics(rows, T, df, municipality, prog_months, eval_month, out, j):
 
 # ------------------------------------------------------------------ scenarios and batches
 @njit(cache=True, error_model="numpy")
-def _scenario(base, var, vk, j, T, path, df, municipality, out, j0, record, F, PPL, LR, rows, C, p, coef):
+def _scenario(base, var, vk, j, T, path, df, municipality, out, j0, record, F, PPL, LR, rows, C, p):
     """Scenario ``j``: every group, then its metrics (and in record mode its ledger rows ``LR``).
 
     Parameters of group ``g``: ``base[g]`` (kernel order), with the columns that vary over the batch,
@@ -832,7 +832,7 @@ def _scenario(base, var, vk, j, T, path, df, municipality, out, j0, record, F, P
             p[k] = base[g, k]
         for v in range(vk.shape[0]):
             p[vk[v]] = var[g, j, v]
-        _group(p, T, path, pcol, rows, F, PPL, record, C, coef)
+        _group(p, T, path, pcol, rows, F, PPL, record, C)
     dcol = j if df.shape[0] > 1 else 0
     prog_months = base[0, K_PROG_MONTHS]; eval_month = base[0, K_EVAL_MONTH]
     for v in range(vk.shape[0]):
@@ -848,39 +848,39 @@ def _scenario(base, var, vk, j, T, path, df, municipality, out, j0, record, F, P
 
 
 @njit(cache=True, error_model="numpy")
-def run_one(base, var, vk, coef, T, path, df, municipality, out, F, PPL, LR):
+def run_one(base, var, vk, T, path, df, municipality, out, F, PPL, LR):
     """Record mode for scenario 0: flows, people and ledger rows into the given arrays."""
     rows = np.empty((N_ROWS, T))
     C = np.empty((N_SCRATCH, T + 1))
     p = np.empty(N_KPARAMS)
-    _scenario(base, var, vk, 0, T, path, df, municipality, out, 0, True, F, PPL, LR, rows, C, p, coef)
+    _scenario(base, var, vk, 0, T, path, df, municipality, out, 0, True, F, PPL, LR, rows, C, p)
 
 
 @njit(cache=True, error_model="numpy")
-def _block(lo, hi, base, var, vk, coef, T, path, df, municipality, out, j0):
+def _block(lo, hi, base, var, vk, T, path, df, municipality, out, j0):
     rows = np.empty((N_ROWS, T))
     C = np.empty((N_SCRATCH, T + 1))
     p = np.empty(N_KPARAMS)
     F = np.empty((0, 2, 0)); PPL = np.empty((0, 2, 0)); LR = np.empty((0, 0))
     for j in range(lo, hi):
-        _scenario(base, var, vk, j, T, path, df, municipality, out, j0, False, F, PPL, LR, rows, C, p, coef)
+        _scenario(base, var, vk, j, T, path, df, municipality, out, j0, False, F, PPL, LR, rows, C, p)
 
 
 @njit(parallel=True, cache=True)
-def _batch(base, var, vk, coef, T, path, df, municipality, out, j0):
+def _batch(base, var, vk, T, path, df, municipality, out, j0):
     """Metrics mode: blocks of _BLOCK scenarios spread over the cores; scenario j's metrics go to
     column j0 + j of ``out`` (a chunk writes straight into the whole batch's result)."""
     n = var.shape[1]
     n_blocks = (n + _BLOCK - 1) // _BLOCK
     for b in prange(n_blocks):
         lo = b * _BLOCK
-        _block(lo, min(lo + _BLOCK, n), base, var, vk, coef, T, path, df, municipality, out, j0)
+        _block(lo, min(lo + _BLOCK, n), base, var, vk, T, path, df, municipality, out, j0)
 
 
 @njit(cache=True)
-def _serial(base, var, vk, coef, T, path, df, municipality, out, j0):
+def _serial(base, var, vk, T, path, df, municipality, out, j0):
     """Metrics mode on the calling thread (small batches: no thread start-up)."""
-    _block(0, var.shape[1], base, var, vk, coef, T, path, df, municipality, out, j0)
+    _block(0, var.shape[1], base, var, vk, T, path, df, municipality, out, j0)
 
 
 # ------------------------------------------------------------------ Python side
@@ -940,7 +940,7 @@ def launch(Pm: Params, T: int, path: np.ndarray, df: np.ndarray, municipality: b
         raise ValueError(f"out of shape {out.shape} cannot hold {n} scenarios from column {offset}")
     j0 = np.int64(offset)
     if n <= SERIAL_MAX or threads == 1:
-        _serial(Pm.base, Pm.var, Pm.vk, COEF, np.int64(T), path, df, bool(municipality), out, j0)
+        _serial(Pm.base, Pm.var, Pm.vk, np.int64(T), path, df, bool(municipality), out, j0)
         return out
     with _LOCK:
         before = numba.get_num_threads()
@@ -948,7 +948,7 @@ def launch(Pm: Params, T: int, path: np.ndarray, df: np.ndarray, municipality: b
             numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
         chunksize = numba.set_parallel_chunksize(1)
         try:
-            _batch(Pm.base, Pm.var, Pm.vk, COEF, np.int64(T), path, df, bool(municipality), out, j0)
+            _batch(Pm.base, Pm.var, Pm.vk, np.int64(T), path, df, bool(municipality), out, j0)
         finally:
             numba.set_parallel_chunksize(chunksize)
             if threads is not None:
@@ -961,7 +961,7 @@ def record(Pm: Params, T: int, path: np.ndarray, df: np.ndarray, municipality: b
     ledger rows (N_ROWS, T))."""
     out = np.empty((N_METRICS, 1))
     F = np.zeros((N_FLOWS, 2, T)); PPL = np.zeros((N_PEOPLE, 2, T)); LR = np.zeros((N_ROWS, T))
-    run_one(Pm.base, np.ascontiguousarray(Pm.var[:, :1, :]), Pm.vk, COEF, np.int64(T), path, df, bool(municipality),
+    run_one(Pm.base, np.ascontiguousarray(Pm.var[:, :1, :]), Pm.vk, np.int64(T), path, df, bool(municipality),
             out, F, PPL, LR)
     return out[:, 0], F, PPL, LR
 
@@ -973,7 +973,7 @@ def preload() -> None:
     T = 12
     base = np.zeros((1, N_KPARAMS)); var = np.empty((1, 1, 0)); vk = np.empty(0, dtype=np.int64)
     df = np.ones((1, T)); out = np.empty((N_METRICS, 1))
-    _serial(base, var, vk, COEF, np.int64(T), _NO_PATH, df, True, out, np.int64(0))
+    _serial(base, var, vk, np.int64(T), _NO_PATH, df, True, out, np.int64(0))
     for sig in _serial.signatures:
         if sig not in _batch.signatures:
             _batch.compile(sig)        # the parallel entry point, same argument types; not run here
